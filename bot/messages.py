@@ -1,0 +1,88 @@
+"""Every sentence a person can see outside an LLM answer, in one place."""
+
+from __future__ import annotations
+
+from knowledge.ingest import IngestReport
+from knowledge.types import ScoredChunk, StoredDocument
+
+ERROR_PREFIX = "supportbot: error: "
+
+
+def error(message: str) -> str:
+    return f"{ERROR_PREFIX}{message}"
+
+
+def migrated(before: str | None, after: str) -> str:
+    if before == after:
+        return f"Database schema is up to date (revision {after})."
+    return f"Database schema upgraded from {before or 'empty'} to revision {after}."
+
+
+def ingest_line(report: IngestReport) -> str:
+    if report.skipped:
+        return f"skipped    {report.error}"
+    if report.result is None:
+        return f"failed     {report.error}"
+    result = report.result
+    return (
+        f"{result.status:<10} {result.title} ({result.section_count} sections, "
+        f"{result.chunk_count} chunks, {result.embedded_count} embedded) ← {report.source}"
+    )
+
+
+def ingest_summary(reports: list[IngestReport], corpus_version: int | None) -> str:
+    stored = [r.result for r in reports if r.result is not None]
+    failed = [r for r in reports if r.result is None and not r.skipped]
+    skipped = [r for r in reports if r.skipped]
+    counts = {s: sum(1 for r in stored if r.status == s) for s in ("added", "updated", "unchanged")}
+    detail = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    parts = [f"Ingested {len(stored)} document{'s' if len(stored) != 1 else ''}"
+             + (f" ({detail})" if detail else "")]  # fmt: skip
+    if failed:
+        parts.append(f"{len(failed)} failed: " + ", ".join(r.source for r in failed))
+    if skipped:
+        parts.append(f"{len(skipped)} skipped (unsupported format)")
+    if corpus_version is not None:
+        parts.append(f"corpus version {corpus_version}")
+    return "; ".join(parts) + "."
+
+
+def removed(document: StoredDocument) -> str:
+    return f"Removed {document.title!r} ({document.id}, {document.chunk_count} chunks)."
+
+
+def no_documents() -> str:
+    return "The knowledge base has no documents yet: add some with `supportbot ingest PATH|URL`."
+
+
+def document_row(document: StoredDocument) -> str:
+    scopes = ",".join(document.scopes)
+    updated = document.updated_at.strftime("%Y-%m-%d %H:%M")
+    return (
+        f"{document.id}  {document.title}  [{scopes}]  {document.chunk_count} chunks  "
+        f"v{document.version}  {updated}  {document.url}"
+    )
+
+
+def no_results() -> str:
+    return "No section is close enough to that question."
+
+
+def search_hit(rank: int, hit: ScoredChunk, *, snippet_chars: int = 240) -> str:
+    snippet = " ".join(hit.text.split())
+    if len(snippet) > snippet_chars:
+        snippet = snippet[: snippet_chars - 1].rstrip() + "…"
+    where = " › ".join([hit.title, *[h for h in hit.heading_path if h != hit.title]])
+    return (
+        f"{rank}. {where}  (score {hit.score:.4f}, similarity {hit.similarity:.2f})\n"
+        f"   {hit.url}\n   {snippet}"
+    )
+
+
+def reindexed(count: int, model: str) -> str:
+    return f"Re-embedded {count} distinct chunk texts with {model}."
+
+
+def status_lines(facts: dict[str, str]) -> list[str]:
+    width = max(len(k) for k in facts)
+    return [f"{key:<{width}}  {value}" for key, value in facts.items()]

@@ -1,0 +1,126 @@
+"""The one place that reads the environment. Everything else receives a ``Settings``.
+
+Tests build settings from a plain dict: ``Settings.from_env({"DATABASE_URL": ...})``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import platformdirs
+
+T = TypeVar("T")
+
+EMBEDDERS = ("local", "openai", "hashing")
+DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+class Secret:
+    """A string that never prints: repr and str show only that it is set."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the product; see the README's configuration table."""
+
+    home: Path
+    database_url: Secret | None = None
+    redis_url: Secret | None = None
+    embedder: str = "local"
+    embedding_model: str | None = None
+    embedding_dimension: int | None = None
+    openai_api_key: Secret | None = field(default=None)
+    openai_base_url: str | None = None
+    chunk_size: int = 1000
+    chunk_overlap: int = 150
+    top_k: int = 4
+    min_similarity: float = 0.2
+    max_document_mb: float = 25.0
+    fetch_timeout: float = 20.0
+    log_level: str = "WARNING"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from environment variables (``os.environ`` when none are given)."""
+        env = dict(os.environ if environ is None else environ)
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def number(name: str, kind: Callable[[str], T], default: T, minimum: float) -> T:
+            raw = get(name)
+            if raw is None:
+                return default
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+            if value < minimum:  # type: ignore[operator]
+                raise SettingsError(f"{name} must be at least {minimum}, got {raw!r}")
+            return value
+
+        embedder = (get("SUPPORTBOT_EMBEDDER") or "local").lower()
+        if embedder not in EMBEDDERS:
+            raise SettingsError(
+                f"SUPPORTBOT_EMBEDDER must be one of {', '.join(EMBEDDERS)}, got {embedder!r}"
+            )
+        model = get("SUPPORTBOT_EMBEDDING_MODEL")
+        if embedder == "openai" and model is None:
+            model = DEFAULT_OPENAI_EMBEDDING_MODEL
+        dimension = get("SUPPORTBOT_EMBEDDING_DIMENSION")
+        chunk_size = number("SUPPORTBOT_CHUNK_SIZE", int, 1000, 100)
+        overlap = number("SUPPORTBOT_CHUNK_OVERLAP", int, 150, 0)
+        if overlap >= chunk_size // 2:
+            raise SettingsError("SUPPORTBOT_CHUNK_OVERLAP must be less than half the chunk size")
+        min_similarity = number("SUPPORTBOT_MIN_SIMILARITY", float, 0.2, -1.0)
+        if min_similarity > 1:
+            raise SettingsError("SUPPORTBOT_MIN_SIMILARITY must be between -1 and 1")
+        return cls(
+            home=Path(get("SUPPORTBOT_HOME") or platformdirs.user_data_path("supportbot")),
+            database_url=_secret(get("DATABASE_URL")),
+            redis_url=_secret(get("REDIS_URL")),
+            embedder=embedder,
+            embedding_model=model,
+            embedding_dimension=(
+                number("SUPPORTBOT_EMBEDDING_DIMENSION", int, 0, 1) if dimension else None
+            ),
+            openai_api_key=_secret(get("OPENAI_API_KEY")),
+            openai_base_url=get("OPENAI_BASE_URL"),
+            chunk_size=chunk_size,
+            chunk_overlap=overlap,
+            top_k=number("SUPPORTBOT_TOP_K", int, 4, 1),
+            min_similarity=min_similarity,
+            max_document_mb=number("SUPPORTBOT_MAX_DOCUMENT_MB", float, 25.0, 0.001),
+            fetch_timeout=number("SUPPORTBOT_FETCH_TIMEOUT", float, 20.0, 0.1),
+            log_level=(get("SUPPORTBOT_LOG_LEVEL") or "WARNING").upper(),
+        )
+
+
+def _secret(value: str | None) -> Secret | None:
+    return Secret(value) if value else None

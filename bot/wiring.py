@@ -1,0 +1,101 @@
+"""The composition root: the one place where settings meet concrete classes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgres
+from bot.settings import Settings
+from knowledge.chunking import ChunkingOptions
+from knowledge.database import create_engine, ensure_database, require_current_schema
+from knowledge.embedders import Embedder, HashingEmbedder, LocalEmbedder, OpenAIEmbedder
+from knowledge.loading import LoadOptions
+from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
+from knowledge.store import PgDocumentStore
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """Everything needed to ingest into and search the knowledge base."""
+
+    engine: AsyncEngine
+    embedder: Embedder
+    store: PgDocumentStore
+    retriever: PgHybridRetriever
+    chunking: ChunkingOptions
+    load_options: LoadOptions
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The configured embedder; models load lazily, on first use."""
+    if settings.embedder == "openai":
+        return OpenAIEmbedder(
+            settings.embedding_model or "",
+            api_key=settings.openai_api_key.reveal() if settings.openai_api_key else None,
+            base_url=settings.openai_base_url,
+            dimension=settings.embedding_dimension,
+        )
+    if settings.embedder == "hashing":
+        return HashingEmbedder(settings.embedding_dimension or 384)
+    return LocalEmbedder()
+
+
+def load_options(settings: Settings) -> LoadOptions:
+    return LoadOptions(
+        max_bytes=int(settings.max_document_mb * 1024 * 1024), timeout=settings.fetch_timeout
+    )
+
+
+async def database_url(settings: Settings) -> str:
+    """``DATABASE_URL``, or the embedded Postgres's database (started if needed)."""
+    if settings.database_url is not None:
+        return settings.database_url.reveal()
+    server = await start_postgres(settings.home)
+    return await ensure_database(server, EMBEDDED_DATABASE)
+
+
+async def redis_url(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
+    """``REDIS_URL``, or the embedded Redis (started if needed) and its handle."""
+    if settings.redis_url is not None:
+        return settings.redis_url.reveal(), None
+    embedded = EmbeddedRedis(settings.home)
+    return await embedded.start(), embedded
+
+
+@asynccontextmanager
+async def open_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(await database_url(settings))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def open_knowledge_base(
+    settings: Settings, *, embedder: Embedder | None = None, check_model: bool = True
+) -> AsyncIterator[KnowledgeBase]:
+    """The knowledge base on a database whose schema is current.
+
+    ``check_model=False`` is for ``reindex``, which exists to change the model.
+    """
+    embedder = embedder or build_embedder(settings)
+    async with open_engine(settings) as engine:
+        await require_current_schema(engine)
+        store = PgDocumentStore(engine, embedder)
+        if check_model:
+            await store.check_embedder()
+        yield KnowledgeBase(
+            engine=engine,
+            embedder=embedder,
+            store=store,
+            retriever=PgHybridRetriever(
+                engine, embedder, RetrievalOptions(min_similarity=settings.min_similarity)
+            ),
+            chunking=ChunkingOptions(settings.chunk_size, settings.chunk_overlap),
+            load_options=load_options(settings),
+        )

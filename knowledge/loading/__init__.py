@@ -1,0 +1,148 @@
+"""Loading documents from files, folders and URLs.
+
+``load`` is the one entry point: give it what the user typed (paths, folders, URLs) and it
+yields a ``Document`` or a ``LoadError`` per file, so one bad file never stops a batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from knowledge.errors import LoadError
+from knowledge.loading.html import parse_html
+from knowledge.loading.markdown import parse_markdown
+from knowledge.loading.pdf import parse_pdf
+from knowledge.loading.plain import parse_text
+from knowledge.loading.sources import (
+    RawSource,
+    fetch_url,
+    files_in,
+    is_url,
+    read_file,
+    supported_extensions,
+)
+from knowledge.loading.word import parse_docx
+from knowledge.types import Document
+
+PARSERS: dict[str, Callable[[RawSource], Document]] = {
+    "markdown": parse_markdown,
+    "html": parse_html,
+    "pdf": parse_pdf,
+    "docx": parse_docx,
+    "text": parse_text,
+}
+
+__all__ = ["LoadOptions", "LoadOutcome", "load", "parse"]
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to load: overrides for scope and owner, link base, limits.
+
+    ``scopes`` and ``owner`` replace what a document declares itself when given.
+    """
+
+    base_url: str | None = None
+    scopes: tuple[str, ...] | None = None
+    owner: str | None = None
+    max_bytes: int = 25 * 1024 * 1024
+    timeout: float = 20.0
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """One loaded document, or the error that stopped it.
+
+    ``skipped`` marks files in a folder that were passed over for their format: reported, but
+    not a failure.
+    """
+
+    source: str
+    document: Document | None = None
+    error: LoadError | None = None
+    skipped: bool = False
+
+
+def parse(source: RawSource) -> Document:
+    """Parse raw bytes into a ``Document`` with the parser for their format."""
+    try:
+        return PARSERS[source.format](source)
+    except LoadError:
+        raise
+    except RecursionError as e:
+        raise LoadError(source.name, "is too deeply nested to read") from e
+
+
+async def load(
+    targets: Sequence[str], options: LoadOptions | None = None
+) -> AsyncIterator[LoadOutcome]:
+    """Load every file, folder (recursively) and URL in ``targets``, in order."""
+    options = options or LoadOptions()
+    async with httpx.AsyncClient(
+        follow_redirects=True,
+        timeout=options.timeout,
+        headers={"User-Agent": "supportbot (knowledge base ingest)"},
+    ) as client:
+        for target in targets:
+            async for outcome in _load_target(target, options, client):
+                yield outcome
+
+
+async def _load_target(
+    target: str, options: LoadOptions, client: httpx.AsyncClient
+) -> AsyncIterator[LoadOutcome]:
+    if is_url(target):
+        yield await _outcome(
+            target, options, fetch_url(target, client, max_bytes=options.max_bytes)
+        )
+        return
+    path = Path(target)
+    kind = await asyncio.to_thread(_kind_of, path)
+    if kind == "folder":
+        supported, unsupported = await asyncio.to_thread(files_in, path)
+        if not supported:
+            yield LoadOutcome(
+                target,
+                error=LoadError(
+                    target, f"has no supported files (supported: {supported_extensions()})"
+                ),
+            )
+        for file in supported:
+            yield await _outcome(str(file), options, _read(file, path, options))
+        for file in unsupported:
+            reason = LoadError(str(file), f"unsupported format {file.suffix or '(none)'}")
+            yield LoadOutcome(str(file), error=reason, skipped=True)
+        return
+    if kind == "missing":
+        yield LoadOutcome(target, error=LoadError(target, "no such file, folder or URL"))
+        return
+    yield await _outcome(target, options, _read(path, None, options))
+
+
+def _kind_of(path: Path) -> str:
+    return "folder" if path.is_dir() else "file" if path.exists() else "missing"
+
+
+async def _read(path: Path, root: Path | None, options: LoadOptions) -> RawSource:
+    return await asyncio.to_thread(
+        read_file, path, root=root, base_url=options.base_url, max_bytes=options.max_bytes
+    )
+
+
+async def _outcome(name: str, options: LoadOptions, reading: Awaitable[RawSource]) -> LoadOutcome:
+    try:
+        source = await reading
+        document = await asyncio.to_thread(parse, source)
+    except LoadError as e:
+        return LoadOutcome(name, error=e)
+    if options.scopes:
+        document = dataclasses.replace(document, scopes=options.scopes)
+    if options.owner:
+        document = dataclasses.replace(document, owner=options.owner)
+    return LoadOutcome(name, document=document)

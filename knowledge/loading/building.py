@@ -1,0 +1,87 @@
+"""What every parser does at the end: pick the canonical link, check there is text, build."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from knowledge.errors import LoadError
+from knowledge.loading.sources import RawSource
+from knowledge.types import PUBLIC_SCOPE, Document, Section
+
+
+def build_document(
+    source: RawSource,
+    *,
+    title: str | None,
+    sections: list[Section],
+    declared_url: str | None = None,
+    owner: str | None = None,
+    scopes: tuple[str, ...] | None = None,
+    effective_date: date | None = None,
+    review_by: date | None = None,
+) -> Document:
+    """A ``Document`` from parsed parts, or a ``LoadError`` if it has no text.
+
+    The canonical link is the fetched URL for web sources; for files, a link the file declares
+    (front matter ``url:``, ``rel=canonical``), else the ``--base-url`` join, else the path.
+    """
+    kept = [s for s in sections if s.text.strip()]
+    if not kept:
+        raise LoadError(source.name, "has no text")
+    if source.fetched:
+        url = source.url or source.fallback_url
+    else:
+        url = declared_url or source.url or source.fallback_url
+    return Document(
+        title=_clean(title) or _title_from_name(source.name),
+        url=url,
+        source=source.name,
+        format=source.format,
+        sections=tuple(kept),
+        owner=_clean(owner) or None,
+        scopes=scopes or (PUBLIC_SCOPE,),
+        effective_date=effective_date,
+        review_by=review_by,
+    )
+
+
+def slugify(heading: str, taken: dict[str, int]) -> str:
+    """A GitHub-style anchor for ``heading``, unique within one document via ``taken``."""
+    text = unicodedata.normalize("NFKC", heading).strip().lower()
+    text = re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+    count = taken.get(text, 0)
+    taken[text] = count + 1
+    return f"{text}-{count}" if count else text
+
+
+def parse_scopes(value: Any, source: str) -> tuple[str, ...] | None:
+    """Scopes from metadata: a list or a comma-separated string."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise LoadError(source, "scopes must be a list or a comma-separated string")
+    scopes = tuple(str(item).strip().lower() for item in items if str(item).strip())
+    return scopes or None
+
+
+def parse_date(value: Any, field: str, source: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as e:
+        raise LoadError(source, f"{field} {value!r} is not a date (YYYY-MM-DD)") from e
+
+
+def _clean(value: str | None) -> str:
+    return " ".join(value.split()) if value else ""
+
+
+def _title_from_name(name: str) -> str:
+    stem = Path(name.rstrip("/")).stem or name
+    return stem.replace("-", " ").replace("_", " ").strip().capitalize()

@@ -1,0 +1,78 @@
+"""Markdown with optional YAML front matter (title, url, owner, scopes, effective, review_by)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from markdown_it import MarkdownIt
+
+from knowledge.errors import LoadError
+from knowledge.loading.building import build_document, parse_date, parse_scopes, slugify
+from knowledge.loading.sources import RawSource, decode_text
+from knowledge.types import Document, Section
+
+_PARSER = MarkdownIt("commonmark").enable("table")
+
+
+def parse_markdown(source: RawSource) -> Document:
+    text = decode_text(source)
+    meta, body = split_front_matter(text, source.name)
+    lines = body.splitlines()
+    tokens = _PARSER.parse(body)
+    headings: list[tuple[int, int, int, str]] = []  # level, first line, line after, text
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open" and token.map:
+            level = int(token.tag[1])
+            headings.append((level, token.map[0], token.map[1], tokens[index + 1].content))
+
+    title = meta.get("title") or next((h[3] for h in headings if h[0] == 1), None)
+    sections: list[Section] = []
+    if headings:
+        sections.append(Section((), "\n".join(lines[: headings[0][1]]).strip()))
+    else:
+        sections.append(Section((), body.strip()))
+    stack: list[tuple[int, str]] = []
+    taken: dict[str, int] = {}
+    for position, (level, _start, after, heading) in enumerate(headings):
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, heading))
+        end = headings[position + 1][1] if position + 1 < len(headings) else len(lines)
+        section_text = "\n".join(lines[after:end]).strip()
+        anchor = "#" + slugify(heading, taken)
+        sections.append(Section(tuple(h for _, h in stack), section_text, anchor))
+
+    return build_document(
+        source,
+        title=str(title) if title else None,
+        sections=sections,
+        declared_url=_optional_str(meta.get("url")),
+        owner=_optional_str(meta.get("owner")),
+        scopes=parse_scopes(meta.get("scopes"), source.name),
+        effective_date=parse_date(meta.get("effective"), "effective", source.name),
+        review_by=parse_date(meta.get("review_by"), "review_by", source.name),
+    )
+
+
+def split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
+    """The front matter mapping (empty if none) and the Markdown after it."""
+    if not text.startswith("---"):
+        return {}, text
+    lines = text.splitlines()
+    if lines[0].strip() != "---":
+        return {}, text
+    for index, line in enumerate(lines[1:], start=1):
+        if line.strip() in {"---", "..."}:
+            try:
+                meta = yaml.safe_load("\n".join(lines[1:index])) or {}
+            except yaml.YAMLError as e:
+                raise LoadError(name, "front matter is not valid YAML") from e
+            if not isinstance(meta, dict):
+                raise LoadError(name, "front matter is not a mapping of keys to values")
+            return meta, "\n".join(lines[index + 1 :])
+    raise LoadError(name, "front matter starts with --- but never ends")
+
+
+def _optional_str(value: Any) -> str | None:
+    return str(value) if value is not None else None

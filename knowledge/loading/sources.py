@@ -1,0 +1,179 @@
+"""Where documents come from: files, folders (recursively) and http(s) URLs.
+
+This module reads bytes and decides the format and canonical link; the parsers turn the bytes
+into a ``Document``. Every failure is a ``LoadError`` naming the file or URL.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urljoin, urlsplit
+
+import httpx
+
+from knowledge.errors import LoadError
+
+FORMATS_BY_EXTENSION = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".txt": "text",
+    ".text": "text",
+}
+_FORMATS_BY_MEDIA_TYPE = {
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    "text/markdown": "markdown",
+    "text/x-markdown": "markdown",
+    "application/pdf": "pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "text/plain": "text",
+}
+_URL_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+@dataclass(frozen=True)
+class RawSource:
+    """The bytes of one document and what is known about it before parsing.
+
+    ``url`` is the canonical link when the source itself decides it (a fetched URL, or a
+    ``--base-url`` join); parsers may find a better one (front matter, ``rel=canonical``) for
+    files. ``fallback_url`` is the link to use when nothing better is found.
+    """
+
+    name: str
+    data: bytes
+    format: str
+    url: str | None
+    fallback_url: str
+    fetched: bool = False
+
+
+def is_url(target: str) -> bool:
+    """Whether ``target`` looks like a URL (any scheme) rather than a path."""
+    return bool(_URL_SCHEME.match(target))
+
+
+def supported_extensions() -> str:
+    return ", ".join(sorted(FORMATS_BY_EXTENSION))
+
+
+def format_for_path(path: Path, name: str) -> str:
+    fmt = FORMATS_BY_EXTENSION.get(path.suffix.lower())
+    if fmt is None:
+        suffix = path.suffix or "(no extension)"
+        raise LoadError(name, f"unsupported format {suffix}; supported: {supported_extensions()}")
+    return fmt
+
+
+def files_in(folder: Path) -> tuple[list[Path], list[Path]]:
+    """Supported and unsupported files under ``folder``, recursively, hidden ones left out."""
+    supported: list[Path] = []
+    unsupported: list[Path] = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        if path.suffix.lower() in FORMATS_BY_EXTENSION:
+            supported.append(path)
+        else:
+            unsupported.append(path)
+    return supported, unsupported
+
+
+def read_file(path: Path, *, root: Path | None, base_url: str | None, max_bytes: int) -> RawSource:
+    """Read one file; ``root`` is the ingested folder its link is made relative to."""
+    name = str(path)
+    fmt = format_for_path(path, name)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise LoadError(name, f"is {_megabytes(size)}, over the {_megabytes(max_bytes)} limit")
+        data = path.read_bytes()
+    except LoadError:
+        raise
+    except IsADirectoryError as e:
+        raise LoadError(name, "is a folder") from e
+    except OSError as e:
+        raise LoadError(name, e.strerror or str(e)) from e
+    relative = path.relative_to(root) if root is not None else Path(path.name)
+    url = None
+    if base_url:
+        url = urljoin(base_url.rstrip("/") + "/", quote(relative.as_posix()))
+    return RawSource(name, data, fmt, url, fallback_url=str(path.resolve()))
+
+
+async def fetch_url(url: str, client: httpx.AsyncClient, *, max_bytes: int) -> RawSource:
+    """Download ``url``; the final URL after redirects becomes the canonical link."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in {"http", "https"}:
+        raise LoadError(url, f"unsupported URL scheme {scheme!r}: only http and https")
+    try:
+        async with client.stream("GET", url) as response:
+            if response.status_code >= 400:
+                reason = response.reason_phrase or "error"
+                raise LoadError(url, f"the server answered HTTP {response.status_code} {reason}")
+            declared = int(response.headers.get("content-length") or 0)
+            if declared > max_bytes:
+                raise LoadError(
+                    url, f"is {_megabytes(declared)}, over the {_megabytes(max_bytes)} limit"
+                )
+            chunks: list[bytes] = []
+            received = 0
+            async for chunk in response.aiter_bytes():
+                received += len(chunk)
+                if received > max_bytes:
+                    raise LoadError(url, f"is over the {_megabytes(max_bytes)} limit")
+                chunks.append(chunk)
+            final_url = str(response.url)
+            media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    except LoadError:
+        raise
+    except httpx.TimeoutException as e:
+        raise LoadError(url, "timed out") from e
+    except httpx.InvalidURL as e:
+        raise LoadError(url, f"is not a valid URL ({e})") from e
+    except httpx.TooManyRedirects as e:
+        raise LoadError(url, "redirects too many times") from e
+    except httpx.HTTPError as e:
+        raise LoadError(url, f"cannot be reached ({_first_line(e) or type(e).__name__})") from e
+    fmt = _format_for_response(url, final_url, media_type)
+    return RawSource(url, b"".join(chunks), fmt, final_url, final_url, fetched=True)
+
+
+def _format_for_response(url: str, final_url: str, media_type: str) -> str:
+    path_format = FORMATS_BY_EXTENSION.get(Path(urlsplit(final_url).path).suffix.lower())
+    by_type = _FORMATS_BY_MEDIA_TYPE.get(media_type)
+    # Servers often label Markdown as text/plain or files as octet-stream; the path knows better.
+    if path_format and by_type in (None, "text"):
+        return path_format
+    if by_type:
+        return by_type
+    guessed, _ = mimetypes.guess_type(final_url)
+    if guessed and guessed in _FORMATS_BY_MEDIA_TYPE:
+        return _FORMATS_BY_MEDIA_TYPE[guessed]
+    raise LoadError(url, f"unsupported content type {media_type or '(none)'}")
+
+
+def decode_text(source: RawSource) -> str:
+    """The text of a text-based source, refusing binary data."""
+    if b"\0" in source.data[:8192]:
+        raise LoadError(source.name, "is binary, not text")
+    try:
+        return source.data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise LoadError(source.name, f"is not UTF-8 text (byte {e.start})") from e
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_048_576:.1f} MB"
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else ""

@@ -1,0 +1,129 @@
+"""Typed values that flow between the loaders, the chunker, the store and retrieval."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+PUBLIC_SCOPE = "public"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of text under one heading path, with where to link to it.
+
+    ``anchor`` is a fragment for web pages and Markdown (``"#expenses"``) or a page fragment for
+    PDFs (``"#page=3"``); empty when the format has no addressable sections.
+    """
+
+    heading_path: tuple[str, ...]
+    text: str
+    anchor: str = ""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded source, before chunking: what the loaders produce."""
+
+    title: str
+    url: str
+    source: str
+    format: str
+    sections: tuple[Section, ...]
+    owner: str | None = None
+    scopes: tuple[str, ...] = (PUBLIC_SCOPE,)
+    effective_date: date | None = None
+    review_by: date | None = None
+
+    def link_to(self, section: Section) -> str:
+        """The deep link to ``section``: the canonical link plus the section's anchor."""
+        return self.url + section.anchor if section.anchor else self.url
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable piece of one section, small enough to embed.
+
+    ``id`` is stable: the same document text chunked the same way gets the same ids, and
+    ``content_hash`` changes exactly when the text that is embedded changes.
+    """
+
+    id: str
+    document_id: str
+    position: int
+    heading_path: tuple[str, ...]
+    url: str
+    context: str
+    text: str
+    content_hash: str
+
+    @property
+    def section(self) -> str:
+        return self.heading_path[-1] if self.heading_path else ""
+
+    @property
+    def embedding_text(self) -> str:
+        """What is embedded and full-text indexed: the context line, then the text."""
+        return f"{self.context}\n\n{self.text}"
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """One retrieval result, best first in a list of them.
+
+    ``score`` is the fused rank score used for ordering (higher is better); ``similarity`` is
+    the cosine similarity between question and chunk, an absolute measure the minimum-score cut
+    and "is this good enough?" decisions can rely on.
+    """
+
+    chunk_id: str
+    document_id: str
+    title: str
+    section: str
+    heading_path: tuple[str, ...]
+    url: str
+    text: str
+    score: float
+    similarity: float
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document as the store knows it (without its text)."""
+
+    id: str
+    title: str
+    url: str
+    source: str
+    format: str
+    owner: str | None
+    scopes: tuple[str, ...]
+    content_hash: str
+    version: int
+    chunk_count: int
+    created_at: datetime
+    updated_at: datetime
+    effective_date: date | None = None
+    review_by: date | None = None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What adding or replacing one document did."""
+
+    document_id: str
+    title: str
+    status: str  # "added", "updated" or "unchanged"
+    chunk_count: int
+    embedded_count: int
+    corpus_version: int
+    section_count: int = 0
+
+
+@dataclass(frozen=True)
+class Query:
+    """A retrieval request: the text, how many results, and which scopes the asker may see."""
+
+    text: str
+    k: int = 4
+    scopes: tuple[str, ...] = field(default=(PUBLIC_SCOPE,))
