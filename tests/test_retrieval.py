@@ -1,0 +1,136 @@
+"""Hybrid retrieval against real Postgres: ranking, scopes, the score cut, the index."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from knowledge.chunking import chunk_document
+from knowledge.embedders import HashingEmbedder, LocalEmbedder
+from knowledge.ingest import ingest
+from knowledge.loading import LoadOptions
+from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
+from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS, SAMPLE_QUESTIONS
+from knowledge.store import PgDocumentStore
+from knowledge.types import Query
+from tests.documents import policy
+
+CORPUS = {
+    "https://hb.test/leave": ("Leave Policy", {
+        "Annual leave": "Full-time staff get 25 days of annual leave each year.",
+        "Parental leave": "Birth parents get 26 weeks of parental leave at full pay.",
+    }),
+    "https://hb.test/expenses": ("Expenses Policy", {
+        "Meals": "Meals while travelling are reimbursed up to 30 pounds a day.",
+        "Receipts": "Upload every receipt to the expenses tool within 30 days.",
+    }),
+    "https://hb.test/security": ("Security Policy", {
+        "Lost laptop": "Report a lost or stolen laptop to the security team within one hour.",
+        "Passwords": "Use a password manager and turn on multi-factor authentication.",
+    }),
+}  # fmt: skip
+
+
+async def add_corpus(store: PgDocumentStore) -> None:
+    for url, (title, sections) in CORPUS.items():
+        document = policy(url=url, title=title, sections=sections)
+        await store.upsert(document, chunk_document(document))
+
+
+@pytest.mark.parametrize(
+    ("question", "section"),
+    [
+        ("how many days of annual leave do I get", "Annual leave"),
+        ("I lost my laptop, who do I tell?", "Lost laptop"),
+        ("what is the daily limit for meals when travelling", "Meals"),
+        ("multi-factor authentication", "Passwords"),
+    ],
+)
+async def test_hybrid_ranking_finds_the_right_section(
+    store: PgDocumentStore, retriever: PgHybridRetriever, question: str, section: str
+) -> None:
+    await add_corpus(store)
+    hits = await retriever.search(Query(question, k=3))
+    assert hits[0].section == section
+    assert hits[0].url.endswith("#" + section.lower().replace(" ", "-"))
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len(hits) <= 3
+
+
+async def test_scopes_filter_what_the_asker_may_see(
+    store: PgDocumentStore, retriever: PgHybridRetriever
+) -> None:
+    await add_corpus(store)
+    salaries = policy(
+        url="https://hb.test/salaries",
+        title="Salary Bands",
+        sections={"Bands": "Salary bands for engineers range from level one to level six."},
+        scopes=("hr",),
+    )
+    await store.upsert(salaries, chunk_document(salaries))
+    question = "salary bands for engineers"
+    public = await retriever.search(Query(question, k=10))
+    assert "Salary Bands" not in {h.title for h in public}
+    other = await retriever.search(Query(question, k=10, scopes=("finance",)))
+    assert "Salary Bands" not in {h.title for h in other}
+    hr = await retriever.search(Query(question, k=10, scopes=("hr",)))
+    assert hr[0].title == "Salary Bands"
+    assert {"Leave Policy"} <= {h.title for h in hr}  # public stays visible to everyone
+
+
+async def test_minimum_similarity_cuts_weak_matches(
+    engine: AsyncEngine, store: PgDocumentStore, embedder: HashingEmbedder
+) -> None:
+    await add_corpus(store)
+    strict = PgHybridRetriever(engine, embedder, RetrievalOptions(min_similarity=0.3))
+    assert await strict.search(Query("quantum chromodynamics lecture")) == []
+    hits = await strict.search(Query("annual leave days each year"))
+    assert hits and all(h.similarity >= 0.3 for h in hits)
+
+
+async def test_the_vector_search_can_use_the_hnsw_index(
+    engine: AsyncEngine, store: PgDocumentStore, embedder: HashingEmbedder
+) -> None:
+    await add_corpus(store)
+    [vector] = await embedder.embed(["annual leave"])
+    async with engine.connect() as connection:
+        await connection.execute(text("SET enable_seqscan = off"))
+        plan = "\n".join(
+            (
+                await connection.execute(
+                    text(
+                        "EXPLAIN SELECT id FROM chunks WHERE scopes && ARRAY['public'] "
+                        "ORDER BY embedding <=> CAST(:v AS vector) LIMIT 5"
+                    ),
+                    {"v": vector},
+                )
+            ).scalars()
+        )
+    assert "chunks_embedding_hnsw" in plan
+
+
+@pytest.mark.model
+async def test_sample_questions_find_their_documents_with_the_local_model(
+    engine: AsyncEngine,
+) -> None:
+    """The bundled model on the bundled handbook: the gold document is in the top 4."""
+    model = LocalEmbedder()
+    store = PgDocumentStore(engine, model)
+    async for report in ingest(
+        [str(SAMPLE_DOCS)], store, load_options=LoadOptions(base_url=SAMPLE_BASE_URL)
+    ):
+        assert report.error is None or report.skipped, report.error
+    retriever = PgHybridRetriever(engine, model)
+    questions = [json.loads(line) for line in SAMPLE_QUESTIONS.read_text().splitlines()]
+    answerable = [q for q in questions if q["answerable"]]
+    results = await retriever.search_many(
+        [Query(q["question"], k=4, scopes=("public", "hr", "finance")) for q in answerable]
+    )
+    found = sum(
+        any(h.url.startswith(SAMPLE_BASE_URL + q["gold_doc"].rsplit(".", 1)[0]) for h in hits)
+        for q, hits in zip(answerable, results, strict=True)
+    )
+    assert found / len(answerable) >= 0.9, f"{found}/{len(answerable)}"

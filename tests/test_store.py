@@ -1,0 +1,204 @@
+"""The store against a real Postgres with pgvector: migrations, atomic writes, versions."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from knowledge.chunking import ChunkingOptions, chunk_document
+from knowledge.database import (
+    create_engine,
+    current_revision,
+    head_revision,
+    migrate,
+    require_current_schema,
+)
+from knowledge.embedders import HashingEmbedder
+from knowledge.errors import (
+    DatabaseUnavailableError,
+    DocumentNotFoundError,
+    EmbeddingModelMismatchError,
+    SchemaOutdatedError,
+)
+from knowledge.retrieval import PgHybridRetriever
+from knowledge.store import PgDocumentStore
+from knowledge.types import Query
+from tests.documents import policy
+
+
+async def test_migrations_build_the_schema_from_an_empty_database(empty_database_url: str) -> None:
+    engine = create_engine(empty_database_url)
+    try:
+        with pytest.raises(SchemaOutdatedError, match="supportbot migrate"):
+            await require_current_schema(engine)
+        before, after = await migrate(engine, embedding_dimension=384)
+        assert (before, after) == (None, head_revision())
+        assert await current_revision(engine) == head_revision()
+        await require_current_schema(engine)
+        async with engine.connect() as connection:
+            tables = set(
+                (
+                    await connection.execute(
+                        text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                    )
+                ).scalars()
+            )
+            index_rows = await connection.execute(
+                text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'chunks'")
+            )
+            indexes = {row.indexname: row.indexdef for row in index_rows}
+            extension = (
+                await connection.execute(text("SELECT 1 FROM pg_extension WHERE extname='vector'"))
+            ).scalar()
+        assert {"corpus", "documents", "chunks", "alembic_version"} <= tables
+        assert extension == 1
+        assert "USING hnsw (embedding vector_cosine_ops)" in indexes["chunks_embedding_hnsw"]
+        assert "USING gin (tsv)" in indexes["chunks_tsv_gin"]
+        # Migrating again is a no-op.
+        assert await migrate(engine, embedding_dimension=384) == (head_revision(), head_revision())
+    finally:
+        await engine.dispose()
+
+
+async def test_add_then_unchanged_reingest_does_no_embedding(
+    store: PgDocumentStore, embedder: HashingEmbedder
+) -> None:
+    document = policy()
+    first = await store.upsert(document, chunk_document(document))
+    assert first.status == "added"
+    assert first.embedded_count == 2
+    calls = embedder.calls
+
+    again = await store.upsert(document, chunk_document(document))
+    assert again.status == "unchanged"
+    assert again.embedded_count == 0
+    assert embedder.calls == calls
+    assert again.corpus_version == first.corpus_version
+
+
+async def test_update_embeds_only_changed_chunks_and_bumps_versions(
+    store: PgDocumentStore, embedder: HashingEmbedder
+) -> None:
+    original = policy()
+    await store.upsert(original, chunk_document(original))
+    version = await store.corpus_version()
+    changed = policy(
+        sections={
+            "Annual leave": "Everyone gets 25 days of annual leave plus public holidays.",
+            "Sick leave": "Tell your manager before 9am on the first day you are ill.",
+        }
+    )
+    texts_before = embedder.texts_embedded
+    result = await store.upsert(changed, chunk_document(changed))
+    assert result.status == "updated"
+    assert result.embedded_count == 1
+    assert embedder.texts_embedded - texts_before == 1
+    assert result.corpus_version == version + 1
+    [stored] = await store.list_documents()
+    assert stored.version == 2
+    assert stored.chunk_count == 2
+
+
+async def test_remove_by_id_link_or_title(store: PgDocumentStore) -> None:
+    for number in range(3):
+        document = policy(url=f"https://handbook.test/{number}", title=f"Policy {number}")
+        await store.upsert(document, chunk_document(document))
+    documents = await store.list_documents()
+    version = await store.corpus_version()
+
+    removed = await store.remove(documents[0].id)
+    assert removed.title == "Policy 0"
+    assert (await store.remove("https://handbook.test/1")).title == "Policy 1"
+    assert (await store.remove("policy 2")).title == "Policy 2"
+    assert await store.list_documents() == []
+    assert await store.corpus_version() == version + 3
+    with pytest.raises(DocumentNotFoundError, match="no document with id, link or title"):
+        await store.remove("Policy 2")
+
+
+async def test_removed_document_leaves_no_chunks(
+    store: PgDocumentStore, engine: AsyncEngine
+) -> None:
+    document = policy()
+    await store.upsert(document, chunk_document(document))
+    await store.remove(document.title)
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM chunks"))).scalar() == 0
+
+
+async def test_replace_is_atomic_for_a_concurrent_reader(
+    store: PgDocumentStore, engine: AsyncEngine
+) -> None:
+    def version_of(marker: str) -> object:
+        sections = {f"Part {n}": f"{marker} text of part {n}. " * 20 for n in range(30)}
+        return policy(sections=sections)
+
+    versions = [version_of("alpha"), version_of("beta")]
+    first = versions[0]
+    await store.upsert(first, chunk_document(first))  # type: ignore[arg-type]
+    seen: list[set[str]] = []
+    done = asyncio.Event()
+
+    async def read() -> None:
+        reader = create_engine(str(engine.url.render_as_string(hide_password=False)))
+        try:
+            while not done.is_set():
+                async with reader.connect() as connection:
+                    rows = (await connection.execute(text("SELECT text FROM chunks"))).scalars()
+                    seen.append({row.split()[0] for row in rows})
+        finally:
+            await reader.dispose()
+
+    reading = asyncio.create_task(read())
+    for round_number in range(20):
+        document = versions[(round_number + 1) % 2]
+        await store.upsert(document, chunk_document(document))  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+    done.set()
+    await reading
+    assert len(seen) > 5
+    assert all(markers in ({"alpha"}, {"beta"}) for markers in seen), seen
+
+
+async def test_a_different_embedding_model_is_refused_until_reindex(
+    engine: AsyncEngine, store: PgDocumentStore
+) -> None:
+    document = policy()
+    await store.upsert(document, chunk_document(document))
+
+    bigger = PgDocumentStore(engine, HashingEmbedder(64))
+    with pytest.raises(EmbeddingModelMismatchError, match="supportbot reindex"):
+        await bigger.check_embedder()
+    with pytest.raises(EmbeddingModelMismatchError):
+        await bigger.upsert(document, chunk_document(document))
+
+    assert await bigger.reindex() == 2
+    await bigger.check_embedder()
+    retriever = PgHybridRetriever(engine, HashingEmbedder(64))
+    hits = await retriever.search(Query("how many days of annual leave"))
+    assert hits[0].section == "Annual leave"
+    with pytest.raises(EmbeddingModelMismatchError):
+        await store.check_embedder()
+
+
+async def test_chunking_options_change_the_chunks(store: PgDocumentStore) -> None:
+    document = policy(sections={"Long": "A sentence about leave. " * 200})
+    small = chunk_document(document, ChunkingOptions(size=300, overlap=50))
+    result = await store.upsert(document, small)
+    assert result.chunk_count == len(small) > 10
+
+
+async def test_database_down_is_one_clear_line() -> None:
+    engine = create_engine("postgresql://nobody@127.0.0.1:9/nothing")
+    try:
+        store = PgDocumentStore(engine, HashingEmbedder())
+        with pytest.raises(DatabaseUnavailableError) as caught:
+            await store.list_documents()
+        message = str(caught.value)
+        assert "\n" not in message
+        assert message.startswith("cannot use the database at postgresql+psycopg://nobody@")
+    finally:
+        await engine.dispose()
