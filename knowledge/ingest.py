@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from knowledge.chunking import ChunkingOptions, chunk_document
-from knowledge.errors import KnowledgeError, LoadError
+from knowledge.errors import LoadError
 from knowledge.loading import LoadOptions, load
 from knowledge.store import PgDocumentStore
 from knowledge.types import IngestResult
@@ -40,11 +40,4 @@ async def ingest(
             yield IngestReport(outcome.source, error=str(error), skipped=outcome.skipped)
             continue
         chunks = chunk_document(outcome.document, chunking)
-        try:
-            result = await store.upsert(outcome.document, chunks)
-        except LoadError as e:
-            yield IngestReport(outcome.source, error=str(e))
-            continue
-        except KnowledgeError:
-            raise
-        yield IngestReport(outcome.source, result=result)
+        yield IngestReport(outcome.source, result=await store.upsert(outcome.document, chunks))

@@ -160,11 +160,9 @@ class PgDocumentStore:
 
     async def find(self, reference: str) -> StoredDocument:
         """The one stored document whose id, canonical link or title (any case) is ``reference``."""
-        matches = [
-            d
-            for d in await self.list_documents()
-            if reference in (d.id, d.url) or d.title.casefold() == reference.casefold()
-        ]
+        matches = await self._documents(
+            "WHERE d.id = :ref OR d.url = :ref OR lower(d.title) = lower(:ref)", {"ref": reference}
+        )
         if not matches:
             raise DocumentNotFoundError(f"no document with id, link or title {reference!r}")
         if len(matches) > 1:
@@ -176,18 +174,15 @@ class PgDocumentStore:
 
     async def list_documents(self) -> list[StoredDocument]:
         """Every stored document, by title."""
+        return await self._documents("", {})
+
+    async def _documents(self, where: str, params: dict[str, str]) -> list[StoredDocument]:
+        query = f"""
+            SELECT d.*, (SELECT count(*) FROM chunks c WHERE c.document_id = d.id) AS chunk_count
+            FROM documents d {where} ORDER BY lower(d.title), d.id
+        """  # noqa: S608 - ``where`` is one of this class's constants; values are bound
         async with self._connect() as connection:
-            rows = (
-                await connection.execute(
-                    text(
-                        """
-                        SELECT d.*, count(c.id) AS chunk_count
-                        FROM documents d LEFT JOIN chunks c ON c.document_id = d.id
-                        GROUP BY d.id ORDER BY lower(d.title), d.id
-                        """
-                    )
-                )
-            ).mappings()
+            rows = (await connection.execute(text(query), params)).mappings()
             return [
                 StoredDocument(
                     id=row["id"],
