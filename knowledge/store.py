@@ -7,6 +7,7 @@ old document or the new one, never a mix, and never an old answer under a new ve
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ _CHUNK_TYPES = [
 ]  # fmt: skip
 
 ProgressCallback = Callable[[int], None]
+_DOCUMENT_FIELDS = [f.name for f in dataclasses.fields(StoredDocument)]
 
 
 class PgDocumentStore:
@@ -185,20 +187,7 @@ class PgDocumentStore:
             rows = (await connection.execute(text(query), params)).mappings()
             return [
                 StoredDocument(
-                    id=row["id"],
-                    title=row["title"],
-                    url=row["url"],
-                    source=row["source"],
-                    format=row["format"],
-                    owner=row["owner"],
-                    scopes=tuple(row["scopes"]),
-                    content_hash=row["content_hash"],
-                    version=row["version"],
-                    chunk_count=row["chunk_count"],
-                    created_at=row["created_at"],
-                    updated_at=row["updated_at"],
-                    effective_date=row["effective_date"],
-                    review_by=row["review_by"],
+                    **{**{n: row[n] for n in _DOCUMENT_FIELDS}, "scopes": tuple(row["scopes"])}
                 )
                 for row in rows
             ]
@@ -356,6 +345,11 @@ class PgDocumentStore:
 
     def _transaction(self) -> _Guarded:
         return _Guarded(self._engine, begin=True)
+
+
+def _stored_document(row: Any) -> StoredDocument:
+    values = {name: row[name] for name in _DOCUMENT_FIELDS}
+    return StoredDocument(**{**values, "scopes": tuple(row["scopes"])})
 
 
 def _as_array(value: Any) -> Vectors:

@@ -17,6 +17,7 @@ from knowledge.embedders import HashingEmbedder, OpenAIEmbedder, Vectors
 from knowledge.errors import EmbeddingError
 from knowledge.store import PgDocumentStore
 from tests.documents import policy
+from tests.loopback import serve
 
 
 def fake_vector(text_value: str, dimension: int) -> list[float]:
@@ -51,13 +52,8 @@ async def embeddings_api() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
 
     app = web.Application()
     app.router.add_post("/v1/embeddings", embeddings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}/v1", requests
-    await runner.cleanup()
+    async with serve(app) as base_url:
+        yield f"{base_url}/v1", requests
 
 
 async def test_openai_compatible_endpoint(embeddings_api: tuple[str, list[dict[str, Any]]]) -> None:

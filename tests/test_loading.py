@@ -14,6 +14,7 @@ from fpdf import FPDF
 
 from knowledge.loading import LoadOptions, LoadOutcome, load
 from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS
+from tests.loopback import serve
 
 MARKDOWN = """---
 title: Travel Policy
@@ -275,13 +276,8 @@ async def web_server() -> AsyncIterator[str]:
     app.router.add_get("/old", moved)
     app.router.add_get("/huge.txt", huge)
     app.router.add_get("/logo", image)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serve(app) as base_url:
+        yield base_url
 
 
 async def test_urls_are_fetched_and_linked_by_their_final_address(web_server: str) -> None:
