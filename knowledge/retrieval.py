@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from knowledge.database import CONNECTION_ERRORS, unavailable
 from knowledge.embedders import Embedder, Vectors
-from knowledge.schema import TEXT_SEARCH_CONFIG, VECTOR_DISTANCE_OPERATOR
+from knowledge.schema import CHUNKS_TABLE, TEXT_SEARCH_CONFIG, VECTOR_DISTANCE_OPERATOR
 from knowledge.types import PUBLIC_SCOPE, Query, ScoredChunk
 
 
@@ -26,26 +26,62 @@ class RetrievalOptions:
 
     ``candidates`` is how many hits each list contributes before fusion; ``rrf_k`` is the usual
     reciprocal-rank-fusion constant; ``min_similarity`` drops chunks whose cosine similarity to
-    the question is lower.
+    the question is lower; ``text_match_budget`` bounds how many chunks the full-text side may
+    rank (see the query's comment); ``ef_search`` is the HNSW search breadth.
     """
 
     min_similarity: float = 0.2
     candidates: int = 40
     rrf_k: int = 60
-    ef_search: int = 100
+    ef_search: int = 40
+    text_match_budget: int = 1000
 
 
-# Full-text matches use OR semantics: a question's words rarely all occur in one chunk, and the
-# ranking (ts_rank: saturating per-term weights, title and headings weighted higher) sorts
-# out which match best.
+# Full-text matches use OR semantics: a question's words rarely all occur in one chunk. Ranking
+# every chunk that shares a common word ("leave", "policy") with the question is what makes
+# naive OR search slow on a large corpus, and those words say little about relevance anyway.
+# So the question's lexemes are taken rarest first, by the frequencies ANALYZE keeps for the
+# tsvector column in pg_stats, while the chunks they match stay within a budget: the words
+# that discriminate are always searched, and the cost is bounded at any corpus size. With no
+# statistics yet (a new, small corpus) every lexeme counts as rare, and all are searched.
 # Only module constants are interpolated; every value arrives as a bound parameter.
+_TERMS_CTES = f"""
+lexeme_stats AS (
+    SELECT CAST(CAST(most_common_elems AS text) AS text[]) AS lexemes,
+           most_common_elem_freqs AS freqs,
+           (SELECT greatest(reltuples, 0) FROM pg_class
+            WHERE oid = CAST('{CHUNKS_TABLE}' AS regclass)) AS chunk_count
+    FROM pg_stats
+    WHERE schemaname = current_schema() AND tablename = '{CHUNKS_TABLE}' AND attname = 'tsv'
+),
+question_lexemes AS (
+    SELECT l.lexeme,
+           coalesce(s.freqs[array_position(s.lexemes, l.lexeme)] * s.chunk_count, 0) AS matches
+    FROM unnest(tsvector_to_array(to_tsvector('{TEXT_SEARCH_CONFIG}', :text))) AS l(lexeme)
+    LEFT JOIN lexeme_stats AS s ON true
+    WHERE strpos(l.lexeme, chr(92)) = 0
+),
+chosen_lexemes AS (
+    SELECT lexeme
+    FROM (
+        SELECT lexeme, sum(matches) OVER (ORDER BY matches, lexeme) AS cumulative
+        FROM question_lexemes
+    ) AS ranked
+    WHERE cumulative <= :text_match_budget
+),
+terms AS (
+    SELECT CAST(nullif(string_agg(quote_literal(lexeme), ' | '), '') AS tsquery) AS terms
+    FROM chosen_lexemes
+)
+"""  # noqa: S608
+
+_TERMS_QUERY = f"WITH {_TERMS_CTES} SELECT CAST(terms AS text) FROM terms"  # noqa: S608
+
 _HYBRID_QUERY = f"""
 WITH query AS (
-    SELECT CAST(:embedding AS vector) AS embedding,
-           CAST(nullif(replace(
-               CAST(plainto_tsquery('{TEXT_SEARCH_CONFIG}', :text) AS text), ' & ', ' | '
-           ), '') AS tsquery) AS terms
+    SELECT CAST(:embedding AS vector) AS embedding
 ),
+{_TERMS_CTES},
 vector_hits AS (
     SELECT c.id, row_number() OVER (ORDER BY c.distance) AS rank
     FROM (
@@ -59,7 +95,7 @@ vector_hits AS (
 text_hits AS (
     SELECT c.id,
            row_number() OVER (ORDER BY ts_rank(c.tsv, q.terms) DESC, c.id) AS rank
-    FROM chunks AS c, query AS q
+    FROM chunks AS c, terms AS q
     WHERE c.tsv @@ q.terms AND c.scopes && CAST(:scopes AS text[])
     ORDER BY ts_rank(c.tsv, q.terms) DESC, c.id
     LIMIT :candidates
@@ -100,6 +136,18 @@ class PgHybridRetriever:
         vectors = await self._embedder.embed([q.text for q in queries])
         return [await self._search_with(q, v) for q, v in zip(queries, vectors, strict=True)]
 
+    async def text_terms(self, question: str) -> str:
+        """The full-text query the hybrid search runs for ``question`` (for diagnostics)."""
+        try:
+            async with self._engine.connect() as connection:
+                result = await connection.execute(
+                    text(_TERMS_QUERY),
+                    {"text": question, "text_match_budget": self._options.text_match_budget},
+                )
+                return str(result.scalar() or "")
+        except CONNECTION_ERRORS as e:
+            raise unavailable(self._engine, e) from e
+
     async def _search_with(self, query: Query, embedding: Vectors) -> list[ScoredChunk]:
         options = self._options
         scopes = sorted({PUBLIC_SCOPE, *query.scopes})
@@ -119,6 +167,7 @@ class PgHybridRetriever:
                         "candidates": candidates,
                         "rrf_k": options.rrf_k,
                         "min_similarity": options.min_similarity,
+                        "text_match_budget": options.text_match_budget,
                         "k": query.k,
                     },
                 )

@@ -134,3 +134,21 @@ async def test_sample_questions_find_their_documents_with_the_local_model(
         for q, hits in zip(answerable, results, strict=True)
     )
     assert found / len(answerable) >= 0.9, f"{found}/{len(answerable)}"
+
+
+async def test_full_text_searches_rare_words_within_its_budget(
+    engine: AsyncEngine, store: PgDocumentStore, embedder: HashingEmbedder
+) -> None:
+    sections = {f"Rule {n}": f"Leave rule number {n} applies to everyone." for n in range(300)}
+    sections["Calibration"] = "Calibration sessions happen twice a year."
+    document = policy(title="Handbook", sections=sections)
+    await store.upsert(document, chunk_document(document))
+    budgeted = PgHybridRetriever(engine, embedder, RetrievalOptions(text_match_budget=50))
+    question = "leave calibration"
+    assert await budgeted.text_terms(question) == "'calibr' | 'leav'"  # no statistics yet
+    async with engine.begin() as connection:
+        await connection.execute(text("ANALYZE chunks"))
+    assert await budgeted.text_terms(question) == "'calibr'"
+    assert await budgeted.text_terms("leave") == ""
+    hits = await budgeted.search(Query(question, k=1))
+    assert hits[0].section == "Calibration"
