@@ -87,6 +87,7 @@ async def open_knowledge_base(
     async with open_engine(settings) as engine:
         await require_current_schema(engine)
         store = PgDocumentStore(engine, embedder)
+        await store.ensure_vector_index()
         if check_model:
             await store.check_embedder()
         yield KnowledgeBase(

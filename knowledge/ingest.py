@@ -34,10 +34,12 @@ async def ingest(
     A failing file is reported and the rest go on. Errors that stop every document alike (the
     database is down, the embedder is missing) are raised instead.
     """
-    async for outcome in load(targets, load_options):
-        if outcome.document is None:
-            error = outcome.error or LoadError(outcome.source, "could not be loaded")
-            yield IngestReport(outcome.source, error=str(error), skipped=outcome.skipped)
-            continue
-        chunks = chunk_document(outcome.document, chunking)
-        yield IngestReport(outcome.source, result=await store.upsert(outcome.document, chunks))
+    async with store.bulk_load():
+        async for outcome in load(targets, load_options):
+            if outcome.document is None:
+                error = outcome.error or LoadError(outcome.source, "could not be loaded")
+                yield IngestReport(outcome.source, error=str(error), skipped=outcome.skipped)
+                continue
+            chunks = chunk_document(outcome.document, chunking)
+            result = await store.upsert(outcome.document, chunks)
+            yield IngestReport(outcome.source, result=result)

@@ -22,6 +22,9 @@ CHUNKS_TABLE = "chunks"
 HNSW_INDEX = "chunks_embedding_hnsw"
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
+# Building the HNSW graph is fast only while it fits in maintenance_work_mem (about 2 kB per
+# 384-dimension chunk); this is set for the building session alone.
+HNSW_BUILD_MEMORY = "512MB"
 
 
 def hnsw_index_ddl() -> str:

@@ -8,7 +8,8 @@ old document or the new one, never a mix, and never an old answer under a new ve
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from knowledge.chunking import document_hash, document_id_for
 from knowledge.database import CONNECTION_ERRORS, unavailable
 from knowledge.embedders import Embedder, Vectors
 from knowledge.errors import DocumentNotFoundError, EmbeddingModelMismatchError
-from knowledge.schema import HNSW_INDEX, hnsw_index_ddl
+from knowledge.schema import HNSW_BUILD_MEMORY, HNSW_INDEX, hnsw_index_ddl
 from knowledge.types import Chunk, Document, IngestResult, StoredDocument
 
 _CHUNK_COLUMNS = (
@@ -66,6 +67,41 @@ class PgDocumentStore:
                 f"the knowledge base was embedded with {stored}, but the configured model is "
                 f"{model} ({dimension} dimensions): run `supportbot reindex`"
             )
+
+    @asynccontextmanager
+    async def bulk_load(self) -> AsyncIterator[None]:
+        """Load many documents into an empty knowledge base, building the vector index once.
+
+        Growing an HNSW graph one insert at a time costs several times more than building it
+        once after the load (pgvector's own advice), so when the corpus is empty the index is
+        dropped for the load and built at the end. Each document is still stored atomically;
+        searches during the load are exact scans. A load that dies before the end leaves no
+        index: ``ensure_vector_index`` (run whenever the knowledge base is opened) builds it.
+        """
+        async with self._transaction() as connection:
+            empty = not (
+                await connection.execute(text("SELECT EXISTS (SELECT 1 FROM chunks)"))
+            ).scalar()
+            if empty:
+                await connection.execute(text(f"DROP INDEX IF EXISTS {HNSW_INDEX}"))
+        try:
+            yield
+        finally:
+            if empty:
+                await self.ensure_vector_index()
+
+    async def ensure_vector_index(self) -> None:
+        """Build the HNSW index if it is missing (after an interrupted bulk load)."""
+        async with self._connect() as connection:
+            exists = (
+                await connection.execute(
+                    text("SELECT 1 FROM pg_indexes WHERE indexname = :name"), {"name": HNSW_INDEX}
+                )
+            ).scalar()
+        if exists:
+            return
+        async with self._transaction() as connection:
+            await _build_vector_index(connection)
 
     async def upsert(self, document: Document, chunks: Sequence[Chunk]) -> IngestResult:
         """Add ``document`` or replace the stored version of it, atomically.
@@ -248,7 +284,7 @@ class PgDocumentStore:
                 {"model": self._embedder.model},
             )
             if dimension != self._embedder.dimension:
-                await connection.execute(text(hnsw_index_ddl()))
+                await _build_vector_index(connection)
             await connection.execute(
                 text("UPDATE corpus SET embedding_model = :model, embedding_dimension = :dim"),
                 {"model": self._embedder.model, "dim": self._embedder.dimension},
@@ -345,6 +381,14 @@ class PgDocumentStore:
 
     def _transaction(self) -> _Guarded:
         return _Guarded(self._engine, begin=True)
+
+
+async def _build_vector_index(connection: AsyncConnection) -> None:
+    await connection.execute(
+        text("SELECT set_config('maintenance_work_mem', :memory, true)"),
+        {"memory": HNSW_BUILD_MEMORY},
+    )
+    await connection.execute(text(hnsw_index_ddl()))
 
 
 def _stored_document(row: Any) -> StoredDocument:

@@ -202,3 +202,37 @@ async def test_database_down_is_one_clear_line() -> None:
         assert message.startswith("cannot use the database at postgresql+psycopg://nobody@")
     finally:
         await engine.dispose()
+
+
+async def vector_index_exists(engine: AsyncEngine) -> bool:
+    async with engine.connect() as connection:
+        found = await connection.execute(
+            text("SELECT 1 FROM pg_indexes WHERE indexname = 'chunks_embedding_hnsw'")
+        )
+        return found.scalar() == 1
+
+
+async def test_bulk_load_into_an_empty_corpus_builds_the_index_once(
+    store: PgDocumentStore, engine: AsyncEngine
+) -> None:
+    async with store.bulk_load():
+        assert not await vector_index_exists(engine)
+        for number in range(3):
+            document = policy(url=f"https://handbook.test/{number}")
+            await store.upsert(document, chunk_document(document))
+    assert await vector_index_exists(engine)
+    async with store.bulk_load():  # not empty any more: the index stays
+        assert await vector_index_exists(engine)
+
+
+async def test_an_interrupted_bulk_load_gets_its_index_back(
+    store: PgDocumentStore, engine: AsyncEngine
+) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.bulk_load():
+            raise RuntimeError("killed")
+    assert await vector_index_exists(engine)
+    async with engine.begin() as connection:  # as if the process died mid-load
+        await connection.execute(text("DROP INDEX chunks_embedding_hnsw"))
+    await store.ensure_vector_index()
+    assert await vector_index_exists(engine)
