@@ -9,16 +9,21 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from bot import messages
+from bot.answer_log import PgAnswerLog, Prices
+from bot.answering import AnswerService
 from bot.embedded import EmbeddedServiceError
 from bot.settings import Settings, SettingsError
+from bot.types import Answer, Question, Turn
 from bot.wiring import (
     build_embedder,
+    open_answer_service,
     open_engine,
     open_knowledge_base,
     redis_url,
@@ -89,6 +94,27 @@ def _parser() -> argparse.ArgumentParser:
 
     status_cmd = commands.add_parser("status", help="check the database, Redis and the corpus")
     status_cmd.set_defaults(handler=_status)
+
+    ask_cmd = commands.add_parser("ask", help="answer a question from the documents")
+    ask_cmd.add_argument("question", nargs="?", help="the question")
+    ask_cmd.add_argument("--scope", action="append", help="scopes the asker may see")
+    ask_cmd.add_argument("--json", action="store_true", help="print JSON")
+    ask_cmd.add_argument("--batch", type=Path, help="a file with one question per line")
+    ask_cmd.set_defaults(handler=_ask)
+
+    chat_cmd = commands.add_parser("chat", help="a terminal chat with the bot")
+    chat_cmd.add_argument("--scope", action="append", help="scopes the asker may see")
+    chat_cmd.set_defaults(handler=_chat)
+
+    demo_cmd = commands.add_parser(
+        "demo", help="set up on embedded defaults with the sample handbook, then chat"
+    )
+    demo_cmd.add_argument("question", nargs="?", help="answer one question and exit")
+    demo_cmd.set_defaults(handler=_demo)
+
+    usage_cmd = commands.add_parser("usage", help="answers, tokens and estimated cost")
+    usage_cmd.add_argument("--days", type=int, default=30, help="how far back (default 30)")
+    usage_cmd.set_defaults(handler=_usage)
     return parser
 
 
@@ -255,6 +281,94 @@ def _redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "(redis url)"
+
+
+async def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    if (args.question is None) == (args.batch is None):
+        print(messages.error("give either a question or --batch FILE"), file=sys.stderr)
+        return EXIT_FAILED
+    if args.batch is not None:
+        try:
+            texts = [line.strip() for line in args.batch.read_text().splitlines() if line.strip()]
+        except OSError as e:
+            print(messages.error(f"{args.batch}: {e.strerror}"), file=sys.stderr)
+            return EXIT_FAILED
+    else:
+        texts = [args.question]
+    scopes = _scopes(args.scope) if args.scope else (PUBLIC_SCOPE,)
+    async with open_answer_service(settings) as (service, _kb):
+        for text in texts:
+            answer = await service.answer(Question(text, scopes=scopes))
+            _print_answer(answer, as_json=args.json)
+    return EXIT_OK
+
+
+def _print_answer(answer: Answer, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(_jsonable(dataclasses.asdict(answer)), ensure_ascii=False))
+        return
+    sources = [
+        (c.n, f"{c.title} › {c.section}" if c.section else c.title, c.url) for c in answer.citations
+    ]
+    print(messages.answer_block(answer.text, sources))
+
+
+async def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    scopes = _scopes(args.scope) if args.scope else (PUBLIC_SCOPE,)
+    async with open_answer_service(settings) as (service, _kb):
+        await _chat_loop(service, scopes)
+    return EXIT_OK
+
+
+async def _chat_loop(service: AnswerService, scopes: tuple[str, ...]) -> None:
+    print(messages.CHAT_WELCOME)
+    history: list[Turn] = []
+    while True:
+        try:
+            line = (await asyncio.to_thread(input, "\nyou> ")).strip()
+        except EOFError:
+            print()
+            return
+        if line in {"/quit", "/exit"}:
+            return
+        if line == "/new":
+            history = []
+            print(messages.CHAT_NEW_THREAD)
+            continue
+        if not line:
+            continue
+        answer = await service.answer(Question(line, scopes=scopes, history=tuple(history)))
+        print()
+        _print_answer(answer, as_json=False)
+        history += [Turn("user", line), Turn("assistant", answer.text)]
+
+
+async def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_engine(settings) as engine:
+        await migrate(engine, embedding_dimension=build_embedder(settings).dimension)
+    async with open_answer_service(settings) as (service, kb):
+        if not await kb.store.list_documents():
+            options = dataclasses.replace(kb.load_options, base_url=SAMPLE_BASE_URL)
+            loaded = 0
+            async for report in ingest(
+                [str(SAMPLE_DOCS)], kb.store, load_options=options, chunking=kb.chunking
+            ):
+                loaded += report.result is not None
+            print(messages.demo_loaded(loaded))
+        if args.question:
+            _print_answer(await service.answer(Question(args.question)), as_json=False)
+        else:
+            await _chat_loop(service, (PUBLIC_SCOPE,))
+    return EXIT_OK
+
+
+async def _usage(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_knowledge_base(settings, check_model=False) as kb:
+        since = datetime.now(UTC) - timedelta(days=args.days)
+        totals = await PgAnswerLog(kb.engine, Prices()).totals(since)
+    for line in messages.usage_lines(args.days, dataclasses.asdict(totals)):
+        print(line)
+    return EXIT_OK
 
 
 def _scopes(values: list[str]) -> tuple[str, ...]:

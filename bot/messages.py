@@ -86,3 +86,69 @@ def reindexed(count: int, model: str) -> str:
 def status_lines(facts: dict[str, str]) -> list[str]:
     width = max(len(k) for k in facts)
     return [f"{key:<{width}}  {value}" for key, value in facts.items()]
+
+
+# Answers that are not written by a model.
+
+OFFLINE_ANSWER_INTRO = "Here is what our policies say:"
+
+
+def offline_answer(lines: list[str]) -> str:
+    """The offline writer's frame around the sentences it quotes."""
+    return "\n".join([OFFLINE_ANSWER_INTRO, "", *(f"- {line}" for line in lines)])
+
+
+def not_covered(contact: str) -> str:
+    return (
+        "I couldn't find this in our policies, so I'd rather not guess. "
+        f"Please ask {contact}, who can help."
+    )
+
+
+def unavailable(reference: str) -> str:
+    return (
+        "Sorry, I can't answer right now because the answering service is temporarily "
+        f"unavailable. Please try again in a few minutes. (Reference: {reference})"
+    )
+
+
+def empty_question() -> str:
+    return "Please type a question, for example: How many days of annual leave do I get?"
+
+
+def question_too_long(limit: int) -> str:
+    return f"That question is too long for me: please keep it under {limit} characters."
+
+
+def answer_block(text: str, citations: list[tuple[int, str, str]]) -> str:
+    """An answer for the terminal: the text, then its numbered sources (n, where, url)."""
+    lines = [text]
+    if citations:
+        lines += ["", "Sources:"]
+        lines += [f"  [{n}] {where}  {url}" for n, where, url in citations]
+    return "\n".join(lines)
+
+
+CHAT_WELCOME = (
+    "Ask a question about our policies. Follow-ups remember the conversation; "
+    "/new starts a new one, /quit (or Ctrl-D) leaves."
+)
+CHAT_NEW_THREAD = "(new conversation)"
+
+
+def demo_loaded(documents: int) -> str:
+    return f"Loaded the sample handbook: {documents} documents."
+
+
+def usage_lines(days: int, totals: dict[str, float | int]) -> list[str]:
+    facts = {
+        "answers": f"{totals['answers']} in the last {days} days",
+        "grounded": str(totals["grounded"]),
+        "not covered": str(totals["not_covered"]),
+        "unavailable": str(totals["unavailable"]),
+        "from cache": str(totals["cached"]),
+        "tokens": f"{totals['prompt_tokens']} prompt + {totals['completion_tokens']} completion",
+        "estimated cost": f"${totals['cost_usd']:.4f}",
+        "latency": f"p50 {totals['latency_p50_ms']:.0f} ms, p95 {totals['latency_p95_ms']:.0f} ms",
+    }
+    return status_lines(facts)

@@ -17,6 +17,8 @@ T = TypeVar("T")
 
 EMBEDDERS = ("local", "openai", "hashing")
 DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
+DEFAULT_CHAT_MODEL = "gpt-4o-mini"
+OFFLINE_CHAT_MODEL = "offline"
 
 
 class SettingsError(ValueError):
@@ -63,6 +65,22 @@ class Settings:
     max_document_mb: float = 25.0
     fetch_timeout: float = 20.0
     log_level: str = "WARNING"
+    chat_model: str | None = None
+    llm_timeout: float = 20.0
+    llm_max_retries: int = 2
+    style_file: Path | None = None
+    company_name: str = "our company"
+    contact: str = "your manager or the People Team"
+    answer_min_similarity: float = 0.35
+    cache_ttl_seconds: int = 86_400
+    max_question_chars: int = 2000
+    prompt_price_per_1k: float = 0.0
+    completion_price_per_1k: float = 0.0
+
+    @property
+    def uses_llm(self) -> bool:
+        """Whether answers are written by a chat model (else by the offline writer)."""
+        return self.chat_model is not None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +119,18 @@ class Settings:
         min_similarity = number("SUPPORTBOT_MIN_SIMILARITY", float, 0.2, -1.0)
         if min_similarity > 1:
             raise SettingsError("SUPPORTBOT_MIN_SIMILARITY must be between -1 and 1")
+        chat_model = get("SUPPORTBOT_CHAT_MODEL")
+        llm_configured = get("OPENAI_API_KEY") or get("OPENAI_BASE_URL")
+        if chat_model is None and llm_configured:
+            chat_model = DEFAULT_CHAT_MODEL
+        if chat_model == OFFLINE_CHAT_MODEL:
+            chat_model = None
+        style_file = get("SUPPORTBOT_STYLE_FILE")
+        if style_file and not Path(style_file).is_file():
+            raise SettingsError(f"SUPPORTBOT_STYLE_FILE {style_file!r} is not a readable file")
+        answer_min_similarity = number("SUPPORTBOT_ANSWER_MIN_SIMILARITY", float, 0.35, -1.0)
+        if answer_min_similarity > 1:
+            raise SettingsError("SUPPORTBOT_ANSWER_MIN_SIMILARITY must be between -1 and 1")
         return cls(
             home=Path(get("SUPPORTBOT_HOME") or platformdirs.user_data_path("supportbot")),
             database_url=_secret(get("DATABASE_URL")),
@@ -119,6 +149,17 @@ class Settings:
             max_document_mb=number("SUPPORTBOT_MAX_DOCUMENT_MB", float, 25.0, 0.001),
             fetch_timeout=number("SUPPORTBOT_FETCH_TIMEOUT", float, 20.0, 0.1),
             log_level=(get("SUPPORTBOT_LOG_LEVEL") or "WARNING").upper(),
+            chat_model=chat_model,
+            llm_timeout=number("SUPPORTBOT_LLM_TIMEOUT", float, 20.0, 0.1),
+            llm_max_retries=number("SUPPORTBOT_LLM_MAX_RETRIES", int, 2, 0),
+            style_file=Path(style_file) if style_file else None,
+            company_name=get("SUPPORTBOT_COMPANY_NAME") or "our company",
+            contact=get("SUPPORTBOT_CONTACT") or "your manager or the People Team",
+            answer_min_similarity=answer_min_similarity,
+            cache_ttl_seconds=number("SUPPORTBOT_CACHE_TTL", int, 86_400, 1),
+            max_question_chars=number("SUPPORTBOT_MAX_QUESTION_CHARS", int, 2000, 10),
+            prompt_price_per_1k=number("SUPPORTBOT_PROMPT_PRICE_PER_1K", float, 0.0, 0.0),
+            completion_price_per_1k=number("SUPPORTBOT_COMPLETION_PRICE_PER_1K", float, 0.0, 0.0),
         )
 
 

@@ -6,10 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import redis.asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.answer_log import PgAnswerLog, Prices
+from bot.answering import AnsweringOptions, AnswerService
+from bot.cache import RedisAnswerCache
 from bot.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgres
+from bot.llm import OpenAIChatModel
+from bot.prompts import Prompts
 from bot.settings import Settings
+from bot.writers import AnswerWriter, ExtractiveAnswerWriter, LLMAnswerWriter
 from knowledge.chunking import ChunkingOptions
 from knowledge.database import create_engine, ensure_database, require_current_schema
 from knowledge.embedders import Embedder, HashingEmbedder, LocalEmbedder, OpenAIEmbedder
@@ -73,6 +80,54 @@ async def open_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+def build_writer(settings: Settings, prompts: Prompts) -> AnswerWriter:
+    """The chat model's writer when an LLM is configured, else the offline extractive one."""
+    if settings.chat_model is None:
+        return ExtractiveAnswerWriter()
+    chat = OpenAIChatModel(
+        settings.chat_model,
+        api_key=settings.openai_api_key.reveal() if settings.openai_api_key else None,
+        base_url=settings.openai_base_url,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_max_retries,
+    )
+    return LLMAnswerWriter(chat, prompts, company=settings.company_name)
+
+
+@asynccontextmanager
+async def open_answer_service(
+    settings: Settings, *, embedder: Embedder | None = None
+) -> AsyncIterator[tuple[AnswerService, KnowledgeBase]]:
+    """The answering core over the knowledge base, with its cache and answer log."""
+    prompts = Prompts.load(settings.style_file)
+    url, embedded_redis = await redis_url(settings)
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        async with open_knowledge_base(settings, embedder=embedder) as kb:
+            service = AnswerService(
+                retriever=kb.retriever,
+                store=kb.store,
+                writer=build_writer(settings, prompts),
+                cache=RedisAnswerCache(client, settings.cache_ttl_seconds),
+                answer_log=PgAnswerLog(
+                    kb.engine,
+                    Prices(settings.prompt_price_per_1k, settings.completion_price_per_1k),
+                ),
+                options=AnsweringOptions(
+                    top_k=settings.top_k,
+                    min_similarity=settings.answer_min_similarity,
+                    contact=settings.contact,
+                    max_question_chars=settings.max_question_chars,
+                    prompt_version=prompts.version,
+                ),
+            )
+            yield service, kb
+    finally:
+        await client.aclose()
+        if embedded_redis is not None:
+            embedded_redis.stop()
 
 
 @asynccontextmanager

@@ -1,0 +1,79 @@
+"""The answer cache in Redis.
+
+A key carries everything that changes an answer: the normalised question, the scopes it was
+answered for, the corpus version, the prompt and style version and the model. A document change
+bumps the corpus version, so no cached answer outlives the text it quoted. Redis being down
+never stops an answer: the cache logs a warning and answers go uncached.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+import redis.asyncio
+
+from bot.types import Answer, Citation, Usage
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "supportbot:answer:"
+_SPACE = re.compile(r"\s+")
+
+
+class AnswerCache(Protocol):
+    async def get(self, key: str) -> Answer | None: ...
+
+    async def put(self, key: str, answer: Answer) -> None: ...
+
+
+def normalise(question: str) -> str:
+    """Case, spacing and trailing punctuation do not make a different question."""
+    return _SPACE.sub(" ", question.casefold()).strip().rstrip("?!. ")
+
+
+def cache_key(
+    question: str, scopes: Sequence[str], corpus_version: int, prompt_version: str, model: str
+) -> str:
+    parts = [normalise(question), sorted(set(scopes)), corpus_version, prompt_version, model]
+    digest = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+    return KEY_PREFIX + digest[:40]
+
+
+class RedisAnswerCache:
+    """Grounded answers as JSON under their key, expiring after ``ttl_seconds``."""
+
+    def __init__(self, client: redis.asyncio.Redis, ttl_seconds: int) -> None:
+        self._client = client
+        self._ttl = ttl_seconds
+
+    async def get(self, key: str) -> Answer | None:
+        try:
+            raw = await self._client.get(key)
+        except (redis.RedisError, OSError) as e:
+            log.warning("answer cache unavailable, answering uncached: %s", type(e).__name__)
+            return None
+        return _decode(raw) if raw else None
+
+    async def put(self, key: str, answer: Answer) -> None:
+        if not answer.grounded:
+            return  # an ungrounded or failed answer is never worth repeating
+        try:
+            await self._client.set(key, json.dumps(dataclasses.asdict(answer)), ex=self._ttl)
+        except (redis.RedisError, OSError) as e:
+            log.warning("answer cache unavailable, answer not cached: %s", type(e).__name__)
+
+
+def _decode(raw: bytes | str) -> Answer | None:
+    try:
+        data = json.loads(raw)
+        data["citations"] = tuple(Citation(**c) for c in data["citations"])
+        data["usage"] = Usage(**data["usage"])
+        return Answer(**data)
+    except (ValueError, TypeError, KeyError):
+        return None  # written by another version of the bot: treat as a miss

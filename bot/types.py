@@ -1,0 +1,73 @@
+"""Typed values that flow between the chat adapters, the answering core and its parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from knowledge.types import PUBLIC_SCOPE
+
+Outcome = Literal["answered", "not_covered", "unavailable", "invalid"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier message in the question's thread."""
+
+    role: Literal["user", "assistant"]
+    text: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """What an adapter hands the core: the text, the thread so far, who may see what.
+
+    ``asker`` is an opaque id (adapters pass a hash, never a name); ``scopes`` are what the
+    asker, or the channel the answer is posted in, may see.
+    """
+
+    text: str
+    scopes: tuple[str, ...] = (PUBLIC_SCOPE,)
+    history: tuple[Turn, ...] = ()
+    asker: str | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source shown under an answer: the ``n`` in the answer's ``[n]`` markers."""
+
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the core returns: the text with ``[n]`` markers and the sources they point at.
+
+    ``grounded`` is true only for an answer that cites at least one retrieved source;
+    ``outcome`` says why an answer is not grounded (not covered, model unavailable, bad input).
+    """
+
+    id: str
+    text: str
+    citations: tuple[Citation, ...]
+    grounded: bool
+    outcome: Outcome
+    model: str
+    usage: Usage = field(default_factory=Usage)
+    latency_ms: float = 0.0
+    cached: bool = False
+    standalone_question: str = ""
