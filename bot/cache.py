@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from bot.types import Answer, Citation, Usage
 
@@ -43,6 +45,16 @@ def cache_key(
     parts = [normalise(question), sorted(set(scopes)), corpus_version, prompt_version, model]
     digest = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
     return KEY_PREFIX + digest[:40]
+
+
+def redis_client(url: str) -> redis.asyncio.Redis:
+    """A client that gives up quickly: a cache that is down must not slow answers down."""
+    return redis.asyncio.Redis.from_url(
+        url,
+        socket_connect_timeout=1.0,
+        socket_timeout=1.0,
+        retry=Retry(NoBackoff(), retries=1),
+    )
 
 
 class RedisAnswerCache:

@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import redis.asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.answer_log import PgAnswerLog, Prices
 from bot.answering import AnsweringOptions, AnswerService
-from bot.cache import RedisAnswerCache
+from bot.cache import RedisAnswerCache, redis_client
 from bot.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgres
 from bot.llm import OpenAIChatModel
 from bot.prompts import Prompts
@@ -103,7 +102,7 @@ async def open_answer_service(
     """The answering core over the knowledge base, with its cache and answer log."""
     prompts = Prompts.load(settings.style_file)
     url, embedded_redis = await redis_url(settings)
-    client = redis.asyncio.Redis.from_url(url)
+    client = redis_client(url)
     try:
         async with open_knowledge_base(settings, embedder=embedder) as kb:
             service = AnswerService(

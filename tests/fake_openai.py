@@ -37,7 +37,7 @@ class FakeOpenAI:
         self.requests.append(body)
         reply = self.script.pop(0) if self.script else self.default(body)
         if reply == HANG:
-            await asyncio.sleep(30)
+            await asyncio.sleep(3)  # longer than the tests' client timeout
         if reply == MALFORMED:
             return web.json_response({"id": "x", "object": "chat.completion", "choices": []})
         if isinstance(reply, int):

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.answer_log import PgAnswerLog, Prices
 from bot.answering import AnsweringOptions, AnswerService
-from bot.cache import RedisAnswerCache
+from bot.cache import KEY_PREFIX, RedisAnswerCache, redis_client
 from bot.llm import OpenAIChatModel
 from bot.prompts import Prompts
 from bot.types import Question, Turn
@@ -52,8 +52,8 @@ async def llm() -> AsyncIterator[FakeOpenAI]:
 
 
 @pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    client = redis.asyncio.Redis.from_url(redis_url)
+async def cache_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    client = redis_client(redis_url)
     yield client
     await client.aclose()
 
@@ -88,8 +88,8 @@ def llm_writer(llm: FakeOpenAI, *, timeout: float = 2.0, retries: int = 1) -> LL
 
 
 @pytest.fixture
-async def bot(engine: AsyncEngine, llm: FakeOpenAI, redis_client: redis.asyncio.Redis) -> Bot:
-    service, store = build_service(engine, llm_writer(llm), redis_client, uuid.uuid4().hex)
+async def bot(engine: AsyncEngine, llm: FakeOpenAI, cache_client: redis.asyncio.Redis) -> Bot:
+    service, store = build_service(engine, llm_writer(llm), cache_client, uuid.uuid4().hex)
     for url, title, sections, scopes in [
         ("https://hb.test/leave", "Leave Policy", LEAVE, ("public",)),
         ("https://hb.test/equipment", "Equipment Policy", EQUIPMENT, ("public",)),
@@ -251,12 +251,12 @@ async def test_retrieved_text_is_quoted_data(bot: Bot) -> None:
 async def test_model_faults_become_a_short_polite_message(
     engine: AsyncEngine,
     llm: FakeOpenAI,
-    redis_client: redis.asyncio.Redis,
+    cache_client: redis.asyncio.Redis,
     script: list[str | int],
     outcome: str,
 ) -> None:
     service, store = build_service(
-        engine, llm_writer(llm, timeout=0.5, retries=1), redis_client, uuid.uuid4().hex
+        engine, llm_writer(llm, timeout=0.5, retries=1), cache_client, uuid.uuid4().hex
     )
     document = policy(url="https://hb.test/leave", title="Leave Policy", sections=LEAVE)
     await store.upsert(document, chunk_document(document))
@@ -270,7 +270,7 @@ async def test_model_faults_become_a_short_polite_message(
 
 
 async def test_redis_down_still_answers(engine: AsyncEngine, llm: FakeOpenAI) -> None:
-    dead = redis.asyncio.Redis(host="127.0.0.1", port=closed_port(), socket_timeout=0.5)
+    dead = redis_client(f"redis://127.0.0.1:{closed_port()}/0")
     service, store = build_service(engine, ExtractiveAnswerWriter(), dead)
     document = policy(url="https://hb.test/leave", title="Leave Policy", sections=LEAVE)
     await store.upsert(document, chunk_document(document))
@@ -280,21 +280,21 @@ async def test_redis_down_still_answers(engine: AsyncEngine, llm: FakeOpenAI) ->
 
 
 async def test_database_down_is_a_polite_unavailable(
-    llm: FakeOpenAI, redis_client: redis.asyncio.Redis
+    llm: FakeOpenAI, cache_client: redis.asyncio.Redis
 ) -> None:
     from knowledge.database import create_engine
 
     engine = create_engine(f"postgresql://x@127.0.0.1:{closed_port()}/kb")
-    service, _ = build_service(engine, llm_writer(llm), redis_client)
+    service, _ = build_service(engine, llm_writer(llm), cache_client)
     answer = await service.answer(Question("How many days of annual leave do I get?"))
     assert answer.outcome == "unavailable"
     await engine.dispose()
 
 
 async def test_offline_writer_is_deterministic_and_cited(
-    engine: AsyncEngine, redis_client: redis.asyncio.Redis
+    engine: AsyncEngine, cache_client: redis.asyncio.Redis
 ) -> None:
-    service, store = build_service(engine, ExtractiveAnswerWriter(), redis_client, uuid.uuid4().hex)
+    service, store = build_service(engine, ExtractiveAnswerWriter(), cache_client, uuid.uuid4().hex)
     for url, title, sections in [
         ("https://hb.test/leave", "Leave Policy", LEAVE),
         ("https://hb.test/equipment", "Equipment Policy", EQUIPMENT),
@@ -309,7 +309,8 @@ async def test_offline_writer_is_deterministic_and_cited(
         first.text
     )
     assert first.citations[0].section == "Carry over"
-    await redis_client.flushdb()
+    async for key in cache_client.scan_iter(match=KEY_PREFIX + "*"):
+        await cache_client.delete(key)
     second = await service.answer(question)
     assert (second.text, second.citations) == (first.text, first.citations)
 
