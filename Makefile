@@ -20,11 +20,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## Run the product on its embedded defaults: schema, the sample handbook, a first search.
+## Run the product on its embedded defaults: schema, the sample handbook, then a terminal chat.
 run: setup
-	$(BIN)/supportbot migrate
-	$(BIN)/supportbot ingest --sample
-	$(BIN)/supportbot search "How many days of annual leave do I get?"
+	$(BIN)/supportbot demo
 
 lint: setup
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -13,24 +14,28 @@ import pytest
 from tests.test_loading import closed_port
 
 
-def run(
-    *args: str, database_url: str, home: Path, extra_env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
+def _base_env(database_url: str, home: Path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("SUPPORTBOT_", "OPENAI_")) and key not in {"REDIS_URL"}
     }
-    env |= {
+    return env | {
         "DATABASE_URL": database_url,
         "SUPPORTBOT_HOME": str(home),
         "SUPPORTBOT_EMBEDDER": "hashing",
-        "SUPPORTBOT_MIN_SIMILARITY": "0",  # the hashing embedder's similarities run low
-        **(extra_env or {}),
+        # The hashing embedder's similarities run lower than a real model's.
+        "SUPPORTBOT_MIN_SIMILARITY": "0",
+        "SUPPORTBOT_ANSWER_MIN_SIMILARITY": "0",
     }
+
+
+def run(
+    *args: str, database_url: str, home: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
-        env=env,
+        env=_base_env(database_url, home) | (extra_env or {}),
         capture_output=True,
         text=True,
         timeout=120,
@@ -152,3 +157,62 @@ def test_switching_models_requires_reindex(cli) -> None:  # type: ignore[no-unty
     assert reindexed.stdout.startswith("Re-embedded ")
     hits = json.loads(cli("search", "annual leave", "--json", **other).stdout)
     assert hits
+
+
+def test_ask_json_offline_and_batch(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("ingest", "--sample")
+    result = cli("ask", "How many days of annual leave do I get?", "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert {"text", "grounded", "citations", "cached", "model", "latency_ms"} <= set(answer)
+    assert answer["grounded"] and answer["model"] == "offline-extractive"
+    assert {"n", "doc_id", "title", "section", "url"} <= set(answer["citations"][0])
+
+    questions = tmp_path / "questions.txt"
+    questions.write_text("How do I report a lost laptop?\n\nWho approves my expenses?\n")
+    batch = cli("ask", "--batch", str(questions), "--json")
+    assert batch.returncode == 0, batch.stderr
+    answers = [json.loads(line) for line in batch.stdout.strip().splitlines()]
+    assert len(answers) == 2 and all(a["grounded"] for a in answers)
+
+    usage = cli("usage")
+    assert "answers" in usage.stdout and "3 in the last 30 days" in usage.stdout
+
+
+def test_demo_loads_the_sample_into_an_empty_database(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    env = {"SUPPORTBOT_ANSWER_MIN_SIMILARITY": "0"}
+    result = run(
+        "demo",
+        "How many days of annual leave do I get?",
+        database_url=empty_database_url,
+        home=tmp_path,
+        extra_env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Loaded the sample handbook: 22 documents.")
+    assert "Sources:" in result.stdout
+    again = run("demo", "Who approves expenses?", database_url=empty_database_url, home=tmp_path)
+    assert "Loaded the sample" not in again.stdout
+
+
+async def test_ask_with_an_openai_compatible_model(database_url: str, tmp_path: Path) -> None:
+    from tests.fake_openai import fake_openai
+
+    migrated = run("ingest", "--sample", database_url=database_url, home=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    async with fake_openai() as llm:
+        llm.default = lambda _body: "You get 25 days of annual leave [1]."
+        env = {**_base_env(database_url, tmp_path), "OPENAI_BASE_URL": llm.base_url,
+               "OPENAI_API_KEY": "test", "SUPPORTBOT_CHAT_MODEL": "house-model"}  # fmt: skip
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "ask", "How many days of annual leave?", "--json",
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, stderr.decode()
+    answer = json.loads(stdout)
+    assert answer["text"] == "You get 25 days of annual leave [1]."
+    assert answer["model"] == "house-model" and answer["grounded"]
+    assert llm.requests[0]["model"] == "house-model"
