@@ -65,6 +65,9 @@ class PgAnswerLog:
         self, answer: Answer, question_hash: str, asker: str | None, corpus_version: int | None
     ) -> None:
         async with self._engine.begin() as connection:
+            # Losing the last few rows of statistics in a crash is fine; waiting for the disk
+            # on every answer is not.
+            await connection.execute(text("SET LOCAL synchronous_commit = off"))
             await connection.execute(
                 text(
                     """

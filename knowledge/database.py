@@ -107,6 +107,9 @@ async def migrate(engine: AsyncEngine, *, embedding_dimension: int) -> tuple[str
             await connection.run_sync(upgrade)
     except CONNECTION_ERRORS as e:
         raise unavailable(engine, e) from e
+    # Pooled connections opened before the vector type existed cannot send vectors; new ones
+    # register it when they connect.
+    await engine.dispose()
     return before, head_revision()
 
 
