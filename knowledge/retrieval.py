@@ -8,11 +8,12 @@ score, it means the same thing for every question.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from knowledge.database import CONNECTION_ERRORS, unavailable
 from knowledge.embedders import Embedder, Vectors
@@ -27,7 +28,9 @@ class RetrievalOptions:
     ``candidates`` is how many hits each list contributes before fusion; ``rrf_k`` is the usual
     reciprocal-rank-fusion constant; ``min_similarity`` drops chunks whose cosine similarity to
     the question is lower; ``text_match_budget`` bounds how many chunks the full-text side may
-    rank (see the query's comment); ``ef_search`` is the HNSW search breadth.
+    rank (see the query's comment), by lexeme statistics re-read every
+    ``stats_refresh_seconds`` (they change only when ANALYZE runs); ``ef_search`` is the HNSW
+    search breadth.
     """
 
     min_similarity: float = 0.2
@@ -35,6 +38,7 @@ class RetrievalOptions:
     rrf_k: int = 60
     ef_search: int = 40
     text_match_budget: int = 1000
+    stats_refresh_seconds: float = 60.0
 
 
 # Full-text matches use OR semantics: a question's words rarely all occur in one chunk. Ranking
@@ -44,44 +48,21 @@ class RetrievalOptions:
 # tsvector column in pg_stats, while the chunks they match stay within a budget: the words
 # that discriminate are always searched, and the cost is bounded at any corpus size. With no
 # statistics yet (a new, small corpus) every lexeme counts as rare, and all are searched.
-# Only module constants are interpolated; every value arrives as a bound parameter.
-_TERMS_CTES = f"""
-lexeme_stats AS (
-    SELECT CAST(CAST(most_common_elems AS text) AS text[]) AS lexemes,
-           most_common_elem_freqs AS freqs,
-           (SELECT greatest(reltuples, 0) FROM pg_class
-            WHERE oid = CAST('{CHUNKS_TABLE}' AS regclass)) AS chunk_count
-    FROM pg_stats
-    WHERE schemaname = current_schema() AND tablename = '{CHUNKS_TABLE}' AND attname = 'tsv'
-),
-question_lexemes AS (
-    SELECT l.lexeme,
-           coalesce(s.freqs[array_position(s.lexemes, l.lexeme)] * s.chunk_count, 0) AS matches
-    FROM unnest(tsvector_to_array(to_tsvector('{TEXT_SEARCH_CONFIG}', :text))) AS l(lexeme)
-    LEFT JOIN lexeme_stats AS s ON true
-    WHERE strpos(l.lexeme, chr(92)) = 0
-),
-chosen_lexemes AS (
-    SELECT lexeme
-    FROM (
-        SELECT lexeme, sum(matches) OVER (ORDER BY matches, lexeme) AS cumulative
-        FROM question_lexemes
-    ) AS ranked
-    WHERE cumulative <= :text_match_budget
-),
-terms AS (
-    SELECT CAST(nullif(string_agg(quote_literal(lexeme), ' | '), '') AS tsquery) AS terms
-    FROM chosen_lexemes
-)
+_LEXEMES_QUERY = f"SELECT tsvector_to_array(to_tsvector('{TEXT_SEARCH_CONFIG}', :text))"
+_LEXEME_STATS_QUERY = f"""
+SELECT CAST(CAST(s.most_common_elems AS text) AS text[]) AS lexemes,
+       s.most_common_elem_freqs AS freqs,
+       greatest(c.reltuples, 0) AS chunk_count
+FROM pg_stats AS s
+JOIN pg_class AS c ON c.oid = CAST('{CHUNKS_TABLE}' AS regclass)
+WHERE s.schemaname = current_schema() AND s.tablename = '{CHUNKS_TABLE}' AND s.attname = 'tsv'
 """  # noqa: S608
 
-_TERMS_QUERY = f"WITH {_TERMS_CTES} SELECT CAST(terms AS text) FROM terms"  # noqa: S608
-
+# Only module constants are interpolated; every value arrives as a bound parameter.
 _HYBRID_QUERY = f"""
 WITH query AS (
-    SELECT CAST(:embedding AS vector) AS embedding
+    SELECT CAST(:embedding AS vector) AS embedding, CAST(:terms AS tsquery) AS terms
 ),
-{_TERMS_CTES},
 vector_hits AS (
     SELECT c.id, row_number() OVER (ORDER BY c.distance) AS rank
     FROM (
@@ -95,7 +76,7 @@ vector_hits AS (
 text_hits AS (
     SELECT c.id,
            row_number() OVER (ORDER BY ts_rank(c.tsv, q.terms) DESC, c.id) AS rank
-    FROM chunks AS c, terms AS q
+    FROM chunks AS c, query AS q
     WHERE c.tsv @@ q.terms AND c.scopes && CAST(:scopes AS text[])
     ORDER BY ts_rank(c.tsv, q.terms) DESC, c.id
     LIMIT :candidates
@@ -126,6 +107,8 @@ class PgHybridRetriever:
         self._engine = engine
         self._embedder = embedder
         self._options = options or RetrievalOptions()
+        self._stats: dict[str, float] = {}
+        self._stats_expire = 0.0
 
     async def search(self, query: Query) -> list[ScoredChunk]:
         """The best chunks for ``query``, best first; fewer than k when few are good enough."""
@@ -134,56 +117,87 @@ class PgHybridRetriever:
     async def search_many(self, queries: Sequence[Query]) -> list[list[ScoredChunk]]:
         """Like ``search`` for several queries, embedding them in one batch."""
         vectors = await self._embedder.embed([q.text for q in queries])
-        return [await self._search_with(q, v) for q, v in zip(queries, vectors, strict=True)]
+        try:
+            async with self._engine.connect() as connection:
+                return [
+                    await self._search_with(connection, q, v)
+                    for q, v in zip(queries, vectors, strict=True)
+                ]
+        except CONNECTION_ERRORS as e:
+            raise unavailable(self._engine, e) from e
 
     async def text_terms(self, question: str) -> str:
         """The full-text query the hybrid search runs for ``question`` (for diagnostics)."""
         try:
             async with self._engine.connect() as connection:
-                result = await connection.execute(
-                    text(_TERMS_QUERY),
-                    {"text": question, "text_match_budget": self._options.text_match_budget},
-                )
-                return str(result.scalar() or "")
+                return await self._text_terms(connection, question) or ""
         except CONNECTION_ERRORS as e:
             raise unavailable(self._engine, e) from e
 
-    async def _search_with(self, query: Query, embedding: Vectors) -> list[ScoredChunk]:
+    async def _text_terms(self, connection: AsyncConnection, question: str) -> str | None:
+        """The question's rarest lexemes, OR-ed, while their estimated matches fit the budget."""
+        lexemes = (await connection.execute(text(_LEXEMES_QUERY), {"text": question})).scalar()
+        stats = await self._lexeme_matches(connection)
+        chosen: list[str] = []
+        matches = 0.0
+        for lexeme in sorted(lexemes or [], key=lambda lexeme: (stats.get(lexeme, 0.0), lexeme)):
+            matches += stats.get(lexeme, 0.0)
+            if matches > self._options.text_match_budget:
+                break
+            if "\\" not in lexeme:  # a backslash would need escaping in tsquery syntax
+                chosen.append("'" + lexeme.replace("'", "''") + "'")
+        return " | ".join(chosen) or None
+
+    async def _lexeme_matches(self, connection: AsyncConnection) -> dict[str, float]:
+        """Estimated chunks per common lexeme, from the statistics ANALYZE keeps."""
+        now = time.monotonic()
+        if now >= self._stats_expire:
+            row = (await connection.execute(text(_LEXEME_STATS_QUERY))).first()
+            self._stats = (
+                {
+                    lexeme: float(freq) * float(row.chunk_count)
+                    for lexeme, freq in zip(row.lexemes, row.freqs, strict=False)
+                }
+                if row is not None and row.lexemes
+                else {}
+            )
+            self._stats_expire = now + self._options.stats_refresh_seconds
+        return self._stats
+
+    async def _search_with(
+        self, connection: AsyncConnection, query: Query, embedding: Vectors
+    ) -> list[ScoredChunk]:
         options = self._options
         scopes = sorted({PUBLIC_SCOPE, *query.scopes})
         candidates = max(options.candidates, query.k)
-        try:
-            async with self._engine.connect() as connection:
-                await connection.execute(
-                    text("SELECT set_config('hnsw.ef_search', :ef, true)"),
-                    {"ef": str(max(options.ef_search, candidates))},
-                )
-                rows = await connection.execute(
-                    text(_HYBRID_QUERY),
-                    {
-                        "embedding": embedding,
-                        "text": query.text,
-                        "scopes": scopes,
-                        "candidates": candidates,
-                        "rrf_k": options.rrf_k,
-                        "min_similarity": options.min_similarity,
-                        "text_match_budget": options.text_match_budget,
-                        "k": query.k,
-                    },
-                )
-                return [
-                    ScoredChunk(
-                        chunk_id=row.id,
-                        document_id=row.document_id,
-                        title=row.title,
-                        section=row.heading_path[-1] if row.heading_path else "",
-                        heading_path=tuple(row.heading_path),
-                        url=row.url,
-                        text=row.text,
-                        score=float(row.score),
-                        similarity=float(row.similarity),
-                    )
-                    for row in rows
-                ]
-        except CONNECTION_ERRORS as e:
-            raise unavailable(self._engine, e) from e
+        terms = await self._text_terms(connection, query.text)
+        await connection.execute(
+            text("SELECT set_config('hnsw.ef_search', :ef, true)"),
+            {"ef": str(max(options.ef_search, candidates))},
+        )
+        rows = await connection.execute(
+            text(_HYBRID_QUERY),
+            {
+                "embedding": embedding,
+                "terms": terms,
+                "scopes": scopes,
+                "candidates": candidates,
+                "rrf_k": options.rrf_k,
+                "min_similarity": options.min_similarity,
+                "k": query.k,
+            },
+        )
+        return [
+            ScoredChunk(
+                chunk_id=row.id,
+                document_id=row.document_id,
+                title=row.title,
+                section=row.heading_path[-1] if row.heading_path else "",
+                heading_path=tuple(row.heading_path),
+                url=row.url,
+                text=row.text,
+                score=float(row.score),
+                similarity=float(row.similarity),
+            )
+            for row in rows
+        ]

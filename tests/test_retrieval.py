@@ -143,7 +143,9 @@ async def test_full_text_searches_rare_words_within_its_budget(
     sections["Calibration"] = "Calibration sessions happen twice a year."
     document = policy(title="Handbook", sections=sections)
     await store.upsert(document, chunk_document(document))
-    budgeted = PgHybridRetriever(engine, embedder, RetrievalOptions(text_match_budget=50))
+    budgeted = PgHybridRetriever(
+        engine, embedder, RetrievalOptions(text_match_budget=50, stats_refresh_seconds=0)
+    )
     question = "leave calibration"
     assert await budgeted.text_terms(question) == "'calibr' | 'leav'"  # no statistics yet
     async with engine.begin() as connection:
