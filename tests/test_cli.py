@@ -216,3 +216,21 @@ async def test_ask_with_an_openai_compatible_model(database_url: str, tmp_path: 
     assert answer["text"] == "You get 25 days of annual leave [1]."
     assert answer["model"] == "house-model" and answer["grounded"]
     assert llm.requests[0]["model"] == "house-model"
+
+
+def test_terminal_chat_keeps_the_thread(database_url: str, tmp_path: Path) -> None:
+    assert run("ingest", "--sample", database_url=database_url, home=tmp_path).returncode == 0
+    session = "How many days of annual leave do I get?\n\nwhat about sick leave?\n/new\n/quit\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        env=_base_env(database_url, tmp_path),
+        input=session,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Ask a question about our policies.")
+    assert result.stdout.count("Sources:") == 2
+    assert "(new conversation)" in result.stdout
