@@ -178,19 +178,11 @@ async def _remove(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _search(settings: Settings, args: argparse.Namespace) -> int:
-    if (args.query is None) == (args.batch is None):
-        print(messages.error("give either a query or --batch FILE"), file=sys.stderr)
+    texts = _texts(args.query, args.batch, "a query")
+    if texts is None:
         return EXIT_FAILED
     k = args.k or settings.top_k
     scopes = _scopes(args.scope) if args.scope else (PUBLIC_SCOPE,)
-    if args.batch is not None:
-        try:
-            texts = [line.strip() for line in args.batch.read_text().splitlines() if line.strip()]
-        except OSError as e:
-            print(messages.error(f"{args.batch}: {e.strerror}"), file=sys.stderr)
-            return EXIT_FAILED
-    else:
-        texts = [args.query]
     async with open_knowledge_base(settings) as kb:
         for start in range(0, len(texts), 64):
             queries = [Query(t, k=k, scopes=scopes) for t in texts[start : start + 64]]
@@ -284,17 +276,9 @@ def _redact(url: str) -> str:
 
 
 async def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    if (args.question is None) == (args.batch is None):
-        print(messages.error("give either a question or --batch FILE"), file=sys.stderr)
+    texts = _texts(args.question, args.batch, "a question")
+    if texts is None:
         return EXIT_FAILED
-    if args.batch is not None:
-        try:
-            texts = [line.strip() for line in args.batch.read_text().splitlines() if line.strip()]
-        except OSError as e:
-            print(messages.error(f"{args.batch}: {e.strerror}"), file=sys.stderr)
-            return EXIT_FAILED
-    else:
-        texts = [args.question]
     scopes = _scopes(args.scope) if args.scope else (PUBLIC_SCOPE,)
     async with open_answer_service(settings) as (service, _kb):
         for text in texts:
@@ -369,6 +353,20 @@ async def _usage(settings: Settings, args: argparse.Namespace) -> int:
     for line in messages.usage_lines(args.days, dataclasses.asdict(totals)):
         print(line)
     return EXIT_OK
+
+
+def _texts(single: str | None, batch: Path | None, what: str) -> list[str] | None:
+    """The one text given, or the non-empty lines of the batch file; None after an error."""
+    if (single is None) == (batch is None):
+        print(messages.error(f"give either {what} or --batch FILE"), file=sys.stderr)
+        return None
+    if batch is None:
+        return [single] if single is not None else None
+    try:
+        return [line.strip() for line in batch.read_text().splitlines() if line.strip()]
+    except OSError as e:
+        print(messages.error(f"{batch}: {e.strerror}"), file=sys.stderr)
+        return None
 
 
 def _scopes(values: list[str]) -> tuple[str, ...]:

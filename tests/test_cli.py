@@ -234,3 +234,11 @@ def test_terminal_chat_keeps_the_thread(database_url: str, tmp_path: Path) -> No
     assert result.stdout.startswith("Ask a question about our policies.")
     assert result.stdout.count("Sources:") == 2
     assert "(new conversation)" in result.stdout
+
+
+def test_a_missing_batch_file_is_named(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    missing = tmp_path / "nope.txt"
+    for command in ("ask", "search"):
+        result = cli(command, "--batch", str(missing))
+        assert result.returncode == 1
+        assert result.stderr.strip() == f"supportbot: error: {missing}: No such file or directory"
