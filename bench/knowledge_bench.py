@@ -68,7 +68,7 @@ from knowledge.database import create_engine, ensure_database, migrate
 from knowledge.embedders import HashingEmbedder, LocalEmbedder, Vectors
 from knowledge.retrieval import _HYBRID_QUERY, PgHybridRetriever, RetrievalOptions
 from knowledge.schema import HNSW_INDEX, TEXT_SEARCH_CONFIG, hnsw_index_ddl
-from knowledge.store import PgDocumentStore
+from knowledge.store import CHUNK_COPY_COLUMNS, CHUNK_COPY_TYPES, PgDocumentStore
 from knowledge.types import PUBLIC_SCOPE, Chunk, Document, Query, Section
 
 DIMENSION = 384
@@ -925,13 +925,8 @@ _TSV_COLUMN = f""",
     ) STORED
 """
 _BTREES = ", PRIMARY KEY (id), UNIQUE (document_id, position)"
-_COPY_STATEMENT = (
-    "COPY bd (id, document_id, position, heading_path, url, context, text, content_hash, "
-    "scopes, model, embedding) FROM STDIN (FORMAT BINARY)"
-)
-_COPY_TYPES = [
-    "text", "text", "int4", "text[]", "text", "text", "text", "text", "text[]", "text", "vector",
-]  # fmt: skip
+_COPY_STATEMENT = f"COPY bd ({CHUNK_COPY_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+_COPY_TYPES = CHUNK_COPY_TYPES
 _BD_HASH = "CREATE INDEX bd_hash ON bd (content_hash)"
 _BD_GIN = "CREATE INDEX bd_gin ON bd USING gin (tsv)"
 _BD_HNSW = hnsw_index_ddl().replace(" ON chunks ", " ON bd ").replace(HNSW_INDEX, "bd_hnsw")

@@ -24,11 +24,12 @@ from knowledge.errors import DocumentNotFoundError, EmbeddingModelMismatchError
 from knowledge.schema import HNSW_BUILD_MEMORY, HNSW_INDEX, hnsw_index_ddl
 from knowledge.types import Chunk, Document, IngestResult, StoredDocument
 
-_CHUNK_COLUMNS = (
+# The chunk columns and their types in COPY order (the benchmark loads the same rows).
+CHUNK_COPY_COLUMNS = (
     "id, document_id, position, heading_path, url, context, text, content_hash, scopes, "
     "model, embedding"
 )
-_CHUNK_TYPES = [
+CHUNK_COPY_TYPES = [
     "text", "text", "int4", "text[]", "text", "text", "text", "text", "text[]", "text", "vector",
 ]  # fmt: skip
 
@@ -356,9 +357,9 @@ class PgDocumentStore:
         driver = await _driver_connection(connection)
         async with (
             driver.cursor() as cursor,
-            cursor.copy(f"COPY chunks ({_CHUNK_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
+            cursor.copy(f"COPY chunks ({CHUNK_COPY_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
         ):
-            copy.set_types(_CHUNK_TYPES)
+            copy.set_types(CHUNK_COPY_TYPES)
             for chunk in chunks:
                 await copy.write_row(
                     (
