@@ -18,6 +18,7 @@ from tqdm import tqdm
 from bot import messages
 from bot.answer_log import PgAnswerLog, Prices
 from bot.answering import AnswerService
+from bot.cache import redis_client
 from bot.embedded import EmbeddedServiceError
 from bot.settings import Settings, SettingsError
 from bot.types import Answer, Question, Turn
@@ -252,9 +253,9 @@ async def _status(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def _redis_status(url: str) -> str:
-    import redis.asyncio
+    import redis
 
-    client = redis.asyncio.Redis.from_url(url)
+    client = redis_client(url)
     try:
         await client.ping()
         return f"ok ({_redact(url)})"
