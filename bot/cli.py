@@ -20,11 +20,12 @@ from bot.answer_log import PgAnswerLog, Prices
 from bot.answering import AnswerService
 from bot.cache import redis_client
 from bot.embedded import EmbeddedServiceError
+from bot.server import DEFAULT_PORT, serve
 from bot.settings import Settings, SettingsError
 from bot.types import Answer, Question, Turn
 from bot.wiring import (
     build_embedder,
-    open_answer_service,
+    open_core,
     open_engine,
     open_knowledge_base,
     redis_url,
@@ -116,6 +117,13 @@ def _parser() -> argparse.ArgumentParser:
     usage_cmd = commands.add_parser("usage", help="answers, tokens and estimated cost")
     usage_cmd.add_argument("--days", type=int, default=30, help="how far back (default 30)")
     usage_cmd.set_defaults(handler=_usage)
+
+    serve_cmd = commands.add_parser("serve", help="run the chat server (Slack)")
+    serve_cmd.add_argument("--host", default="0.0.0.0", help="interface (default all: 0.0.0.0)")
+    serve_cmd.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+    )
+    serve_cmd.set_defaults(handler=_serve)
     return parser
 
 
@@ -281,9 +289,9 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
     if texts is None:
         return EXIT_FAILED
     scopes = _scopes(args.scope) if args.scope else (PUBLIC_SCOPE,)
-    async with open_answer_service(settings) as (service, _kb):
+    async with open_core(settings) as core:
         for text in texts:
-            answer = await service.answer(Question(text, scopes=scopes))
+            answer = await core.answers.answer(Question(text, scopes=scopes))
             _print_answer(answer, as_json=args.json)
     return EXIT_OK
 
@@ -300,8 +308,8 @@ def _print_answer(answer: Answer, *, as_json: bool) -> None:
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     scopes = _scopes(args.scope) if args.scope else (PUBLIC_SCOPE,)
-    async with open_answer_service(settings) as (service, _kb):
-        await _chat_loop(service, scopes)
+    async with open_core(settings) as core:
+        await _chat_loop(core.answers, scopes)
     return EXIT_OK
 
 
@@ -331,7 +339,8 @@ async def _chat_loop(service: AnswerService, scopes: tuple[str, ...]) -> None:
 async def _demo(settings: Settings, args: argparse.Namespace) -> int:
     async with open_engine(settings) as engine:
         await migrate(engine, embedding_dimension=build_embedder(settings).dimension)
-    async with open_answer_service(settings) as (service, kb):
+    async with open_core(settings) as core:
+        service, kb = core.answers, core.kb
         if not await kb.store.list_documents():
             options = dataclasses.replace(kb.load_options, base_url=SAMPLE_BASE_URL)
             loaded = 0
@@ -344,6 +353,15 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> int:
             _print_answer(await service.answer(Question(args.question)), as_json=False)
         else:
             await _chat_loop(service, (PUBLIC_SCOPE,))
+    return EXIT_OK
+
+
+async def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.database_url is None:
+        # The embedded database is ours to keep current; a real one is migrated by its owner.
+        async with open_engine(settings) as engine:
+            await migrate(engine, embedding_dimension=build_embedder(settings).dimension)
+    await serve(settings, host=args.host, port=args.port)
     return EXIT_OK
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from knowledge.ingest import IngestReport
 from knowledge.types import ScoredChunk, StoredDocument
 
@@ -152,3 +154,148 @@ def usage_lines(days: int, totals: dict[str, float | int]) -> list[str]:
         "latency": f"p50 {totals['latency_p50_ms']:.0f} ms, p95 {totals['latency_p95_ms']:.0f} ms",
     }
     return status_lines(facts)
+
+
+# Knowledge-base administration from chat (Markdown; adapters convert it).
+
+ADMIN_COMMANDS = "add <url> [scope ...]", "remove <doc id, link or title>", "list", "help"
+
+
+def admin_help(prefix: str = "/kb") -> str:
+    return "\n".join(
+        [
+            "**Knowledge base commands** (admins only):",
+            f"- `{prefix} add <url> [scope ...]`: add or update the document at a URL; "
+            "give scopes (e.g. `hr`) to limit who may see it, otherwise it is public",
+            f"- `{prefix} remove <doc id, link or title>`: remove a document",
+            f"- `{prefix} list`: list the documents",
+            "- Send me a file (Markdown, HTML, PDF, Word or text) in a direct message to add it.",
+        ]
+    )
+
+
+def admin_refusal() -> str:
+    return (
+        "Sorry, only knowledge-base admins can change documents. "
+        "If a document is missing or out of date, please tell its owner."
+    )
+
+
+def admin_working(action: str) -> str:
+    return f"Working on `{action}`… I'll post the result here."
+
+
+def admin_usage_add() -> str:
+    return "Please give a link: `add <url> [scope ...]`."
+
+
+def admin_usage_remove() -> str:
+    return "Please say which document: `remove <doc id, link or title>`."
+
+
+def admin_bad_scope(scope: str) -> str:
+    return f"`{scope}` is not a scope name: use lowercase letters, digits, `-` and `_`."
+
+
+def admin_unknown_command(action: str) -> str:
+    return f"I don't know the command `{action}`. Try `help`."
+
+
+def admin_ingested(reports: Sequence[IngestReport]) -> str:
+    lines = []
+    for report in reports:
+        if report.result is None:
+            lines.append(f"Could not add {report.source}: {report.error}")
+            continue
+        result = report.result
+        verb = {"added": "Added", "updated": "Updated", "unchanged": "Already up to date:"}
+        lines.append(
+            f"{verb.get(result.status, result.status)} **{result.title}** "
+            f"({result.section_count} sections, {result.chunk_count} chunks). "
+            + ("It is answerable now." if result.status != "unchanged" else "")
+        )
+    return "\n".join(line.strip() for line in lines) or "Nothing was ingested."
+
+
+def admin_removed(document: StoredDocument) -> str:
+    return f"Removed **{document.title}** ({document.id}). It is no longer used in answers."
+
+
+def admin_not_found(reference: str) -> str:
+    return f"No document matches `{reference}`. Use `list` to see the documents."
+
+
+def admin_failed(reason: str) -> str:
+    return f"That did not work: {reason}"
+
+
+def admin_document_list(documents: Sequence[StoredDocument], limit: int = 50) -> str:
+    if not documents:
+        return "The knowledge base has no documents yet. Add one with `add <url>`."
+    lines = [f"**{len(documents)} documents:**"]
+    for document in documents[:limit]:
+        scopes = ", ".join(document.scopes)
+        lines.append(
+            f"- [{document.title}]({document.url}) `{document.id}` ({scopes}; "
+            f"{document.chunk_count} chunks; updated {document.updated_at:%Y-%m-%d})"
+        )
+    if len(documents) > limit:
+        lines.append(f"…and {len(documents) - limit} more.")
+    return "\n".join(lines)
+
+
+# Chat replies around an answer.
+
+SOURCES_HEADING = "Sources"
+BUTTON_HELPFUL = "👍 Helpful"
+BUTTON_NOT_HELPFUL = "👎 Not helpful"
+BUTTON_ASK_HUMAN = "Ask a human"
+
+
+def feedback_thanks(vote: int) -> str:
+    if vote > 0:
+        return "Thanks for the feedback! Glad it helped."
+    return "Thanks for telling me. The team will use this to improve the answers."
+
+
+def feedback_not_saved(reference: str) -> str:
+    return (
+        f"Sorry, I couldn't save your feedback just now. Please try again. (Reference: {reference})"
+    )
+
+
+def escalation_sent(channel_mention: str) -> str:
+    return f"I've asked the experts in {channel_mention}. Someone will reply in your thread."
+
+
+def escalation_unavailable(contact: str) -> str:
+    return f"I can't reach the experts from here. Please ask {contact}."
+
+
+def slack_escalation_post(
+    *, asker: str, where: str, question: str, answer: str, permalink: str, experts: str
+) -> str:
+    quoted_question = "\n".join(f"> {line}" for line in question.splitlines() or [""])
+    quoted_answer = "\n".join(f"> {line}" for line in answer.splitlines() or [""])
+    return (
+        f"{experts + ' ' if experts else ''}{asker} asked for a human in {where}:\n"
+        f"{quoted_question}\n*The bot answered:*\n{quoted_answer}\n<{permalink}|Open the thread>"
+    )
+
+
+def upload_refused() -> str:
+    return "Thanks! Only knowledge-base admins can add documents, so I haven't stored this file."
+
+
+def upload_failed(name: str, reason: str) -> str:
+    return f"I couldn't read {name}: {reason}"
+
+
+def serving(host: str, port: int, *, slack: bool, socket_mode: bool) -> str:
+    if not slack:
+        where = "Slack is off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN)"
+    elif socket_mode:
+        where = "Slack over Socket Mode"
+    else:
+        where = f"Slack events at http://{host}:{port}/slack/events"
+    return f"supportbot is serving on http://{host}:{port} ({where}; health at /healthz)."

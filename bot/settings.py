@@ -13,12 +13,15 @@ from typing import TypeVar
 
 import platformdirs
 
+from bot.access import AccessFileError, AccessRules
+
 T = TypeVar("T")
 
 EMBEDDERS = ("local", "openai", "hashing")
 DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 OFFLINE_CHAT_MODEL = "offline"
+SLACK_API_URL = "https://slack.com/api/"
 
 
 class SettingsError(ValueError):
@@ -76,6 +79,21 @@ class Settings:
     max_question_chars: int = 2000
     prompt_price_per_1k: float = 0.0
     completion_price_per_1k: float = 0.0
+    access: AccessRules = field(default_factory=AccessRules)
+    user_hash_key: Secret | None = None
+    slack_bot_token: Secret | None = None
+    slack_signing_secret: Secret | None = None
+    slack_app_token: Secret | None = None
+    slack_api_url: str = SLACK_API_URL
+    slack_admins: tuple[str, ...] = ()
+    slack_admin_channel: str | None = None
+    slack_escalation_channel: str | None = None
+    slack_experts: tuple[str, ...] = ()
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Whether the Slack adapter runs (over HTTP, or Socket Mode with an app token)."""
+        return self.slack_bot_token is not None
 
     @property
     def uses_llm(self) -> bool:
@@ -131,6 +149,20 @@ class Settings:
         answer_min_similarity = number("SUPPORTBOT_ANSWER_MIN_SIMILARITY", float, 0.35, -1.0)
         if answer_min_similarity > 1:
             raise SettingsError("SUPPORTBOT_ANSWER_MIN_SIMILARITY must be between -1 and 1")
+        access_file = get("SUPPORTBOT_ACCESS_FILE")
+        try:
+            access = AccessRules.from_file(Path(access_file)) if access_file else AccessRules()
+        except AccessFileError as e:
+            raise SettingsError(f"SUPPORTBOT_ACCESS_FILE: {e}") from None
+        slack_token = get("SLACK_BOT_TOKEN")
+        if slack_token and not (get("SLACK_SIGNING_SECRET") or get("SLACK_APP_TOKEN")):
+            raise SettingsError(
+                "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP events) "
+                "nor SLACK_APP_TOKEN (Socket Mode) is"
+            )
+        slack_api_url = get("SLACK_API_URL") or SLACK_API_URL
+        if not slack_api_url.startswith(("https://", "http://")):
+            raise SettingsError(f"SLACK_API_URL must be an http(s) URL, got {slack_api_url!r}")
         return cls(
             home=Path(get("SUPPORTBOT_HOME") or platformdirs.user_data_path("supportbot")),
             database_url=_secret(get("DATABASE_URL")),
@@ -160,8 +192,23 @@ class Settings:
             max_question_chars=number("SUPPORTBOT_MAX_QUESTION_CHARS", int, 2000, 10),
             prompt_price_per_1k=number("SUPPORTBOT_PROMPT_PRICE_PER_1K", float, 0.0, 0.0),
             completion_price_per_1k=number("SUPPORTBOT_COMPLETION_PRICE_PER_1K", float, 0.0, 0.0),
+            access=access,
+            user_hash_key=_secret(get("SUPPORTBOT_USER_HASH_KEY")),
+            slack_bot_token=_secret(slack_token),
+            slack_signing_secret=_secret(get("SLACK_SIGNING_SECRET")),
+            slack_app_token=_secret(get("SLACK_APP_TOKEN")),
+            slack_api_url=slack_api_url.rstrip("/") + "/",
+            slack_admins=_ids(get("SLACK_ADMINS")),
+            slack_admin_channel=get("SLACK_ADMIN_CHANNEL"),
+            slack_escalation_channel=get("SLACK_ESCALATION_CHANNEL"),
+            slack_experts=_ids(get("SLACK_EXPERTS")),
         )
 
 
 def _secret(value: str | None) -> Secret | None:
     return Secret(value) if value else None
+
+
+def _ids(value: str | None) -> tuple[str, ...]:
+    """A list of ids separated by commas and/or spaces."""
+    return tuple(part for part in (value or "").replace(",", " ").split() if part)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import redis.asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.answer_log import PgAnswerLog, Prices
@@ -95,10 +96,17 @@ def build_writer(settings: Settings, prompts: Prompts) -> AnswerWriter:
     return LLMAnswerWriter(chat, prompts, company=settings.company_name)
 
 
+@dataclass(frozen=True)
+class Core:
+    """The answering core and what the chat adapters share with it."""
+
+    answers: AnswerService
+    kb: KnowledgeBase
+    redis: redis.asyncio.Redis
+
+
 @asynccontextmanager
-async def open_answer_service(
-    settings: Settings, *, embedder: Embedder | None = None
-) -> AsyncIterator[tuple[AnswerService, KnowledgeBase]]:
+async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> AsyncIterator[Core]:
     """The answering core over the knowledge base, with its cache and answer log."""
     prompts = Prompts.load(settings.style_file)
     url, embedded_redis = await redis_url(settings)
@@ -122,7 +130,7 @@ async def open_answer_service(
                     prompt_version=prompts.version,
                 ),
             )
-            yield service, kb
+            yield Core(answers=service, kb=kb, redis=client)
     finally:
         await client.aclose()
         if embedded_redis is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from knowledge.chunking import ChunkingOptions, chunk_document
 from knowledge.errors import LoadError
-from knowledge.loading import LoadOptions, load
+from knowledge.loading import LoadOptions, RawSource, load
 from knowledge.store import PgDocumentStore
 from knowledge.types import IngestResult
 
@@ -23,7 +23,7 @@ class IngestReport:
 
 
 async def ingest(
-    targets: Sequence[str],
+    targets: Sequence[str | RawSource],
     store: PgDocumentStore,
     *,
     load_options: LoadOptions | None = None,

@@ -26,6 +26,7 @@ from knowledge.loading.sources import (
     is_url,
     read_file,
     supported_extensions,
+    uploaded,
 )
 from knowledge.loading.word import parse_docx
 from knowledge.types import Document
@@ -38,7 +39,7 @@ PARSERS: dict[str, Callable[[RawSource], Document]] = {
     "text": parse_text,
 }
 
-__all__ = ["LoadOptions", "LoadOutcome", "load", "parse"]
+__all__ = ["LoadOptions", "LoadOutcome", "RawSource", "load", "parse", "uploaded"]
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,12 @@ def parse(source: RawSource) -> Document:
 
 
 async def load(
-    targets: Sequence[str], options: LoadOptions | None = None
+    targets: Sequence[str | RawSource], options: LoadOptions | None = None
 ) -> AsyncIterator[LoadOutcome]:
-    """Load every file, folder (recursively) and URL in ``targets``, in order."""
+    """Load every file, folder (recursively) and URL in ``targets``, in order.
+
+    A ``RawSource`` target is bytes already in hand (a file uploaded in chat).
+    """
     options = options or LoadOptions()
     async with httpx.AsyncClient(
         follow_redirects=True,
@@ -95,8 +99,11 @@ async def load(
 
 
 async def _load_target(
-    target: str, options: LoadOptions, client: httpx.AsyncClient
+    target: str | RawSource, options: LoadOptions, client: httpx.AsyncClient
 ) -> AsyncIterator[LoadOutcome]:
+    if isinstance(target, RawSource):
+        yield await _outcome(target.name, options, _given(target))
+        return
     if is_url(target):
         yield await _outcome(
             target, options, fetch_url(target, client, max_bytes=options.max_bytes)
@@ -133,6 +140,10 @@ async def _read(path: Path, root: Path | None, options: LoadOptions) -> RawSourc
     return await asyncio.to_thread(
         read_file, path, root=root, base_url=options.base_url, max_bytes=options.max_bytes
     )
+
+
+async def _given(source: RawSource) -> RawSource:
+    return source
 
 
 async def _outcome(name: str, options: LoadOptions, reading: Awaitable[RawSource]) -> LoadOutcome:

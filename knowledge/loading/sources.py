@@ -109,6 +109,14 @@ def read_file(path: Path, *, root: Path | None, base_url: str | None, max_bytes:
     return RawSource(name, data, fmt, url, fallback_url=str(path.resolve()))
 
 
+def uploaded(name: str, data: bytes, *, link: str, max_bytes: int) -> RawSource:
+    """A file someone sent the bot (in chat); ``link`` is where people can open it."""
+    fmt = format_for_path(Path(name), name)
+    if len(data) > max_bytes:
+        raise LoadError(name, f"is {_megabytes(len(data))}, over the {_megabytes(max_bytes)} limit")
+    return RawSource(name, data, fmt, None, fallback_url=link)
+
+
 async def fetch_url(url: str, client: httpx.AsyncClient, *, max_bytes: int) -> RawSource:
     """Download ``url``; the final URL after redirects becomes the canonical link."""
     scheme = urlsplit(url).scheme.lower()

@@ -1,0 +1,106 @@
+"""Knowledge-base administration from chat: ``kb add|remove|list|help`` and uploaded files.
+
+Platform-neutral: adapters check that the sender is an admin, pass the command text (or an
+uploaded file) here, and post the Markdown reply back in their own format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from bot import messages
+from bot.wiring import KnowledgeBase
+from knowledge.errors import DocumentNotFoundError, KnowledgeError
+from knowledge.ingest import IngestReport, ingest
+from knowledge.loading import RawSource
+
+log = logging.getLogger(__name__)
+
+Action = Literal["add", "remove", "list", "help"]
+# Slack sends links in command text as <https://x|label> or <https://x> when escaping is on.
+_SLACK_LINK = re.compile(r"^<([^|>]+)(?:\|[^>]*)?>$")
+_SCOPE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class AdminCommand:
+    action: Action
+    argument: str = ""
+    scopes: tuple[str, ...] = ()
+
+
+class AdminCommandError(ValueError):
+    """The command text cannot be understood; the message says how to write it."""
+
+
+def parse_admin_command(text: str) -> AdminCommand:
+    """``add <url> [scope ...]``, ``remove <doc id|link|title>``, ``list``, ``help`` (or empty)."""
+    words = text.split()
+    if not words or words[0].lower() == "help":
+        return AdminCommand("help")
+    action, rest = words[0].lower(), words[1:]
+    if action == "list":
+        return AdminCommand("list")
+    if action == "add":
+        if not rest:
+            raise AdminCommandError(messages.admin_usage_add())
+        url = _unwrap_link(rest[0])
+        scopes = tuple(s.lower() for s in rest[1:])
+        bad = [s for s in scopes if not _SCOPE.match(s)]
+        if bad:
+            raise AdminCommandError(messages.admin_bad_scope(bad[0]))
+        return AdminCommand("add", url, scopes)
+    if action == "remove":
+        if not rest:
+            raise AdminCommandError(messages.admin_usage_remove())
+        return AdminCommand("remove", " ".join(_unwrap_link(w) for w in rest))
+    raise AdminCommandError(messages.admin_unknown_command(action))
+
+
+def _unwrap_link(word: str) -> str:
+    match = _SLACK_LINK.match(word)
+    return match.group(1) if match else word
+
+
+class KnowledgeAdmin:
+    """Runs admin commands against the knowledge base; every reply is one Markdown message."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = kb
+
+    async def run(self, command: AdminCommand) -> str:
+        try:
+            if command.action == "add":
+                return await self._ingest(command.argument, command.scopes)
+            if command.action == "remove":
+                return messages.admin_removed(await self._kb.store.remove(command.argument))
+            if command.action == "list":
+                return messages.admin_document_list(await self._kb.store.list_documents())
+            return messages.admin_help()
+        except DocumentNotFoundError:
+            return messages.admin_not_found(command.argument)
+        except KnowledgeError as e:
+            log.warning("kb %s failed: %s", command.action, e)
+            return messages.admin_failed(str(e))
+
+    async def ingest_upload(self, source: RawSource) -> str:
+        """Ingest a file someone sent the bot."""
+        try:
+            return await self._ingest(source, ())
+        except KnowledgeError as e:
+            log.warning("ingesting an uploaded file failed: %s", e)
+            return messages.admin_failed(str(e))
+
+    async def _ingest(self, target: str | RawSource, scopes: tuple[str, ...]) -> str:
+        options = dataclasses.replace(self._kb.load_options, scopes=scopes or None)
+        reports: list[IngestReport] = [
+            report
+            async for report in ingest(
+                [target], self._kb.store, load_options=options, chunking=self._kb.chunking
+            )
+        ]
+        return messages.admin_ingested(reports)

@@ -1,0 +1,43 @@
+"""Short-lived facts in Redis shared by every server process: "already handled", "bot is here".
+
+``claim`` is how several ``supportbot serve`` processes agree that exactly one of them handles
+an event: the first ``SET NX`` wins. When Redis cannot be reached, ``claim`` answers True: a
+rare duplicate answer is better than a question nobody answers.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis.asyncio
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+PREFIX = "supportbot:"
+
+
+class RedisMarkers:
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self._redis = client
+
+    async def claim(self, key: str, ttl_seconds: int) -> bool:
+        """True for the first caller with ``key`` within ``ttl_seconds``, False for the rest."""
+        try:
+            return bool(await self._redis.set(PREFIX + key, b"1", nx=True, ex=ttl_seconds))
+        except (RedisError, OSError) as e:
+            log.warning("cannot deduplicate %s: Redis unavailable (%s); handling it anyway", key, e)
+            return True
+
+    async def mark(self, key: str, ttl_seconds: int) -> None:
+        try:
+            await self._redis.set(PREFIX + key, b"1", ex=ttl_seconds)
+        except (RedisError, OSError) as e:
+            log.warning("cannot remember %s: Redis unavailable (%s)", key, e)
+
+    async def is_marked(self, key: str) -> bool:
+        try:
+            return bool(await self._redis.exists(PREFIX + key))
+        except (RedisError, OSError) as e:
+            log.warning("cannot check %s: Redis unavailable (%s)", key, e)
+            return False

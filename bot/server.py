@@ -1,0 +1,70 @@
+"""The one HTTP server: Slack events (and, later, Teams activities) plus health, on aiohttp.
+
+``supportbot serve`` runs it. With ``SLACK_APP_TOKEN`` the Slack app connects out over Socket
+Mode instead of receiving ``/slack/events``, for workspaces without public ingress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+
+from bot import messages
+from bot.settings import Settings
+from bot.slack.app import build_slack_app
+from bot.wiring import open_core
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 3000
+SLACK_EVENTS_PATH = "/slack/events"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def build_web_app(*, slack: AsyncApp | None) -> web.Application:
+    """The aiohttp application: ``/healthz`` always, ``/slack/events`` when Slack is on HTTP."""
+    app = web.Application()
+    app.router.add_get("/healthz", _healthz)
+    if slack is not None:
+        app.router.add_post(SLACK_EVENTS_PATH, _slack_handler(slack))
+    return app
+
+
+def _slack_handler(slack: AsyncApp) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        bolt_response = await slack.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    return handle
+
+
+async def _healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def serve(settings: Settings, *, host: str, port: int) -> None:
+    """Run until cancelled (Ctrl-C or SIGTERM)."""
+    async with open_core(settings) as core:
+        slack = build_slack_app(settings, core) if settings.slack_enabled else None
+        socket_mode = slack is not None and settings.slack_app_token is not None
+        runner = web.AppRunner(build_web_app(slack=None if socket_mode else slack))
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        handler = None
+        try:
+            if slack is not None and settings.slack_app_token is not None:
+                handler = AsyncSocketModeHandler(slack, settings.slack_app_token.reveal())
+                await handler.connect_async()  # type: ignore[no-untyped-call]
+            print(messages.serving(host, port, slack=slack is not None, socket_mode=socket_mode))
+            await asyncio.Event().wait()
+        finally:
+            if handler is not None:
+                await handler.close_async()  # type: ignore[no-untyped-call]
+            await runner.cleanup()

@@ -1,0 +1,1 @@
+"""The Slack adapter: events and commands in, Block Kit replies out."""

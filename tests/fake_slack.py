@@ -1,0 +1,786 @@
+"""A loopback fake of the Slack Web API, and builders for the signed requests Slack sends a bot.
+
+``FakeSlack`` answers the real ``slack_sdk`` ``AsyncWebClient`` pointed at ``slack.api_url``.
+It speaks the wire protocol that client uses: ``{api_url}{method}`` by POST (JSON body,
+form body, or only a query string) or GET (query string); the token as ``Authorization:
+Bearer``; HTTP 200 with ``{"ok": true, ...}`` or ``{"ok": false, "error": ...}``; HTTP 429
+with ``Retry-After`` in whole seconds for rate limits. Arguments from all three places are
+merged into one dict. It keeps channel histories, reactions, hosted files, the bodies posted
+to response URLs (Bolt's ``respond()``) and every call, and it can fail, rate-limit or slow
+down the next calls of a method.
+
+Deliberate simplifications: any channel id accepts posts; a call with no token gets
+``not_authed`` and a wrong one ``invalid_auth`` (as Slack does); ``chat.getPermalink`` answers
+for messages it never saw (the bot may link events the fake was not told about); a file
+download without the bot token gets 403 (real Slack answers 200 with an HTML login page,
+which would only make a test fail later and less clearly).
+
+The module-level builders produce Events API envelopes, slash command and ``block_actions``
+bodies shaped like Slack's, and ``signed_headers`` signs them as Slack does, so tests can post
+them to the bot's real ``/slack/events`` endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from aiohttp import web
+from aiohttp.web_request import FileField
+
+from tests.loopback import serve
+
+BOT_TOKEN = "xoxb-test"
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+TEAM_ID = "T0001"
+TEAM_DOMAIN = "example"
+APP_ID = "A0001"
+SIGNING_SECRET = "test-signing-secret"
+VERIFICATION_TOKEN = "legacy-verification-token"
+FORM = "application/x-www-form-urlencoded"
+
+Outcome = Literal["pending", "ok", "error", "rate_limited"]
+
+_ts_counter = itertools.count(1)
+
+# Arguments Slack accepts as JSON text inside a form or query string.
+_JSON_ARGS = ("blocks", "attachments", "metadata")
+
+_FILETYPES = {
+    "md": "markdown",
+    "txt": "text",
+    "html": "html",
+    "htm": "html",
+    "pdf": "pdf",
+    "docx": "docx",
+    "csv": "csv",
+    "json": "json",
+}
+
+
+def new_ts() -> str:
+    """A unique message timestamp; later calls give larger ones (shared with ``FakeSlack``)."""
+    return f"1700000100.{next(_ts_counter):06d}"
+
+
+@dataclass(frozen=True)
+class SlackCall:
+    """One Web API call as the fake received it (``args`` merged from query, form and JSON)."""
+
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    outcome: Outcome = "pending"
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Fail:
+    error: str
+
+
+@dataclass(frozen=True)
+class _RateLimit:
+    retry_after: int
+
+
+class _Refused(Exception):
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+@dataclass
+class _HostedFile:
+    info: dict[str, Any]
+    content: bytes
+
+
+@dataclass
+class FakeSlack:
+    """The fake workspace: state that tests seed and inspect, and the Web API handlers."""
+
+    base_url: str = ""
+    bot_token: str = BOT_TOKEN
+    calls: list[SlackCall] = field(default_factory=list)
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    reactions: set[tuple[str, str, str]] = field(default_factory=set)
+    members: dict[str, list[str]] = field(default_factory=dict)
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    responses: list[dict[str, Any]] = field(default_factory=list)
+    downloads: list[str] = field(default_factory=list)
+    _files: dict[str, _HostedFile] = field(default_factory=dict)
+    _faults: dict[str, deque[_Fail | _RateLimit]] = field(default_factory=dict)
+    _delays: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str:
+        """The ``base_url`` for ``AsyncWebClient`` (it joins method names onto it)."""
+        return f"{self.base_url}/api/"
+
+    # ---- inspection
+
+    def calls_to(self, method: str) -> list[SlackCall]:
+        """Successful calls of ``method``, in arrival order."""
+        return [c for c in self.calls if c.method == method and c.outcome == "ok"]
+
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Arguments of successful ``chat.postMessage`` calls (to ``channel``, if given)."""
+        return [
+            c.args
+            for c in self.calls_to("chat.postMessage")
+            if channel is None or c.args.get("channel") == channel
+        ]
+
+    def ephemerals(self) -> list[dict[str, Any]]:
+        """Arguments of successful ``chat.postEphemeral`` calls."""
+        return [c.args for c in self.calls_to("chat.postEphemeral")]
+
+    def message(self, channel: str, ts: str) -> dict[str, Any]:
+        """The stored message ``ts`` in ``channel`` (as Slack would return it)."""
+        found = self._find(channel, ts)
+        if found is None:
+            raise KeyError(f"no message {ts} in {channel}")
+        return dict(found)
+
+    # The timeout is part of the contract so a failure can name what was awaited.
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Poll ``predicate`` every 20 ms until it holds; fail the test after ``timeout``."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not predicate():
+            if asyncio.get_running_loop().time() >= deadline:
+                recent = ", ".join(f"{c.method}:{c.outcome}" for c in self.calls[-8:])
+                raise AssertionError(
+                    f"condition {getattr(predicate, '__qualname__', predicate)!s} still false "
+                    f"after {timeout}s; last Slack calls: [{recent}]; "
+                    f"{len(self.responses)} response_url posts"
+                )
+            await asyncio.sleep(0.02)
+
+    # ---- seeding
+
+    def add_message(
+        self,
+        channel: str,
+        text: str,
+        *,
+        user: str = "UALICE",
+        ts: str | None = None,
+        thread_ts: str | None = None,
+        bot_id: str | None = None,
+    ) -> str:
+        """Put a message in ``channel``'s history (a thread reply with ``thread_ts``)."""
+        ts = ts or new_ts()
+        msg: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts}
+        msg["team"] = TEAM_ID
+        if thread_ts:
+            msg["thread_ts"] = thread_ts
+        if bot_id:
+            msg["bot_id"] = bot_id
+        self.history.setdefault(channel, []).append(msg)
+        return ts
+
+    def remember(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Store an event's message (from ``mention``/``message``) in history; returns it."""
+        self.add_message(
+            event["channel"],
+            event.get("text", ""),
+            user=event.get("user", "UALICE"),
+            ts=event["ts"],
+            thread_ts=event.get("thread_ts"),
+            bot_id=event.get("bot_id"),
+        )
+        return event
+
+    def host_file(
+        self, name: str, content: bytes, mimetype: str, *, user: str = "UALICE"
+    ) -> dict[str, Any]:
+        """Host ``content`` as a Slack file; returns the file object Slack would show."""
+        file_id = f"F{len(self._files) + 1:04d}"
+        extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        folder = f"{self.base_url}/files-pri/{TEAM_ID}-{file_id}"
+        info: dict[str, Any] = {
+            "id": file_id,
+            "created": int(time.time()),
+            "timestamp": int(time.time()),
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": _FILETYPES.get(extension, extension or "binary"),
+            "pretty_type": extension.upper() or "Binary",
+            "user": user,
+            "mode": "hosted",
+            "editable": False,
+            "is_external": False,
+            "is_public": False,
+            "size": len(content),
+            "url_private": f"{folder}/{name}",
+            "url_private_download": f"{folder}/download/{name}",
+            "permalink": f"https://{TEAM_DOMAIN}.slack.com/files/{user}/{file_id}/{name}",
+        }
+        self._files[file_id] = _HostedFile(info, content)
+        return dict(info)
+
+    def response_url(self, key: str) -> str:
+        """A response URL (as in slash command and interaction payloads) served by the fake."""
+        return f"{self.base_url}/response/{key}"
+
+    # ---- fault injection
+
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""
+        self._faults.setdefault(method, deque()).extend(_Fail(error) for _ in range(times))
+
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with HTTP 429 and ``Retry-After``.
+
+        slack_sdk parses the header with ``int()`` and sleeps that plus up to one second.
+        """
+        queue = self._faults.setdefault(method, deque())
+        queue.extend(_RateLimit(retry_after) for _ in range(times))
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Sleep ``seconds`` before answering every call of ``method``; 0 clears it."""
+        if seconds > 0:
+            self._delays[method] = seconds
+        else:
+            self._delays.pop(method, None)
+
+    # ---- HTTP handlers
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _read_args(request)
+        token = _bearer(request) or args.pop("token", None)
+        index = len(self.calls)
+        self.calls.append(SlackCall(method, args, token))
+
+        def finish(outcome: Outcome, error: str | None = None) -> None:
+            self.calls[index] = dataclasses.replace(self.calls[index], outcome=outcome, error=error)
+
+        if seconds := self._delays.get(method):
+            await asyncio.sleep(seconds)
+        queue = self._faults.get(method)
+        fault = queue.popleft() if queue else None
+        if isinstance(fault, _RateLimit):
+            finish("rate_limited", "ratelimited")
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(fault.retry_after)},
+            )
+        try:
+            handler = self._handlers().get(method)
+            if handler is None:
+                raise _Refused("unknown_method")
+            if not token:
+                raise _Refused("not_authed")
+            if token != self.bot_token:
+                raise _Refused("invalid_auth")
+            if isinstance(fault, _Fail):
+                raise _Refused(fault.error)
+            payload = handler(args)
+        except _Refused as refused:
+            finish("error", refused.error)
+            return web.json_response({"ok": False, "error": refused.error})
+        finish("ok")
+        return web.json_response({"ok": True, **payload})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        slug = request.match_info["slug"]
+        hosted = self._files.get(slug.removeprefix(f"{TEAM_ID}-"))
+        if hosted is None or request.match_info["name"] != hosted.info["name"]:
+            return web.Response(status=404, text="file not found")
+        if request.headers.get("Authorization") != f"Bearer {self.bot_token}":
+            return web.Response(status=403, text="a bot token is required to download files")
+        self.downloads.append(request.path)
+        return web.Response(body=hosted.content, content_type=hosted.info["mimetype"])
+
+    async def _response(self, request: web.Request) -> web.Response:
+        self.responses.append(await request.json())
+        return web.json_response({"ok": True})
+
+    # ---- Web API methods
+
+    def _handlers(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        return {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.postEphemeral": self._post_ephemeral,
+            "chat.update": self._update,
+            "chat.getPermalink": self._permalink,
+            "reactions.add": self._reaction_add,
+            "reactions.remove": self._reaction_remove,
+            "conversations.replies": self._replies,
+            "conversations.history": self._history,
+            "conversations.members": self._members,
+            "usergroups.users.list": self._usergroup_users,
+            "files.info": self._file_info,
+        }
+
+    def _auth_test(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": f"https://{TEAM_DOMAIN}.slack.com/",
+            "team": "Example",
+            "user": "supportbot",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(args, "channel", "channel_not_found")
+        if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
+            raise _Refused("no_text")
+        ts = new_ts()
+        msg: dict[str, Any] = {
+            "type": "message",
+            "ts": ts,
+            "text": args.get("text", ""),
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": TEAM_ID,
+        }
+        if args.get("blocks"):
+            msg["blocks"] = args["blocks"]
+        if args.get("thread_ts"):
+            msg["thread_ts"] = str(args["thread_ts"])
+            if parent := self._find(channel, msg["thread_ts"]):
+                msg["parent_user_id"] = parent.get("user")
+        self.history.setdefault(channel, []).append(msg)
+        return {"channel": channel, "ts": ts, "message": dict(msg)}
+
+    def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        _required(args, "channel", "channel_not_found")
+        _required(args, "user", "user_not_in_channel")
+        return {"message_ts": new_ts()}
+
+    def _update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(args, "channel", "channel_not_found")
+        ts = _required(args, "ts", "message_not_found")
+        msg = self._find(channel, ts)
+        if msg is None:
+            raise _Refused("message_not_found")
+        if "text" in args:
+            msg["text"] = args["text"]
+        if "blocks" in args:
+            msg["blocks"] = args["blocks"]
+        msg["edited"] = {"user": BOT_USER_ID, "ts": new_ts()}
+        return {"channel": channel, "ts": ts, "text": msg["text"], "message": dict(msg)}
+
+    def _permalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(args, "channel", "channel_not_found")
+        ts = _required(args, "message_ts", "message_not_found")
+        link = f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        msg = self._find(channel, ts)
+        if msg is not None and msg.get("thread_ts") not in (None, ts):
+            link += f"?thread_ts={msg['thread_ts']}&cid={channel}"
+        return {"channel": channel, "permalink": link}
+
+    def _reaction_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = self._reaction_key(args)
+        if key in self.reactions:
+            raise _Refused("already_reacted")
+        self.reactions.add(key)
+        return {}
+
+    def _reaction_remove(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = self._reaction_key(args)
+        if key not in self.reactions:
+            raise _Refused("no_reaction")
+        self.reactions.discard(key)
+        return {}
+
+    def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._known_channel(args)
+        ts = _required(args, "ts", "thread_not_found")
+        parent = self._find(channel, ts)
+        if parent is None:
+            raise _Refused("thread_not_found")
+        replies = [m for m in self.history[channel] if m.get("thread_ts") == ts and m["ts"] != ts]
+        head = dict(parent)
+        if replies:
+            head |= {"thread_ts": ts, "reply_count": len(replies)}
+        thread = [head, *sorted((dict(m) for m in replies), key=_ts_key)]
+        return _page(thread, args, "messages", default_limit=1000)
+
+    def _history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._known_channel(args)
+        inclusive = str(args.get("inclusive", "0")).lower() in ("1", "true")
+        latest = Decimal(str(args["latest"])) if args.get("latest") else None
+        oldest = Decimal(str(args["oldest"])) if args.get("oldest") else None
+
+        def wanted(m: dict[str, Any]) -> bool:
+            if m.get("thread_ts") not in (None, m["ts"]):
+                return False  # thread replies are only in conversations.replies
+            ts = Decimal(m["ts"])
+            if latest is not None and (ts > latest or (ts == latest and not inclusive)):
+                return False
+            return oldest is None or ts > oldest or (ts == oldest and inclusive)
+
+        found = sorted((dict(m) for m in self.history[channel] if wanted(m)), key=_ts_key)
+        return _page(found[::-1], args, "messages", default_limit=100)
+
+    def _members(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(args, "channel", "channel_not_found")
+        if channel not in self.members:
+            raise _Refused("channel_not_found")
+        page = _page(self.members[channel], args, "members", default_limit=100)
+        page.pop("has_more")
+        return page
+
+    def _usergroup_users(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = _required(args, "usergroup", "no_such_subteam")
+        if group not in self.usergroups:
+            raise _Refused("no_such_subteam")
+        return {"users": list(self.usergroups[group])}
+
+    def _file_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        hosted = self._files.get(_required(args, "file", "file_not_found"))
+        if hosted is None:
+            raise _Refused("file_not_found")
+        return {"file": dict(hosted.info), "comments": [], "response_metadata": {"next_cursor": ""}}
+
+    # ---- helpers
+
+    def _find(self, channel: str, ts: str) -> dict[str, Any] | None:
+        return next((m for m in self.history.get(channel, []) if m["ts"] == ts), None)
+
+    def _known_channel(self, args: dict[str, Any]) -> str:
+        channel = _required(args, "channel", "channel_not_found")
+        if channel not in self.history and channel not in self.members:
+            raise _Refused("channel_not_found")
+        self.history.setdefault(channel, [])
+        return channel
+
+    def _reaction_key(self, args: dict[str, Any]) -> tuple[str, str, str]:
+        channel = _required(args, "channel", "channel_not_found")
+        ts = _required(args, "timestamp", "message_not_found")
+        name = _required(args, "name", "invalid_name")
+        return (channel, ts, name)
+
+
+@asynccontextmanager
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    """Serve a ``FakeSlack`` on a loopback port for the duration of the block."""
+    slack = FakeSlack()
+    app = web.Application()
+    app.router.add_route("*", "/api/{method}", slack._api)
+    app.router.add_get("/files-pri/{slug}/download/{name}", slack._download)
+    app.router.add_get("/files-pri/{slug}/{name}", slack._download)
+    app.router.add_post("/response/{key}", slack._response)
+    async with serve(app) as base_url:
+        slack.base_url = base_url
+        yield slack
+
+
+async def _read_args(request: web.Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query)
+    if request.method == "POST" and request.can_read_body:
+        if request.content_type == "application/json":
+            args.update(await request.json())
+        elif request.content_type in (FORM, "multipart/form-data"):
+            for key, value in (await request.post()).items():
+                args[key] = value.file.read() if isinstance(value, FileField) else value
+    for key in _JSON_ARGS:
+        if isinstance(args.get(key), str) and args[key].startswith(("[", "{")):
+            args[key] = json.loads(args[key])
+    return args
+
+
+def _bearer(request: web.Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme != "Bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _required(args: dict[str, Any], name: str, error: str) -> str:
+    value = args.get(name)
+    if not value:
+        raise _Refused(error)
+    return str(value)
+
+
+def _ts_key(message: dict[str, Any]) -> Decimal:
+    return Decimal(message["ts"])
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _page(
+    items: list[Any], args: dict[str, Any], key: str, *, default_limit: int
+) -> dict[str, Any]:
+    """Slack's cursor pagination: ``limit`` items from ``cursor`` and the next cursor, or ""."""
+    try:
+        limit = int(args.get("limit") or default_limit)
+        offset = 0
+        if args.get("cursor"):
+            offset = int(base64.b64decode(str(args["cursor"])).decode().removeprefix("offset:"))
+    except ValueError as e:
+        raise _Refused("invalid_cursor") from e
+    end = offset + max(limit, 1)
+    more = end < len(items)
+    return {
+        key: items[offset:end],
+        "has_more": more,
+        "response_metadata": {"next_cursor": _encode_cursor(end) if more else ""},
+    }
+
+
+# ---- requests Slack sends to the bot
+
+
+def signed_headers(
+    body: bytes,
+    *,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+    content_type: str = "application/json",
+    retry_num: int | None = None,
+) -> dict[str, str]:
+    """Headers of a Slack request carrying ``body``, signed with ``secret`` (v0 HMAC-SHA256)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    base = b"v0:" + ts.encode() + b":" + body
+    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature,
+    }
+    if retry_num is not None:
+        headers["X-Slack-Retry-Num"] = str(retry_num)
+        headers["X-Slack-Retry-Reason"] = "http_timeout"
+    return headers
+
+
+def event_body(event: dict[str, Any], *, event_id: str | None = None) -> bytes:
+    """The Events API ``event_callback`` envelope around ``event``, as JSON bytes."""
+    context = {"et": event.get("type"), "tid": TEAM_ID, "aid": APP_ID}
+    if "channel" in event:
+        context["cid"] = event["channel"]
+    envelope = {
+        "token": VERIFICATION_TOKEN,
+        "team_id": TEAM_ID,
+        "context_team_id": TEAM_ID,
+        "context_enterprise_id": None,
+        "api_app_id": APP_ID,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": "4-" + base64.b64encode(json.dumps(context).encode()).decode(),
+    }
+    return json.dumps(envelope).encode()
+
+
+def url_verification_body(challenge: str) -> bytes:
+    """The handshake Slack sends when the events URL is configured."""
+    body = {"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
+    return json.dumps(body).encode()
+
+
+def mention(
+    text: str,
+    *,
+    channel: str = "CGENERAL",
+    user: str = "UALICE",
+    ts: str | None = None,
+    thread_ts: str | None = None,
+) -> dict[str, Any]:
+    """An ``app_mention`` event; ``text`` should contain ``<@UBOT>`` as Slack's would."""
+    ts = ts or new_ts()
+    event: dict[str, Any] = {
+        "type": "app_mention",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "client_msg_id": str(uuid.uuid4()),
+        "team": TEAM_ID,
+        "channel": channel,
+        "event_ts": ts,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def message(
+    text: str,
+    *,
+    channel: str = "DALICE",
+    user: str = "UALICE",
+    channel_type: str = "im",
+    ts: str | None = None,
+    thread_ts: str | None = None,
+    subtype: str | None = None,
+    bot_id: str | None = None,
+    files: list[dict[str, Any]] | None = None,
+    previous_text: str = "",
+) -> dict[str, Any]:
+    """A ``message`` event (``channel_type`` "im", "channel", "group" or "mpim").
+
+    With ``files`` it is a ``file_share`` message. With ``subtype="message_changed"`` it is the
+    edit notice: ``ts`` is the edited message's, ``text``/``previous_text`` its new/old text.
+    """
+    ts = ts or new_ts()
+    body: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts}
+    body["team"] = TEAM_ID
+    if bot_id:
+        body |= {"bot_id": bot_id, "app_id": APP_ID if bot_id == BOT_ID else "AOTHER"}
+    else:
+        body["client_msg_id"] = str(uuid.uuid4())
+    if thread_ts:
+        body["thread_ts"] = thread_ts
+    if subtype == "message_changed":
+        event_ts = new_ts()
+        previous = {**body, "text": previous_text}
+        edited = {**body, "edited": {"user": user, "ts": event_ts}}
+        return {
+            "type": "message",
+            "subtype": "message_changed",
+            "message": edited,
+            "previous_message": previous,
+            "channel": channel,
+            "hidden": True,
+            "ts": event_ts,
+            "event_ts": event_ts,
+            "channel_type": channel_type,
+        }
+    if files:
+        subtype = subtype or "file_share"
+        body |= {"files": files, "upload": False, "display_as_bot": False}
+    if subtype:
+        body["subtype"] = subtype
+    return {**body, "channel": channel, "event_ts": ts, "channel_type": channel_type}
+
+
+def slash_command_body(
+    text: str,
+    *,
+    command: str = "/kb",
+    user_id: str = "UALICE",
+    channel_id: str = "CGENERAL",
+    response_url: str,
+    trigger_id: str = "trig",
+) -> bytes:
+    """A slash command POST body, form-encoded in the field order Slack uses."""
+    fields = {
+        "token": VERIFICATION_TOKEN,
+        "team_id": TEAM_ID,
+        "team_domain": TEAM_DOMAIN,
+        "channel_id": channel_id,
+        "channel_name": _channel_name(channel_id),
+        "user_id": user_id,
+        "user_name": _user_name(user_id),
+        "command": command,
+        "text": text,
+        "api_app_id": APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
+    return urlencode(fields).encode()
+
+
+def block_action_body(
+    action_id: str,
+    value: str,
+    *,
+    user_id: str = "UALICE",
+    channel: str = "CGENERAL",
+    message: dict[str, Any],
+    response_url: str,
+) -> bytes:
+    """A ``block_actions`` payload for a button click on ``message`` (needs its ``ts``).
+
+    The button's ``block_id`` and label come from ``message["blocks"]`` when it has a button
+    with ``action_id``; otherwise ``"feedback"`` and ``"x"``.
+    """
+    block_id, label = "feedback", "x"
+    for block in message.get("blocks") or []:
+        elements = [*block.get("elements", []), block.get("accessory") or {}]
+        for element in elements:
+            if element.get("action_id") == action_id:
+                block_id = block.get("block_id", block_id)
+                label = element.get("text", {}).get("text", label)
+    container: dict[str, Any] = {
+        "type": "message",
+        "message_ts": message["ts"],
+        "channel_id": channel,
+        "is_ephemeral": False,
+    }
+    if message.get("thread_ts"):
+        container["thread_ts"] = message["thread_ts"]
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {
+            "id": user_id,
+            "username": _user_name(user_id),
+            "name": _user_name(user_id),
+            "team_id": TEAM_ID,
+        },
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": container,
+        "trigger_id": f"{uuid.uuid4().int % 10**13}.{uuid.uuid4().hex[:12]}",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel, "name": _channel_name(channel)},
+        "message": message,
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": block_id,
+                "text": {"type": "plain_text", "text": label, "emoji": True},
+                "value": value,
+                "type": "button",
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def _user_name(user_id: str) -> str:
+    return user_id.removeprefix("U").lower() or "someone"
+
+
+def _channel_name(channel_id: str) -> str:
+    if channel_id.startswith("D"):
+        return "directmessage"
+    if channel_id.startswith("G"):
+        return "privategroup"
+    return channel_id[1:].lower()
