@@ -24,7 +24,7 @@ from bot.types import Answer, Citation, Usage
 
 log = logging.getLogger(__name__)
 
-KEY_PREFIX = "supportbot:answer:"
+DEFAULT_NAMESPACE = "supportbot"
 _SPACE = re.compile(r"\s+")
 
 
@@ -44,7 +44,7 @@ def cache_key(
 ) -> str:
     parts = [normalise(question), sorted(set(scopes)), corpus_version, prompt_version, model]
     digest = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
-    return KEY_PREFIX + digest[:40]
+    return digest[:40]
 
 
 def redis_client(url: str) -> redis.asyncio.Redis:
@@ -60,13 +60,16 @@ def redis_client(url: str) -> redis.asyncio.Redis:
 class RedisAnswerCache:
     """Grounded answers as JSON under their key, expiring after ``ttl_seconds``."""
 
-    def __init__(self, client: redis.asyncio.Redis, ttl_seconds: int) -> None:
+    def __init__(
+        self, client: redis.asyncio.Redis, ttl_seconds: int, namespace: str = DEFAULT_NAMESPACE
+    ) -> None:
         self._client = client
         self._ttl = ttl_seconds
+        self._prefix = f"{namespace}:answer:"
 
     async def get(self, key: str) -> Answer | None:
         try:
-            raw = await self._client.get(key)
+            raw = await self._client.get(self._prefix + key)
         except (redis.RedisError, OSError) as e:
             log.warning("answer cache unavailable, answering uncached: %s", type(e).__name__)
             return None
@@ -76,7 +79,9 @@ class RedisAnswerCache:
         if not answer.grounded:
             return  # an ungrounded or failed answer is never worth repeating
         try:
-            await self._client.set(key, json.dumps(dataclasses.asdict(answer)), ex=self._ttl)
+            await self._client.set(
+                self._prefix + key, json.dumps(dataclasses.asdict(answer)), ex=self._ttl
+            )
         except (redis.RedisError, OSError) as e:
             log.warning("answer cache unavailable, answer not cached: %s", type(e).__name__)
 

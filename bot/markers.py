@@ -14,30 +14,29 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
-PREFIX = "supportbot:"
-
 
 class RedisMarkers:
-    def __init__(self, client: redis.asyncio.Redis) -> None:
+    def __init__(self, client: redis.asyncio.Redis, namespace: str) -> None:
         self._redis = client
+        self._prefix = f"{namespace}:"
 
     async def claim(self, key: str, ttl_seconds: int) -> bool:
         """True for the first caller with ``key`` within ``ttl_seconds``, False for the rest."""
         try:
-            return bool(await self._redis.set(PREFIX + key, b"1", nx=True, ex=ttl_seconds))
+            return bool(await self._redis.set(self._prefix + key, b"1", nx=True, ex=ttl_seconds))
         except (RedisError, OSError) as e:
             log.warning("cannot deduplicate %s: Redis unavailable (%s); handling it anyway", key, e)
             return True
 
     async def mark(self, key: str, ttl_seconds: int) -> None:
         try:
-            await self._redis.set(PREFIX + key, b"1", ex=ttl_seconds)
+            await self._redis.set(self._prefix + key, b"1", ex=ttl_seconds)
         except (RedisError, OSError) as e:
             log.warning("cannot remember %s: Redis unavailable (%s)", key, e)
 
     async def is_marked(self, key: str) -> bool:
         try:
-            return bool(await self._redis.exists(PREFIX + key))
+            return bool(await self._redis.exists(self._prefix + key))
         except (RedisError, OSError) as e:
             log.warning("cannot check %s: Redis unavailable (%s)", key, e)
             return False

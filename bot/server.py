@@ -14,6 +14,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 
 from bot import messages
 from bot.settings import Settings
@@ -23,23 +24,35 @@ from bot.wiring import open_core
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 3000
+# Slack's payloads are small; anything much larger is not from Slack.
+MAX_REQUEST_BYTES = 1024 * 1024
 SLACK_EVENTS_PATH = "/slack/events"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def build_web_app(*, slack: AsyncApp | None) -> web.Application:
+def build_web_app(
+    *, slack: AsyncApp | None = None, slack_signing_secret: str | None = None
+) -> web.Application:
     """The aiohttp application: ``/healthz`` always, ``/slack/events`` when Slack is on HTTP."""
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app.router.add_get("/healthz", _healthz)
-    if slack is not None:
-        app.router.add_post(SLACK_EVENTS_PATH, _slack_handler(slack))
+    if slack is not None and slack_signing_secret is not None:
+        verifier = SignatureVerifier(slack_signing_secret)
+        app.router.add_post(SLACK_EVENTS_PATH, _slack_handler(slack, verifier))
     return app
 
 
-def _slack_handler(slack: AsyncApp) -> Handler:
+def _slack_handler(slack: AsyncApp, verifier: SignatureVerifier) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
-        bolt_response = await slack.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        body = await request.text()
+        # Bolt verifies too, but only after parsing the body; nothing unsigned gets parsed.
+        if not verifier.is_valid_request(body, dict(request.headers)):
+            return web.json_response({"error": "invalid request signature"}, status=401)
+        try:
+            bolt_request = await to_bolt_request(request)
+        except ValueError:
+            return web.json_response({"error": "malformed request body"}, status=400)
+        return await to_aiohttp_response(await slack.async_dispatch(bolt_request))
 
     return handle
 
@@ -53,7 +66,13 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
     async with open_core(settings) as core:
         slack = build_slack_app(settings, core) if settings.slack_enabled else None
         socket_mode = slack is not None and settings.slack_app_token is not None
-        runner = web.AppRunner(build_web_app(slack=None if socket_mode else slack))
+        secret = settings.slack_signing_secret
+        runner = web.AppRunner(
+            build_web_app(
+                slack=None if socket_mode else slack,
+                slack_signing_secret=secret.reveal() if secret else None,
+            )
+        )
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()

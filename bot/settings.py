@@ -80,6 +80,7 @@ class Settings:
     prompt_price_per_1k: float = 0.0
     completion_price_per_1k: float = 0.0
     access: AccessRules = field(default_factory=AccessRules)
+    redis_namespace: str = "supportbot"
     user_hash_key: Secret | None = None
     slack_bot_token: Secret | None = None
     slack_signing_secret: Secret | None = None
@@ -193,6 +194,7 @@ class Settings:
             prompt_price_per_1k=number("SUPPORTBOT_PROMPT_PRICE_PER_1K", float, 0.0, 0.0),
             completion_price_per_1k=number("SUPPORTBOT_COMPLETION_PRICE_PER_1K", float, 0.0, 0.0),
             access=access,
+            redis_namespace=get("SUPPORTBOT_REDIS_NAMESPACE") or "supportbot",
             user_hash_key=_secret(get("SUPPORTBOT_USER_HASH_KEY")),
             slack_bot_token=_secret(slack_token),
             slack_signing_secret=_secret(get("SLACK_SIGNING_SECRET")),

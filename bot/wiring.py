@@ -117,7 +117,9 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                 retriever=kb.retriever,
                 store=kb.store,
                 writer=build_writer(settings, prompts),
-                cache=RedisAnswerCache(client, settings.cache_ttl_seconds),
+                cache=RedisAnswerCache(
+                    client, settings.cache_ttl_seconds, settings.redis_namespace
+                ),
                 answer_log=PgAnswerLog(
                     kb.engine,
                     Prices(settings.prompt_price_per_1k, settings.completion_price_per_1k),

@@ -124,6 +124,7 @@ class FakeSlack:
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)
     downloads: list[str] = field(default_factory=list)
+    _responses_by_key: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _files: dict[str, _HostedFile] = field(default_factory=dict)
     _faults: dict[str, deque[_Fail | _RateLimit]] = field(default_factory=dict)
     _delays: dict[str, float] = field(default_factory=dict)
@@ -312,8 +313,14 @@ class FakeSlack:
         return web.Response(body=hosted.content, content_type=hosted.info["mimetype"])
 
     async def _response(self, request: web.Request) -> web.Response:
-        self.responses.append(await request.json())
+        body = await request.json()
+        self.responses.append(body)
+        self._responses_by_key.setdefault(request.match_info["key"], []).append(body)
         return web.json_response({"ok": True})
+
+    def responses_to(self, key: str) -> list[dict[str, Any]]:
+        """The bodies posted to ``response_url(key)``, in order."""
+        return self._responses_by_key.get(key, [])
 
     # ---- Web API methods
 

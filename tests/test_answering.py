@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.answer_log import PgAnswerLog, Prices
 from bot.answering import AnsweringOptions, AnswerService
-from bot.cache import KEY_PREFIX, RedisAnswerCache, redis_client
+from bot.cache import RedisAnswerCache, redis_client
 from bot.llm import OpenAIChatModel
 from bot.prompts import Prompts
 from bot.types import Question, Turn
@@ -318,7 +318,7 @@ async def test_offline_writer_is_deterministic_and_cited(
         first.text
     )
     assert first.citations[0].section == "Carry over"
-    async for key in cache_client.scan_iter(match=KEY_PREFIX + "*"):
+    async for key in cache_client.scan_iter(match="*:answer:*"):
         await cache_client.delete(key)
     second = await service.answer(question)
     assert (second.text, second.citations) == (first.text, first.citations)

@@ -58,7 +58,7 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
         answers=core.answers,
         admin=KnowledgeAdmin(core.kb),
         feedback=PgFeedbackStore(core.kb.engine),
-        markers=RedisMarkers(core.redis),
+        markers=RedisMarkers(core.redis, settings.redis_namespace),
         directory=SlackDirectory(
             client,
             access=settings.access.slack,
