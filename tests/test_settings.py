@@ -59,3 +59,68 @@ def test_bad_values_name_the_variable(environ: dict[str, str], message: str) -> 
 def test_hashing_embedder_for_tests_and_benchmarks() -> None:
     embedder = build_embedder(Settings.from_env({"SUPPORTBOT_EMBEDDER": "hashing"}))
     assert isinstance(embedder, HashingEmbedder)
+
+
+def test_slack_settings_are_parsed() -> None:
+    settings = Settings.from_env(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s3cret",
+            "SLACK_API_URL": "http://127.0.0.1:9/api",
+            "SLACK_ADMINS": "U1, U2  U3",
+            "SLACK_EXPERTS": "U9,S7",
+        }
+    )
+    assert settings.slack_enabled
+    assert settings.slack_api_url == "http://127.0.0.1:9/api/"
+    assert settings.slack_admins == ("U1", "U2", "U3")
+    assert settings.slack_experts == ("U9", "S7")
+    assert "xoxb-1" not in repr(settings) and "s3cret" not in repr(settings)
+    assert not Settings.from_env({}).slack_enabled
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+        (
+            {"SLACK_BOT_TOKEN": "x", "SLACK_APP_TOKEN": "xapp", "SLACK_API_URL": "slack.com"},
+            "SLACK_API_URL",
+        ),
+        ({"SUPPORTBOT_ACCESS_FILE": "/nonexistent/access.yml"}, "SUPPORTBOT_ACCESS_FILE"),
+    ],
+)
+def test_bad_slack_settings_name_the_variable(env: dict[str, str], names: str) -> None:
+    with pytest.raises(SettingsError, match=names):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("slack: [hr]", "expected a mapping"),
+        ("slack:\n  channels:\n    C1: [Hr, 3]", "C1: expected a list of scope names"),
+        ("teams:\n  rooms: {}", "unknown key 'rooms'"),
+        ("discord: {}", "unknown section 'discord'"),
+        ("slack: {channels: {C1: [hr}", "not valid YAML"),
+    ],
+)
+def test_a_bad_access_file_is_refused_with_the_entry_named(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    path = tmp_path / "access.yml"
+    path.write_text(content)
+    with pytest.raises(SettingsError, match=problem):
+        Settings.from_env({"SUPPORTBOT_ACCESS_FILE": str(path)})
+
+
+def test_access_rules_map_channels_users_and_groups_to_scopes(tmp_path: Path) -> None:
+    path = tmp_path / "access.yml"
+    path.write_text(
+        "slack:\n  channels: {CHR: [hr]}\n  users: {UBOB: finance}\n  groups: {SPEOPLE: [hr]}\n"
+    )
+    slack = Settings.from_env({"SUPPORTBOT_ACCESS_FILE": str(path)}).access.slack
+    assert slack.channel_scopes("CHR") == ("hr", "public")
+    assert slack.channel_scopes("COTHER") == ("public",)
+    assert slack.person_scopes("UBOB") == ("finance", "public")
+    assert slack.person_scopes("UANN", ["SPEOPLE"]) == ("hr", "public")

@@ -1,0 +1,112 @@
+"""Two ``supportbot serve`` processes sharing one Postgres and one Redis answer a retried event
+once, whichever process each delivery reaches."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+
+from knowledge.chunking import chunk_document
+from knowledge.store import PgDocumentStore
+from tests.documents import policy
+from tests.fake_slack import (
+    BOT_USER_ID,
+    SIGNING_SECRET,
+    FakeSlack,
+    event_body,
+    fake_slack,
+    mention,
+    signed_headers,
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def supportbot_serve(env: dict[str, str]) -> AsyncIterator[str]:
+    """A ``supportbot serve`` process on a free loopback port; yields its base URL."""
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def _wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            if process.returncode is not None:
+                output = await process.stdout.read() if process.stdout else b""
+                raise AssertionError(f"supportbot serve exited: {output.decode()[-2000:]}")
+            try:
+                async with session.get(f"{url}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"supportbot serve at {url} did not become healthy")
+
+
+async def test_a_retried_event_is_answered_once_across_two_processes(
+    database_url: str, redis_url: str, store: PgDocumentStore, tmp_path: Path
+) -> None:
+    document = policy(url="https://hb.test/leave")
+    await store.upsert(document, chunk_document(document))
+    async with fake_slack() as slack:
+        env = _env(slack, database_url, redis_url, tmp_path)
+        async with supportbot_serve(env) as first, supportbot_serve(env) as second:
+            for n in range(5):
+                question = mention(f"<@{BOT_USER_ID}> How many days of annual leave? ({n})")
+                body = event_body(question, event_id=f"EvTWICE{n}")
+                await asyncio.gather(
+                    _post(first, body, signed_headers(body)),
+                    _post(second, body, signed_headers(body, retry_num=1)),
+                )
+            await slack.wait_for(lambda: len(slack.posted()) >= 5, timeout=30)
+            await asyncio.sleep(1.0)
+    assert len(slack.posted()) == 5
+    assert len({p["thread_ts"] for p in slack.posted()}) == 5
+
+
+def _env(slack: FakeSlack, database_url: str, redis_url: str, home: Path) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SUPPORTBOT_HOME": str(home),
+        "SUPPORTBOT_REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:8]}",
+        "SUPPORTBOT_EMBEDDER": "hashing",
+        "SUPPORTBOT_ANSWER_MIN_SIMILARITY": "0.1",
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+    }
+
+
+async def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{url}/slack/events", data=body, headers=headers) as response,
+    ):
+        assert response.status == 200
