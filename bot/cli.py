@@ -22,6 +22,7 @@ from bot.cache import redis_client
 from bot.embedded import EmbeddedServiceError
 from bot.server import DEFAULT_PORT, serve
 from bot.settings import Settings, SettingsError
+from bot.slack.app import SlackTokenError
 from bot.types import Answer, Question, Turn
 from bot.wiring import (
     build_embedder,
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     try:
         code = asyncio.run(args.handler(settings, args))
-    except (KnowledgeError, SettingsError, EmbeddedServiceError) as e:
+    except (KnowledgeError, SettingsError, EmbeddedServiceError, SlackTokenError) as e:
         print(messages.error(str(e)), file=sys.stderr)
         code = EXIT_FAILED
     except KeyboardInterrupt:

@@ -18,7 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import messages
 from bot.settings import Settings
-from bot.slack.app import build_slack_app
+from bot.slack.app import build_slack_app, check_tokens
 from bot.wiring import open_core
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,9 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
     """Run until cancelled (Ctrl-C or SIGTERM)."""
     async with open_core(settings) as core:
         slack = build_slack_app(settings, core) if settings.slack_enabled else None
+        if slack is not None:
+            app_token = settings.slack_app_token
+            await check_tokens(slack.client, app_token.reveal() if app_token else None)
         socket_mode = slack is not None and settings.slack_app_token is not None
         secret = settings.slack_signing_secret
         runner = web.AppRunner(

@@ -15,6 +15,12 @@ for messages it never saw (the bot may link events the fake was not told about);
 download without the bot token gets 403 (real Slack answers 200 with an HTML login page,
 which would only make a test fail later and less clearly).
 
+Socket Mode: ``apps.connections.open`` (with the app-level token ``APP_TOKEN`` only) hands out
+a ``ws://`` URL on the same server. A client connecting there gets Slack's ``hello``;
+``socket_event`` pushes an ``events_api`` envelope to the newest open connection (Slack sends
+each envelope to one of an app's connections) and ``socket_acks`` records the envelope ids the
+client acknowledges. Pings are answered; closing the fake closes the sockets first.
+
 The module-level builders produce Events API envelopes, slash command and ``block_actions``
 bodies shaped like Slack's, and ``signed_headers`` signs them as Slack does, so tests can post
 them to the bot's real ``/slack/events`` endpoint.
@@ -39,12 +45,13 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from aiohttp import web
+from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.web_request import FileField
 
 from tests.loopback import serve
 
 BOT_TOKEN = "xoxb-test"
+APP_TOKEN = "xapp-test"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 TEAM_ID = "T0001"
@@ -53,6 +60,10 @@ APP_ID = "A0001"
 SIGNING_SECRET = "test-signing-secret"
 VERIFICATION_TOKEN = "legacy-verification-token"
 FORM = "application/x-www-form-urlencoded"
+SOCKET_MODE_PATH = "/socket-mode"
+
+# Web API methods that take the app-level token instead of the bot token.
+_APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 Outcome = Literal["pending", "ok", "error", "rate_limited"]
 
@@ -117,6 +128,7 @@ class FakeSlack:
 
     base_url: str = ""
     bot_token: str = BOT_TOKEN
+    app_token: str = APP_TOKEN
     calls: list[SlackCall] = field(default_factory=list)
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     reactions: set[tuple[str, str, str]] = field(default_factory=set)
@@ -124,10 +136,13 @@ class FakeSlack:
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)
     downloads: list[str] = field(default_factory=list)
+    socket_acks: list[str] = field(default_factory=list)
     _responses_by_key: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _files: dict[str, _HostedFile] = field(default_factory=dict)
     _faults: dict[str, deque[_Fail | _RateLimit]] = field(default_factory=dict)
     _delays: dict[str, float] = field(default_factory=dict)
+    _tickets: set[str] = field(default_factory=set)
+    _sockets: list[web.WebSocketResponse] = field(default_factory=list)
 
     @property
     def api_url(self) -> str:
@@ -151,6 +166,11 @@ class FakeSlack:
     def ephemerals(self) -> list[dict[str, Any]]:
         """Arguments of successful ``chat.postEphemeral`` calls."""
         return [c.args for c in self.calls_to("chat.postEphemeral")]
+
+    @property
+    def socket_connections(self) -> int:
+        """How many Socket Mode connections are open now."""
+        return len(self._sockets)
 
     def message(self, channel: str, ts: str) -> dict[str, Any]:
         """The stored message ``ts`` in ``channel`` (as Slack would return it)."""
@@ -291,7 +311,7 @@ class FakeSlack:
                 raise _Refused("unknown_method")
             if not token:
                 raise _Refused("not_authed")
-            if token != self.bot_token:
+            if token != (self.app_token if method in _APP_TOKEN_METHODS else self.bot_token):
                 raise _Refused("invalid_auth")
             if isinstance(fault, _Fail):
                 raise _Refused(fault.error)
@@ -322,10 +342,88 @@ class FakeSlack:
         """The bodies posted to ``response_url(key)``, in order."""
         return self._responses_by_key.get(key, [])
 
+    # ---- Socket Mode
+
+    async def wait_for_socket(self, count: int = 1, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until at least ``count`` Socket Mode connections are open."""
+        await self.wait_for(lambda: self.socket_connections >= count, timeout)
+
+    async def socket_event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_attempt: int = 0,
+        retry_reason: str | None = None,
+    ) -> str:
+        """Send ``event`` as an ``events_api`` envelope over the newest open Socket Mode
+        connection; returns the envelope id (``socket_acks`` gets it once the client acks).
+
+        The payload is the ``event_callback`` envelope ``event_body`` builds. A redelivery has
+        ``retry_attempt`` > 0 and, unless given, the reason ``"timeout"``.
+        """
+        open_sockets = [ws for ws in self._sockets if not ws.closed]
+        if not open_sockets:
+            raise AssertionError("no Socket Mode client is connected")
+        envelope_id = str(uuid.uuid4())
+        if retry_reason is None:
+            retry_reason = "timeout" if retry_attempt else ""
+        await open_sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": "events_api",
+                "payload": event_envelope(event, event_id=event_id),
+                "accepts_response_payload": False,
+                "retry_attempt": retry_attempt,
+                "retry_reason": retry_reason,
+            }
+        )
+        return envelope_id
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        ticket = request.query.get("ticket", "")
+        if ticket not in self._tickets:
+            return web.Response(status=401, text="invalid or missing ticket")
+        ws = web.WebSocketResponse(autoping=True)  # answers the client's pings with pongs
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        try:
+            await ws.send_json(
+                {
+                    "type": "hello",
+                    "num_connections": self.socket_connections,
+                    "debug_info": {
+                        "host": "applink-fake",
+                        "build_number": 1,
+                        "approximate_connection_time": 18060,
+                    },
+                    "connection_info": {"app_id": APP_ID},
+                }
+            )
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue  # ERROR ends the loop; CLOSE is answered by aiohttp
+                try:
+                    data = json.loads(msg.data)
+                except ValueError:
+                    continue
+                if isinstance(data, dict) and isinstance(data.get("envelope_id"), str):
+                    self.socket_acks.append(data["envelope_id"])
+        except ConnectionError:
+            pass  # the client went away mid-send
+        finally:
+            self._sockets.remove(ws)
+        return ws
+
+    async def _close_sockets(self, _app: web.Application) -> None:
+        for ws in list(self._sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
     # ---- Web API methods
 
     def _handlers(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         return {
+            "apps.connections.open": self._connections_open,
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
@@ -350,6 +448,12 @@ class FakeSlack:
             "bot_id": BOT_ID,
             "is_enterprise_install": False,
         }
+
+    def _connections_open(self, _args: dict[str, Any]) -> dict[str, Any]:
+        ticket = str(uuid.uuid4())
+        self._tickets.add(ticket)
+        host = self.base_url.removeprefix("http://")
+        return {"url": f"ws://{host}{SOCKET_MODE_PATH}?ticket={ticket}"}
 
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = _required(args, "channel", "channel_not_found")
@@ -493,6 +597,8 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
     app.router.add_get("/files-pri/{slug}/download/{name}", slack._download)
     app.router.add_get("/files-pri/{slug}/{name}", slack._download)
     app.router.add_post("/response/{key}", slack._response)
+    app.router.add_get(SOCKET_MODE_PATH, slack._socket)
+    app.on_shutdown.append(slack._close_sockets)
     async with serve(app) as base_url:
         slack.base_url = base_url
         yield slack
@@ -582,10 +688,15 @@ def signed_headers(
 
 def event_body(event: dict[str, Any], *, event_id: str | None = None) -> bytes:
     """The Events API ``event_callback`` envelope around ``event``, as JSON bytes."""
+    return json.dumps(event_envelope(event, event_id=event_id)).encode()
+
+
+def event_envelope(event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+    """The Events API ``event_callback`` envelope around ``event`` (a Socket Mode payload)."""
     context = {"et": event.get("type"), "tid": TEAM_ID, "aid": APP_ID}
     if "channel" in event:
         context["cid"] = event["channel"]
-    envelope = {
+    envelope: dict[str, Any] = {
         "token": VERIFICATION_TOKEN,
         "team_id": TEAM_ID,
         "context_team_id": TEAM_ID,
@@ -607,7 +718,7 @@ def event_body(event: dict[str, Any], *, event_id: str | None = None) -> bytes:
         "is_ext_shared_channel": False,
         "event_context": "4-" + base64.b64encode(json.dumps(context).encode()).decode(),
     }
-    return json.dumps(envelope).encode()
+    return envelope
 
 
 def url_verification_body(challenge: str) -> bytes:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -38,6 +42,38 @@ def web_client(settings: Settings) -> AsyncWebClient:
             AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
         ],
     )
+
+
+class SlackTokenError(ValueError):
+    """Slack refused a configured token; the message names the setting."""
+
+
+# Errors that mean the token itself is wrong, as opposed to Slack or the network being down.
+_BAD_TOKEN_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked",
+                     "not_allowed_token_type", "token_expired"}  # fmt: skip
+
+
+async def check_tokens(client: AsyncWebClient, app_token: str | None) -> None:
+    """Fail at start, with the setting named, when Slack refuses a token.
+
+    Without this, a wrong app token leaves Socket Mode retrying forever in the background.
+    When Slack cannot be reached the server starts anyway and Slack's clients keep retrying.
+    """
+    checks: list[tuple[str, Callable[[], Awaitable[Any]]]] = [("SLACK_BOT_TOKEN", client.auth_test)]
+    if app_token is not None:
+        checks.append(
+            ("SLACK_APP_TOKEN", lambda: client.apps_connections_open(app_token=app_token))
+        )
+    for setting, call in checks:
+        try:
+            await call()
+        except SlackApiError as e:
+            error = e.response.get("error") if e.response is not None else None
+            if error in _BAD_TOKEN_ERRORS:
+                raise SlackTokenError(f"{setting} was refused by Slack: {error}") from None
+            log.warning("cannot check %s with Slack: %s", setting, error or e)
+        except (OSError, aiohttp.ClientError) as e:
+            log.warning("cannot reach Slack to check %s: %s", setting, e)
 
 
 def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
