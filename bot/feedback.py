@@ -52,14 +52,3 @@ class PgFeedbackStore:
                 )
         except CONNECTION_ERRORS as e:
             raise unavailable(self._engine, e) from e
-
-    async def votes(self, answer_id: str) -> list[Feedback]:
-        async with self._engine.connect() as connection:
-            rows = await connection.execute(
-                text(
-                    "SELECT answer_id, vote, voter_hash, platform FROM feedback "
-                    "WHERE answer_id = :answer_id ORDER BY created_at"
-                ),
-                {"answer_id": answer_id},
-            )
-            return [Feedback(r.answer_id, r.vote, r.voter_hash, r.platform) for r in rows]

@@ -158,8 +158,6 @@ def usage_lines(days: int, totals: dict[str, float | int]) -> list[str]:
 
 # Knowledge-base administration from chat (Markdown; adapters convert it).
 
-ADMIN_COMMANDS = "add <url> [scope ...]", "remove <doc id, link or title>", "list", "help"
-
 
 def admin_help(prefix: str = "/kb") -> str:
     return "\n".join(

@@ -663,6 +663,27 @@ def _page(
 # ---- requests Slack sends to the bot
 
 
+def bot_environment(
+    slack: FakeSlack, *, database_url: str, redis_url: str, **extra: str
+) -> dict[str, str]:
+    """The settings of a bot that talks to ``slack`` over HTTP, on the given services.
+
+    Its own Redis namespace keeps tests apart; the hashing embedder needs no model, and its low
+    similarities need a low answer threshold. ``extra`` adds or overrides (``""`` unsets).
+    """
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SUPPORTBOT_REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:8]}",
+        "SUPPORTBOT_EMBEDDER": "hashing",
+        "SUPPORTBOT_ANSWER_MIN_SIMILARITY": "0.1",
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        **extra,
+    }
+
+
 def signed_headers(
     body: bytes,
     *,

@@ -33,6 +33,7 @@ from tests.fake_slack import (
     SIGNING_SECRET,
     FakeSlack,
     block_action_body,
+    bot_environment,
     event_body,
     fake_slack,
     mention,
@@ -47,10 +48,6 @@ from tests.loopback import serve
 ADMIN = "UADMIN"
 HR_CHANNEL = "CHRPRIV"
 ESCALATION = "CESCALATE"
-LEAVE = {
-    "Annual leave": "Everyone gets 25 days of annual leave plus public holidays.",
-    "Sick leave": "Tell your manager before 10am on the first day you are ill.",
-}
 SALARIES = {"Salary bands": "Salary bands are reviewed every April by the People Team."}
 ACCESS = f"""
 slack:
@@ -128,20 +125,15 @@ def _button(posted: dict[str, Any], action_id: str) -> dict[str, Any]:
 
 def _settings(slack: FakeSlack, database_url: str, redis_url: str, **extra: str) -> Settings:
     return Settings.from_env(
-        {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "SUPPORTBOT_REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:8]}",
-            "SUPPORTBOT_EMBEDDER": "hashing",
-            "SUPPORTBOT_ANSWER_MIN_SIMILARITY": "0.1",
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": slack.api_url,
-            "SLACK_ADMINS": ADMIN,
-            "SLACK_ESCALATION_CHANNEL": ESCALATION,
-            "SLACK_EXPERTS": "UEXPERT SEXPERTS",
+        bot_environment(
+            slack,
+            database_url=database_url,
+            redis_url=redis_url,
+            SLACK_ADMINS=ADMIN,
+            SLACK_ESCALATION_CHANNEL=ESCALATION,
+            SLACK_EXPERTS="UEXPERT SEXPERTS",
             **extra,
-        }
+        )
     )
 
 
@@ -149,7 +141,7 @@ def _settings(slack: FakeSlack, database_url: str, redis_url: str, **extra: str)
 async def running_bot(settings: Settings, slack: FakeSlack) -> AsyncIterator[Bot]:
     async with open_core(settings) as core:
         for url, title, sections, scopes in [
-            ("https://hb.test/leave", "Leave Policy", LEAVE, ("public",)),
+            ("https://hb.test/leave", "Leave Policy", None, ("public",)),  # 25 days, 10am
             ("https://hb.test/salaries", "Salary Bands", SALARIES, ("hr",)),
         ]:
             document = policy(url=url, title=title, sections=sections, scopes=scopes)

@@ -7,7 +7,6 @@ import asyncio
 import os
 import socket
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,8 +18,7 @@ from knowledge.store import PgDocumentStore
 from tests.documents import policy
 from tests.fake_slack import (
     BOT_USER_ID,
-    SIGNING_SECRET,
-    FakeSlack,
+    bot_environment,
     event_body,
     fake_slack,
     mention,
@@ -75,7 +73,9 @@ async def test_a_retried_event_is_answered_once_across_two_processes(
     document = policy(url="https://hb.test/leave")
     await store.upsert(document, chunk_document(document))
     async with fake_slack() as slack:
-        env = _env(slack, database_url, redis_url, tmp_path)
+        env = bot_environment(
+            slack, database_url=database_url, redis_url=redis_url, SUPPORTBOT_HOME=str(tmp_path)
+        )
         async with supportbot_serve(env) as first, supportbot_serve(env) as second:
             for n in range(5):
                 question = mention(f"<@{BOT_USER_ID}> How many days of annual leave? ({n})")
@@ -88,20 +88,6 @@ async def test_a_retried_event_is_answered_once_across_two_processes(
             await asyncio.sleep(1.0)
     assert len(slack.posted()) == 5
     assert len({p["thread_ts"] for p in slack.posted()}) == 5
-
-
-def _env(slack: FakeSlack, database_url: str, redis_url: str, home: Path) -> dict[str, str]:
-    return {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SUPPORTBOT_HOME": str(home),
-        "SUPPORTBOT_REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:8]}",
-        "SUPPORTBOT_EMBEDDER": "hashing",
-        "SUPPORTBOT_ANSWER_MIN_SIMILARITY": "0.1",
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-    }
 
 
 async def _post(url: str, body: bytes, headers: dict[str, str]) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import socket
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,16 +28,13 @@ from tests.fake_slack import (
     BOT_TOKEN,
     BOT_USER_ID,
     FakeSlack,
+    bot_environment,
     event_body,
     fake_slack,
     mention,
     signed_headers,
 )
 
-LEAVE = {
-    "Annual leave": "Everyone gets 25 days of annual leave plus public holidays.",
-    "Sick leave": "Tell your manager before 10am on the first day you are ill.",
-}
 SHUTDOWN_SECONDS = 15
 
 
@@ -57,22 +53,17 @@ async def slack() -> AsyncIterator[FakeSlack]:
 @pytest.fixture
 async def settings(slack: FakeSlack, database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     settings = Settings.from_env(
-        {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "SUPPORTBOT_HOME": str(tmp_path),
-            "SUPPORTBOT_REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:8]}",
-            "SUPPORTBOT_EMBEDDER": "hashing",
-            "SUPPORTBOT_ANSWER_MIN_SIMILARITY": "0.1",
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SLACK_APP_TOKEN": APP_TOKEN,
-            "SLACK_API_URL": slack.api_url,
-        }
+        bot_environment(
+            slack,
+            database_url=database_url,
+            redis_url=redis_url,
+            SUPPORTBOT_HOME=str(tmp_path),
+            SLACK_APP_TOKEN=APP_TOKEN,
+            SLACK_SIGNING_SECRET="",  # Socket Mode needs none
+        )
     )
     async with open_core(settings) as core:
-        document = policy(
-            url="https://hb.test/leave", title="Leave Policy", sections=LEAVE, scopes=("public",)
-        )
+        document = policy(url="https://hb.test/leave", title="Leave Policy")  # 25 days
         await core.kb.store.upsert(document, chunk_document(document))
     return settings
 
