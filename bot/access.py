@@ -7,7 +7,7 @@ Read from the YAML file named by ``SUPPORTBOT_ACCESS_FILE``::
       users: {U0456ALICE: [hr, finance]} # in a DM, Alice may see `hr` and `finance`
       groups: {S0789PEOPLE: [hr]}        # so may every member of this Slack user group
     teams:
-      channels: {"19:abc@thread.tacv2": [hr]}
+      channels: {"19:abc@thread.tacv2": [hr]}  # a channel, a team (all channels) or a chat
       users: {"<Azure AD object id>": [hr]}
 
 Everyone may see ``public`` documents. What is not listed sees only ``public``.
@@ -40,9 +40,12 @@ class PlatformAccess:
     users: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def channel_scopes(self, channel_id: str) -> tuple[str, ...]:
-        """What an answer posted in this channel may quote: public plus the channel's scopes."""
-        return _with_public(self.channels.get(channel_id, ()))
+    def channel_scopes(self, *channel_ids: str) -> tuple[str, ...]:
+        """What an answer posted in a channel may quote: public plus the scopes of every id given.
+
+        Teams passes the channel's id and its team's id, so a team's entry covers its channels.
+        """
+        return _with_public(s for c in channel_ids for s in self.channels.get(c, ()))
 
     def person_scopes(self, user_id: str, group_ids: Iterable[str] = ()) -> tuple[str, ...]:
         """What a person may see in a private conversation: their own and their groups' scopes."""

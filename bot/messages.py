@@ -281,6 +281,43 @@ def slack_escalation_post(
     )
 
 
+def teams_escalation_post(*, asker: str, where: str, question: str, answer: str, link: str) -> str:
+    quoted_question = "\n".join(f"> {line}" for line in question.splitlines() or [""])
+    quoted_answer = "\n".join(f"> {line}" for line in answer.splitlines() or [""])
+    open_link = f"\n\n[Open the conversation]({link})" if link else ""
+    return (
+        f"**{asker}** asked for a human in {where}:\n\n{quoted_question}\n\n"
+        f"**The bot answered:**\n\n{quoted_answer}{open_link}"
+    )
+
+
+def teams_escalation_sent() -> str:
+    return "I've asked the experts. Someone will get back to you."
+
+
+def teams_welcome(admin: bool) -> str:
+    text = (
+        "Hi! I answer questions about our policies and procedures, with links to the exact "
+        "sources. Ask me here, or mention me in a channel. If the documents don't cover "
+        "something, I'll say so rather than guess."
+    )
+    if admin:
+        text += " As a knowledge-base admin you can also type `kb help`."
+    return text
+
+
+def teams_admin_in_personal_chat() -> str:
+    return "Knowledge-base commands work in a personal chat with me, not in channels."
+
+
+def teams_not_understood() -> str:
+    return "Please type your question as text, for example: How many days of annual leave do I get?"
+
+
+def unexpected_error(reference: str) -> str:
+    return f"Sorry, something went wrong on my side. Please try again. (Reference: {reference})"
+
+
 def upload_refused() -> str:
     return "Thanks! Only knowledge-base admins can add documents, so I haven't stored this file."
 
@@ -289,11 +326,22 @@ def upload_failed(name: str, reason: str) -> str:
     return f"I couldn't read {name}: {reason}"
 
 
-def serving(host: str, port: int, *, slack: bool, socket_mode: bool) -> str:
+def serving(host: str, port: int, *, slack: bool, socket_mode: bool, teams_auth: bool) -> str:
+    base = f"http://{host}:{port}"
     if not slack:
-        where = "Slack is off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN)"
+        slack_line = "Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN)"
     elif socket_mode:
-        where = "Slack over Socket Mode"
+        slack_line = "Slack: over Socket Mode"
     else:
-        where = f"Slack events at http://{host}:{port}/slack/events"
-    return f"supportbot is serving on http://{host}:{port} ({where}; health at /healthz)."
+        slack_line = f"Slack: events at {base}/slack/events"
+    teams_line = f"Teams: activities at {base}/api/messages"
+    if teams_auth:
+        teams_line += " (Bot Framework tokens required)"
+    else:
+        teams_line += (
+            " from loopback only: MICROSOFT_APP_ID is not set, so requests are not "
+            "authenticated (local development with the Bot Framework Emulator)"
+        )
+    return "\n".join(
+        [f"supportbot is serving on {base} (health at /healthz).", slack_line, teams_line]
+    )

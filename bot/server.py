@@ -1,13 +1,16 @@
-"""The one HTTP server: Slack events (and, later, Teams activities) plus health, on aiohttp.
+"""The one HTTP server: Slack events, Teams activities and health, on aiohttp.
 
 ``supportbot serve`` runs it. With ``SLACK_APP_TOKEN`` the Slack app connects out over Socket
-Mode instead of receiving ``/slack/events``, for workspaces without public ingress.
+Mode instead of receiving ``/slack/events``, for workspaces without public ingress. Teams
+activities arrive at ``/api/messages``; without Bot Framework credentials only from loopback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -19,6 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot import messages
 from bot.settings import Settings
 from bot.slack.app import build_slack_app, check_tokens
+from bot.teams.app import TeamsEndpoint, build_teams_endpoint
 from bot.wiring import open_core
 
 log = logging.getLogger(__name__)
@@ -27,18 +31,25 @@ DEFAULT_PORT = 3000
 # Slack's payloads are small; anything much larger is not from Slack.
 MAX_REQUEST_BYTES = 1024 * 1024
 SLACK_EVENTS_PATH = "/slack/events"
+TEAMS_MESSAGES_PATH = "/api/messages"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build_web_app(
-    *, slack: AsyncApp | None = None, slack_signing_secret: str | None = None
+    *,
+    slack: AsyncApp | None = None,
+    slack_signing_secret: str | None = None,
+    teams: TeamsEndpoint | None = None,
 ) -> web.Application:
-    """The aiohttp application: ``/healthz`` always, ``/slack/events`` when Slack is on HTTP."""
+    """The aiohttp application: ``/healthz`` always, ``/slack/events`` when Slack is on HTTP,
+    ``/api/messages`` when Teams is given."""
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app.router.add_get("/healthz", _healthz)
     if slack is not None and slack_signing_secret is not None:
         verifier = SignatureVerifier(slack_signing_secret)
         app.router.add_post(SLACK_EVENTS_PATH, _slack_handler(slack, verifier))
+    if teams is not None:
+        app.router.add_post(TEAMS_MESSAGES_PATH, _teams_handler(teams))
     return app
 
 
@@ -57,6 +68,36 @@ def _slack_handler(slack: AsyncApp, verifier: SignatureVerifier) -> Handler:
     return handle
 
 
+def _teams_handler(teams: TeamsEndpoint) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if not teams.authenticated and not _from_loopback(request):
+            return web.json_response(
+                {"error": "Teams requests are accepted only from loopback without credentials"},
+                status=403,
+            )
+        try:
+            response = await teams.adapter.process(request, teams.bot)
+        except web.HTTPException as e:
+            return web.json_response({"error": e.reason}, status=e.status)
+        except Exception as e:
+            # The bot's own errors are handled inside the turn; what reaches here failed
+            # before it: a token that cannot be checked, or a body that is not an activity.
+            reference = uuid.uuid4().hex[:12]
+            log.warning("Teams request %s refused: %s: %s", reference, type(e).__name__, e)
+            status = 401 if teams.authenticated else 400
+            return web.json_response({"error": f"request refused ({reference})"}, status=status)
+        return response if response is not None else web.Response(status=201)
+
+    return handle
+
+
+def _from_loopback(request: web.Request) -> bool:
+    try:
+        return request.remote is not None and ipaddress.ip_address(request.remote).is_loopback
+    except ValueError:
+        return False
+
+
 async def _healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -70,10 +111,12 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
             await check_tokens(slack.client, app_token.reveal() if app_token else None)
         socket_mode = slack is not None and settings.slack_app_token is not None
         secret = settings.slack_signing_secret
+        teams = build_teams_endpoint(settings, core)
         runner = web.AppRunner(
             build_web_app(
                 slack=None if socket_mode else slack,
                 slack_signing_secret=secret.reveal() if secret else None,
+                teams=teams,
             )
         )
         await runner.setup()
@@ -84,9 +127,19 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
             if slack is not None and settings.slack_app_token is not None:
                 handler = AsyncSocketModeHandler(slack, settings.slack_app_token.reveal())
                 await handler.connect_async()  # type: ignore[no-untyped-call]
-            print(messages.serving(host, port, slack=slack is not None, socket_mode=socket_mode))
+            print(
+                messages.serving(
+                    host,
+                    port,
+                    slack=slack is not None,
+                    socket_mode=socket_mode,
+                    teams_auth=teams.authenticated,
+                ),
+                flush=True,
+            )
             await asyncio.Event().wait()
         finally:
             if handler is not None:
                 await handler.close_async()  # type: ignore[no-untyped-call]
             await runner.cleanup()
+            await teams.bot.drain()

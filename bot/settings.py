@@ -9,11 +9,12 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import platformdirs
 
 from bot.access import AccessFileError, AccessRules
+from bot.identity import DEFAULT_KEY
 
 T = TypeVar("T")
 
@@ -22,6 +23,7 @@ DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 OFFLINE_CHAT_MODEL = "offline"
 SLACK_API_URL = "https://slack.com/api/"
+TEAMS_APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")
 
 
 class SettingsError(ValueError):
@@ -90,6 +92,28 @@ class Settings:
     slack_admin_channel: str | None = None
     slack_escalation_channel: str | None = None
     slack_experts: tuple[str, ...] = ()
+    teams_app_id: str | None = None
+    teams_app_password: Secret | None = None
+    teams_tenant_id: str | None = None
+    teams_app_type: str = "MultiTenant"
+    teams_admins: tuple[str, ...] = ()
+    teams_escalation_channel: str | None = None
+    teams_escalation_user: str | None = None
+    teams_reply_within_seconds: float = 10.0
+
+    @property
+    def max_document_bytes(self) -> int:
+        return int(self.max_document_mb * 1024 * 1024)
+
+    @property
+    def user_hash_secret(self) -> bytes:
+        """The key of the hashes stored instead of chat user ids."""
+        return self.user_hash_key.reveal().encode() if self.user_hash_key else DEFAULT_KEY
+
+    @property
+    def teams_authenticated(self) -> bool:
+        """Whether Teams requests must carry a Bot Framework token (else: loopback only)."""
+        return self.teams_app_id is not None
 
     @property
     def slack_enabled(self) -> bool:
@@ -204,7 +228,49 @@ class Settings:
             slack_admin_channel=get("SLACK_ADMIN_CHANNEL"),
             slack_escalation_channel=get("SLACK_ESCALATION_CHANNEL"),
             slack_experts=_ids(get("SLACK_EXPERTS")),
+            **_teams_settings(get),
+            teams_reply_within_seconds=number("TEAMS_REPLY_WITHIN_SECONDS", float, 10.0, 0.0),
         )
+
+
+def _teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """The Microsoft Teams settings, checked together (they only make sense as a set)."""
+    app_id, password = get("MICROSOFT_APP_ID"), get("MICROSOFT_APP_PASSWORD")
+    tenant = get("MICROSOFT_APP_TENANT_ID")
+    app_type = get("MICROSOFT_APP_TYPE") or ("SingleTenant" if tenant else "MultiTenant")
+    if app_type not in TEAMS_APP_TYPES:
+        raise SettingsError(
+            f"MICROSOFT_APP_TYPE must be one of {', '.join(TEAMS_APP_TYPES)}, got {app_type!r}"
+        )
+    if app_id is None and (password or tenant):
+        raise SettingsError(
+            "MICROSOFT_APP_PASSWORD or _TENANT_ID is set but MICROSOFT_APP_ID is not"
+        )
+    if app_id and app_type != "UserAssignedMSI" and not password:
+        raise SettingsError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not")
+    if app_id and app_type == "SingleTenant" and not tenant:
+        raise SettingsError(
+            "MICROSOFT_APP_TYPE is SingleTenant but MICROSOFT_APP_TENANT_ID is unset"
+        )
+    channel = get("TEAMS_ESCALATION_CHANNEL")
+    if channel and not channel.startswith("19:"):
+        raise SettingsError(
+            f"TEAMS_ESCALATION_CHANNEL must be a channel id (19:…@thread.tacv2), got {channel!r}"
+        )
+    metadata_url = get("TEAMS_OPENID_METADATA_URL")
+    if metadata_url and not metadata_url.startswith(("https://", "http://")):
+        raise SettingsError(
+            f"TEAMS_OPENID_METADATA_URL must be an http(s) URL, got {metadata_url!r}"
+        )
+    return {
+        "teams_app_id": app_id,
+        "teams_app_password": _secret(password),
+        "teams_tenant_id": tenant,
+        "teams_app_type": app_type,
+        "teams_admins": _ids(get("TEAMS_ADMINS")),
+        "teams_escalation_channel": channel,
+        "teams_escalation_user": get("TEAMS_ESCALATION_USER"),
+    }
 
 
 def _secret(value: str | None) -> Secret | None:

@@ -52,9 +52,7 @@ def build_embedder(settings: Settings) -> Embedder:
 
 
 def load_options(settings: Settings) -> LoadOptions:
-    return LoadOptions(
-        max_bytes=int(settings.max_document_mb * 1024 * 1024), timeout=settings.fetch_timeout
-    )
+    return LoadOptions(max_bytes=settings.max_document_bytes, timeout=settings.fetch_timeout)
 
 
 async def database_url(settings: Settings) -> str:

@@ -2,7 +2,8 @@
 
 Each test scripts the replies: text (a normal completion), an HTTP status (429, 500, ...),
 ``HANG`` (never answers in time) or ``MALFORMED`` (a 200 that is not a completion). When the
-script runs out, ``default`` answers. Every request body is kept for assertions.
+script runs out, ``default`` answers. ``delay`` slows every answer down (a slow model). Every
+request body is kept for assertions.
 """
 
 from __future__ import annotations
@@ -28,14 +29,20 @@ class FakeOpenAI:
     script: list[Reply] = field(default_factory=list)
     default: Callable[[dict[str, Any]], Reply] = lambda _body: "NOT_COVERED"
     requests: list[dict[str, Any]] = field(default_factory=list)
+    delay: float = 0.0
 
     def user_prompts(self) -> list[str]:
         return [r["messages"][-1]["content"] for r in self.requests]
+
+    def all_prompts(self) -> list[str]:
+        """Every message of every request (system, earlier turns and user)."""
+        return [m["content"] for r in self.requests for m in r["messages"]]
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(body)
         reply = self.script.pop(0) if self.script else self.default(body)
+        await asyncio.sleep(self.delay)
         if reply == HANG:
             await asyncio.sleep(3)  # longer than the tests' client timeout
         if reply == MALFORMED:
@@ -62,6 +69,14 @@ class FakeOpenAI:
                 "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
             }
         )
+
+
+def leave_answers(body: dict[str, Any]) -> str:
+    """A model that knows the test leave policy: rewrites follow-ups, answers with a citation."""
+    prompt = body["messages"][-1]["content"]
+    if "Employee:" in prompt:  # the follow-up rewrite
+        return "Does the 25 days of annual leave include public holidays?"
+    return "Everyone gets 25 days of annual leave plus public holidays [1]."
 
 
 @asynccontextmanager

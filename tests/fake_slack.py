@@ -48,6 +48,7 @@ from urllib.parse import urlencode
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.web_request import FileField
 
+from tests.environment import core_environment
 from tests.loopback import serve
 
 BOT_TOKEN = "xoxb-test"
@@ -666,22 +667,15 @@ def _page(
 def bot_environment(
     slack: FakeSlack, *, database_url: str, redis_url: str, **extra: str
 ) -> dict[str, str]:
-    """The settings of a bot that talks to ``slack`` over HTTP, on the given services.
-
-    Its own Redis namespace keeps tests apart; the hashing embedder needs no model, and its low
-    similarities need a low answer threshold. ``extra`` adds or overrides (``""`` unsets).
-    """
-    return {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SUPPORTBOT_REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:8]}",
-        "SUPPORTBOT_EMBEDDER": "hashing",
-        "SUPPORTBOT_ANSWER_MIN_SIMILARITY": "0.1",
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
+    """The settings of a bot that talks to ``slack`` over HTTP, on the given services."""
+    return core_environment(
+        database_url=database_url,
+        redis_url=redis_url,
+        SLACK_BOT_TOKEN=slack.bot_token,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
         **extra,
-    }
+    )
 
 
 def signed_headers(

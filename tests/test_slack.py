@@ -25,7 +25,7 @@ from bot.slack.blocks import ACTION_ASK_HUMAN, ACTION_HELPFUL, ACTION_NOT_HELPFU
 from bot.wiring import Core, open_core
 from knowledge.chunking import chunk_document
 from tests.documents import policy
-from tests.fake_openai import FakeOpenAI, fake_openai
+from tests.fake_openai import fake_openai, leave_answers
 from tests.fake_slack import (
     BOT_ID,
     BOT_USER_ID,
@@ -253,7 +253,7 @@ async def test_a_follow_up_in_the_bots_thread_needs_no_mention_and_uses_the_thre
     slack: FakeSlack, database_url: str, redis_url: str
 ) -> None:
     async with fake_openai() as llm:
-        llm.default = _llm_answers
+        llm.default = leave_answers
         settings = _settings(slack, database_url, redis_url, OPENAI_BASE_URL=llm.base_url)
         async with running_bot(settings, slack) as bot:
             first = slack.remember(mention(f"<@{BOT_USER_ID}> How much annual leave do I get?"))
@@ -268,7 +268,7 @@ async def test_a_follow_up_in_the_bots_thread_needs_no_mention_and_uses_the_thre
             )
             reply = await bot.answer_to(follow_up)
     assert reply["thread_ts"] == first["ts"]
-    rewrite = next(p for p in _prompts(llm) if "and does that include public holidays?" in p)
+    rewrite = next(p for p in llm.all_prompts() if "and does that include public holidays?" in p)
     assert "How much annual leave do I get?" in rewrite  # the earlier turn was used
     assert "25 days" in rewrite  # and so was the bot's own answer
 
@@ -520,14 +520,3 @@ async def test_an_llm_failure_becomes_a_short_polite_message_in_the_thread(
     assert reply["thread_ts"] == question["ts"]
     assert "temporarily unavailable" in reply["text"]
     assert len(reply["text"]) < 250
-
-
-def _prompts(llm: FakeOpenAI) -> list[str]:
-    return [m["content"] for r in llm.requests for m in r["messages"]]
-
-
-def _llm_answers(body: dict[str, Any]) -> str:
-    prompt = body["messages"][-1]["content"]
-    if "Employee:" in prompt:  # the follow-up rewrite
-        return "Does the 25 days of annual leave include public holidays?"
-    return "Everyone gets 25 days of annual leave plus public holidays [1]."

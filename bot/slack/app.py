@@ -18,7 +18,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admin import KnowledgeAdmin
 from bot.feedback import PgFeedbackStore
-from bot.identity import DEFAULT_KEY
 from bot.markers import RedisMarkers
 from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
@@ -105,10 +104,8 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
             escalation_channel=settings.slack_escalation_channel,
             experts=settings.slack_experts,
             contact=settings.contact,
-            user_hash_key=(
-                settings.user_hash_key.reveal().encode() if settings.user_hash_key else DEFAULT_KEY
-            ),
-            max_upload_bytes=int(settings.max_document_mb * 1024 * 1024),
+            user_hash_key=settings.user_hash_secret,
+            max_upload_bytes=settings.max_document_bytes,
             file_hosts=frozenset(
                 {"files.slack.com", urlsplit(settings.slack_api_url).hostname or ""}
             ),
