@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import messages
 from bot.settings import Settings, SettingsError
 from bot.wiring import build_embedder
 from knowledge.embedders import HashingEmbedder, LocalEmbedder, OpenAIEmbedder
@@ -124,3 +125,52 @@ def test_access_rules_map_channels_users_and_groups_to_scopes(tmp_path: Path) ->
     assert slack.channel_scopes("COTHER") == ("public",)
     assert slack.person_scopes("UBOB") == ("finance", "public")
     assert slack.person_scopes("UANN", ["SPEOPLE"]) == ("hr", "public")
+    assert slack.channel_scopes("COTHER", "CHR") == ("hr", "public")  # a Teams channel + team
+
+
+def test_teams_settings_are_parsed() -> None:
+    settings = Settings.from_env(
+        {
+            "MICROSOFT_APP_ID": "0b6fe6d1-fece-44f7-9a48-56465e2d5ab8",
+            "MICROSOFT_APP_PASSWORD": "client-s3cret",
+            "MICROSOFT_APP_TENANT_ID": "tenant",
+            "TEAMS_ADMINS": "aad-1 aad-2",
+            "TEAMS_ESCALATION_CHANNEL": "19:experts@thread.tacv2",
+            "TEAMS_REPLY_WITHIN_SECONDS": "5",
+        }
+    )
+    assert settings.teams_authenticated
+    assert settings.teams_app_type == "SingleTenant"
+    assert settings.teams_admins == ("aad-1", "aad-2")
+    assert settings.teams_reply_within_seconds == 5.0
+    assert "client-s3cret" not in repr(settings)
+    unauthenticated = Settings.from_env({})
+    assert not unauthenticated.teams_authenticated
+    assert unauthenticated.teams_app_type == "MultiTenant"
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"MICROSOFT_APP_ID": "app"}, "MICROSOFT_APP_PASSWORD"),
+        ({"MICROSOFT_APP_PASSWORD": "pw"}, "MICROSOFT_APP_ID is not"),
+        (
+            {"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_PASSWORD": "pw",
+             "MICROSOFT_APP_TYPE": "SingleTenant"},
+            "MICROSOFT_APP_TENANT_ID",
+        ),
+        ({"MICROSOFT_APP_TYPE": "Anonymous"}, "MICROSOFT_APP_TYPE must be one of"),
+        ({"TEAMS_ESCALATION_CHANNEL": "General"}, "TEAMS_ESCALATION_CHANNEL"),
+        ({"TEAMS_REPLY_WITHIN_SECONDS": "soon"}, "TEAMS_REPLY_WITHIN_SECONDS"),
+    ],
+)  # fmt: skip
+def test_bad_teams_settings_name_the_variable(env: dict[str, str], names: str) -> None:
+    with pytest.raises(SettingsError, match=names):
+        Settings.from_env(env)
+
+
+def test_the_server_says_when_teams_requests_are_not_authenticated() -> None:
+    open_line = messages.serving("0.0.0.0", 3000, slack=False, socket_mode=False, teams_auth=False)
+    assert "loopback only" in open_line and "MICROSOFT_APP_ID is not set" in open_line
+    signed = messages.serving("0.0.0.0", 3000, slack=False, socket_mode=False, teams_auth=True)
+    assert "Bot Framework tokens required" in signed

@@ -121,11 +121,12 @@ class TeamsBot:
         if not personal and not _mentions(activity, activity.recipient.id):
             return
         text = _question_text(activity)
+        command = _admin_command(text)
         files = [a for a in activity.attachments or [] if a.content_type == FILE_DOWNLOAD]
         if personal and files:
             await self._ingest_files(context, files)
-        elif text.split(maxsplit=1)[:1] in ([ADMIN_COMMAND], [ADMIN_COMMAND.upper()]):
-            await self._on_admin_command(context, text.split(maxsplit=1)[1:], personal)
+        elif command is not None:
+            await self._on_admin_command(context, command, personal)
         elif not text:
             if personal:
                 await send_text(context, messages.teams_not_understood())
@@ -210,9 +211,7 @@ class TeamsBot:
 
     # Admin: kb commands and files, in a personal chat
 
-    async def _on_admin_command(
-        self, context: TurnContext, rest: list[str], personal: bool
-    ) -> None:
+    async def _on_admin_command(self, context: TurnContext, command: str, personal: bool) -> None:
         if not personal:
             await send_text(context, messages.teams_admin_in_personal_chat())
             return
@@ -220,16 +219,16 @@ class TeamsBot:
             await send_text(context, messages.admin_refusal())
             return
         try:
-            command = parse_admin_command(rest[0] if rest else "")
+            parsed = parse_admin_command(command)
         except AdminCommandError as e:
             await send_text(context, str(e))
             return
-        if command.action == "help":
+        if parsed.action == "help":
             await send_text(context, messages.admin_help(ADMIN_COMMAND))
             return
-        if command.action == "add":
+        if parsed.action == "add":
             await send(context, Activity(type=ActivityTypes.typing), doing="showing typing")
-        await send_text(context, await self._admin.run(command))
+        await send_text(context, await self._admin.run(parsed))
 
     async def _ingest_files(self, context: TurnContext, files: list[Any]) -> None:
         if _user_id(context.activity) not in self._options.admins:
@@ -380,6 +379,12 @@ def _mentions(activity: Activity, member_id: str) -> bool:
         and (entity.additional_properties.get("mentioned") or {}).get("id") == member_id
         for entity in activity.entities or []
     )
+
+
+def _admin_command(text: str) -> str | None:
+    """The command after a leading ``kb`` (any case), or None when the text is not one."""
+    first, _, rest = text.partition(" ")
+    return rest.strip() if first.lower() == ADMIN_COMMAND else None
 
 
 def _question_text(activity: Activity) -> str:
