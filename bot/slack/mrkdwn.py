@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
+
+from bot.markdown_tree import parse_markdown
 
 SECTION_LIMIT = 3000  # characters in one Block Kit section's text
 
@@ -30,31 +31,13 @@ _CELL_SEPARATOR = " · "
 _LINK_TEXT_PIPE = "¦"
 
 
-class _Parser(MarkdownIt):
-    """CommonMark with tables and strikethrough, parsing links whatever their scheme.
-
-    markdown-it refuses ``javascript:`` and similar URLs by leaving ``[text](url)`` as literal
-    text; parsing them instead lets ``_link`` keep the text and drop the URL.
-    """
-
-    def __init__(self) -> None:
-        super().__init__("commonmark")
-        self.enable("table").enable("strikethrough")
-
-    def validateLink(self, url: str) -> bool:
-        return True
-
-
-_PARSER = _Parser()
-
-
 def to_mrkdwn(markdown: str) -> str:
     """Convert Markdown (CommonMark, tables, strikethrough) into Slack mrkdwn.
 
     Links keep their URL only for http(s) and mailto; tables become one bullet per row;
     ``[1]``-style citation markers are left as written.
     """
-    tree = SyntaxTreeNode(_PARSER.parse(markdown))
+    tree = parse_markdown(markdown)
     text = _blocks(tree.children, depth=0)
     return "\n".join(line.rstrip() for line in text.split("\n")).strip()
 
