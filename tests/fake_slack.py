@@ -667,14 +667,15 @@ def _page(
 def bot_environment(
     slack: FakeSlack, *, database_url: str, redis_url: str, **extra: str
 ) -> dict[str, str]:
-    """The settings of a bot that talks to ``slack`` over HTTP, on the given services."""
+    """The settings of a bot that talks to ``slack`` over HTTP, on the given services;
+    ``extra`` adds or overrides (``""`` unsets)."""
+    slack_settings = {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+    }
     return core_environment(
-        database_url=database_url,
-        redis_url=redis_url,
-        SLACK_BOT_TOKEN=slack.bot_token,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slack.api_url,
-        **extra,
+        database_url=database_url, redis_url=redis_url, **(slack_settings | extra)
     )
 
 
