@@ -273,8 +273,7 @@ def escalation_unavailable(contact: str) -> str:
 def slack_escalation_post(
     *, asker: str, where: str, question: str, answer: str, permalink: str, experts: str
 ) -> str:
-    quoted_question = "\n".join(f"> {line}" for line in question.splitlines() or [""])
-    quoted_answer = "\n".join(f"> {line}" for line in answer.splitlines() or [""])
+    quoted_question, quoted_answer = _quoted(question), _quoted(answer)
     return (
         f"{experts + ' ' if experts else ''}{asker} asked for a human in {where}:\n"
         f"{quoted_question}\n*The bot answered:*\n{quoted_answer}\n<{permalink}|Open the thread>"
@@ -282,8 +281,7 @@ def slack_escalation_post(
 
 
 def teams_escalation_post(*, asker: str, where: str, question: str, answer: str, link: str) -> str:
-    quoted_question = "\n".join(f"> {line}" for line in question.splitlines() or [""])
-    quoted_answer = "\n".join(f"> {line}" for line in answer.splitlines() or [""])
+    quoted_question, quoted_answer = _quoted(question), _quoted(answer)
     open_link = f"\n\n[Open the conversation]({link})" if link else ""
     return (
         f"**{asker}** asked for a human in {where}:\n\n{quoted_question}\n\n"
@@ -316,6 +314,11 @@ def teams_not_understood() -> str:
 
 def unexpected_error(reference: str) -> str:
     return f"Sorry, something went wrong on my side. Please try again. (Reference: {reference})"
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a Markdown block quote, line by line."""
+    return "\n".join(f"> {line}" for line in text.splitlines() or [""])
 
 
 def upload_refused() -> str:

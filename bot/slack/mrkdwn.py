@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from markdown_it.tree import SyntaxTreeNode
 
-from bot.markdown_tree import parse_markdown
+from bot.markdown_tree import indent, inline_children, parse_markdown
 
 SECTION_LIMIT = 3000  # characters in one Block Kit section's text
 
@@ -96,14 +96,14 @@ def _block(node: SyntaxTreeNode, depth: int) -> str:
     """One block; ``depth`` counts the lists around it, to pick the bullet of a sublist."""
     match node.type:
         case "paragraph":
-            return _inline(_inline_children(node))
+            return _inline(inline_children(node))
         case "heading":
-            text = _inline(_inline_children(node), in_heading=True)
+            text = _inline(inline_children(node), in_heading=True)
             return f"*{text}*" if text else ""
         case "bullet_list" | "ordered_list":
             return _list(node, depth)
         case "blockquote":
-            return _indent(_blocks(node.children, depth), _QUOTE)
+            return indent(_blocks(node.children, depth), _QUOTE)
         case "fence" | "code_block":
             code = escape(node.content.rstrip("\n"))
             return f"```\n{code}\n```"
@@ -140,10 +140,10 @@ def _list_item(item: SyntaxTreeNode, marker: str, depth: int) -> str:
         if child.type in _LIST_TYPES:
             if not parts:
                 parts.append(marker)  # the item opens with a sublist: the marker stands alone
-            parts.append(_indent(_list(child, depth + 1), _NESTED_INDENT))
+            parts.append(indent(_list(child, depth + 1), _NESTED_INDENT))
         elif text := _block(child, depth):
             first = hanging if parts else f"{marker} "
-            parts.append(_indent(text, hanging, first=first))
+            parts.append(indent(text, hanging, first=first))
     return "\n".join(parts) or marker
 
 
@@ -155,10 +155,10 @@ def _table(node: SyntaxTreeNode) -> str:
     rows = [row for section in node.children for row in section.children]
     if not rows:
         return ""
-    headers = [_inline(_inline_children(cell)) for cell in rows[0].children]
+    headers = [_inline(inline_children(cell)) for cell in rows[0].children]
     lines: list[str] = []
     for row in rows[1:]:
-        cells = [_inline(_inline_children(cell)) for cell in row.children]
+        cells = [_inline(inline_children(cell)) for cell in row.children]
         labelled = [
             f"{header}: {cell}" if header else cell
             for header, cell in zip(headers, cells, strict=False)
@@ -168,20 +168,6 @@ def _table(node: SyntaxTreeNode) -> str:
             lines.append(f"{_BULLETS[0]} {_CELL_SEPARATOR.join(labelled)}")
     if not lines:  # a header row alone
         return _CELL_SEPARATOR.join(header for header in headers if header)
-    return "\n".join(lines)
-
-
-def _inline_children(node: SyntaxTreeNode) -> Sequence[SyntaxTreeNode]:
-    """The inline nodes of a paragraph, heading or table cell."""
-    return [grandchild for child in node.children for grandchild in child.children]
-
-
-def _indent(text: str, prefix: str, first: str | None = None) -> str:
-    """Every line of ``text`` prefixed (the first with ``first`` if given); no trailing spaces."""
-    lines: list[str] = []
-    for number, line in enumerate(text.split("\n")):
-        start = first if number == 0 and first is not None else prefix
-        lines.append(start + line if line else start.rstrip())
     return "\n".join(lines)
 
 

@@ -63,6 +63,11 @@ async def send_text(context: TurnContext, text: str) -> Outcome:
     return await send(context, activity, doing="replying")
 
 
+async def send_typing(context: TurnContext) -> Outcome:
+    """Show the typing indicator (Teams clears it after a few seconds or at the next message)."""
+    return await send(context, Activity(type=ActivityTypes.typing), doing="showing typing")
+
+
 def _retry_after(error: ErrorResponseException, attempt: int) -> float:
     header = error.response.headers.get("Retry-After") if error.response is not None else None
     try:

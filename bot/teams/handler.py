@@ -36,7 +36,7 @@ from bot.identity import user_hash
 from bot.markers import RedisMarkers
 from bot.memory import RedisConversationMemory
 from bot.teams.cards import CardAction, answer_activity, plain_answer_activity
-from bot.teams.connector import send, send_text
+from bot.teams.connector import Outcome, send, send_text, send_typing
 from bot.types import Answer, Question
 from knowledge.errors import DatabaseUnavailableError, LoadError
 from knowledge.loading import uploaded
@@ -135,7 +135,7 @@ class TeamsBot:
 
     async def _answer(self, context: TurnContext, text: str, personal: bool) -> None:
         activity = context.activity
-        await send(context, Activity(type=ActivityTypes.typing), doing="showing typing")
+        await send_typing(context)
         conversation = activity.conversation.id
         question = Question(
             text=text,
@@ -227,14 +227,14 @@ class TeamsBot:
             await send_text(context, messages.admin_help(ADMIN_COMMAND))
             return
         if parsed.action == "add":
-            await send(context, Activity(type=ActivityTypes.typing), doing="showing typing")
+            await send_typing(context)
         await send_text(context, await self._admin.run(parsed))
 
     async def _ingest_files(self, context: TurnContext, files: list[Any]) -> None:
         if _user_id(context.activity) not in self._options.admins:
             await send_text(context, messages.upload_refused())
             return
-        await send(context, Activity(type=ActivityTypes.typing), doing="showing typing")
+        await send_typing(context)
         for file in files:
             name = file.name or "upload"
             try:
@@ -326,11 +326,13 @@ class TeamsBot:
                 members=[ChannelAccount(id=options.escalation_user)],
                 tenant_id=tenant,
             )
-        sent = []
+        # A channel post is made with the conversation; a chat with a person needs sending.
+        outcome: Outcome = "sent"
 
         async def post_in_chat(chat: TurnContext) -> None:
+            nonlocal outcome
             if options.escalation_channel is None:
-                sent.append(await send(chat, post, doing="escalating a question"))
+                outcome = await send(chat, post, doing="escalating a question")
 
         try:
             await context.adapter.create_conversation(
@@ -344,7 +346,7 @@ class TeamsBot:
             reference = uuid.uuid4().hex[:12]
             log.warning("Teams error %s while escalating a question: %s", reference, e)
             return messages.escalation_unavailable(options.contact) + f" ({reference})"
-        if sent and sent[0] != "sent":
+        if outcome != "sent":
             return messages.escalation_unavailable(options.contact)
         return messages.teams_escalation_sent()
 

@@ -28,7 +28,7 @@ from typing import Literal
 
 from markdown_it.tree import SyntaxTreeNode
 
-from bot.markdown_tree import parse_markdown
+from bot.markdown_tree import indent, inline_children, parse_markdown
 
 _LINK_SCHEMES = ("http://", "https://", "mailto:")
 _LIST_TYPES = ("bullet_list", "ordered_list")
@@ -111,7 +111,7 @@ def _blocks(nodes: Sequence[SyntaxTreeNode], ctx: _Context) -> str:
 def _block(node: SyntaxTreeNode, ctx: _Context) -> str:
     match node.type:
         case "paragraph":
-            return _inline_block(_inline_children(node), ctx)
+            return _inline_block(inline_children(node), ctx)
         case "heading":
             return _heading(node, ctx)
         case "bullet_list" | "ordered_list":
@@ -136,7 +136,7 @@ def _inline_block(nodes: Sequence[SyntaxTreeNode], ctx: _Context) -> str:
 
 def _heading(node: SyntaxTreeNode, ctx: _Context) -> str:
     """A heading as a line of its own, bold on a card (where bold inside it is dropped)."""
-    pieces = _pieces(_inline_children(node), ctx, in_heading=True, one_line=True)
+    pieces = _pieces(inline_children(node), ctx, in_heading=True, one_line=True)
     if ctx.plain:
         return _line(pieces, ctx)
     return _line(_wrap(pieces, _BOLD), ctx)
@@ -186,9 +186,9 @@ def _list_item(item: SyntaxTreeNode, marker: str, ctx: _Context) -> str:
                 parts.append(bare)  # the item opens with a sublist
             if _cannot_interrupt_paragraph(child, ctx):
                 parts.append("")
-            parts.append(_indent(text, hanging))
+            parts.append(indent(text, hanging))
         else:
-            parts.append(_indent(text, hanging, first=hanging if parts else f"{marker} "))
+            parts.append(indent(text, hanging, first=hanging if parts else f"{marker} "))
     return "\n".join(parts) or bare
 
 
@@ -214,14 +214,14 @@ def _table(node: SyntaxTreeNode, ctx: _Context) -> str:
     for row in rows[1:]:
         pieces: list[_Piece] = []
         for header, cell in zip(headers, row.children, strict=False):
-            if not _inline_children(cell):
+            if not inline_children(cell):
                 continue
             if pieces:
                 pieces.append(_markup(_CELL_SEPARATOR))
             # Rendered again for every row: spans in pieces are settled per line.
-            if label := _pieces(_inline_children(header), ctx, one_line=True):
+            if label := _pieces(inline_children(header), ctx, one_line=True):
                 pieces += [*label, _markup(_LABEL_SEPARATOR)]
-            pieces += _pieces(_inline_children(cell), ctx, one_line=True)
+            pieces += _pieces(inline_children(cell), ctx, one_line=True)
         if pieces:
             lines.append(f"{_BULLET} {_line(pieces, ctx)}")
     if lines:
@@ -229,23 +229,9 @@ def _table(node: SyntaxTreeNode, ctx: _Context) -> str:
     # A header row alone.
     labels: list[_Piece] = []
     for header in headers:
-        if label := _pieces(_inline_children(header), ctx, one_line=True):
+        if label := _pieces(inline_children(header), ctx, one_line=True):
             labels += [_markup(_CELL_SEPARATOR), *label] if labels else label
     return _line(labels, ctx)
-
-
-def _inline_children(node: SyntaxTreeNode) -> Sequence[SyntaxTreeNode]:
-    """The inline nodes of a paragraph, heading or table cell."""
-    return [grandchild for child in node.children for grandchild in child.children]
-
-
-def _indent(text: str, prefix: str, first: str | None = None) -> str:
-    """Every line of ``text`` prefixed (the first with ``first`` if given); no trailing spaces."""
-    lines: list[str] = []
-    for number, line in enumerate(text.split("\n")):
-        start = first if number == 0 and first is not None else prefix
-        lines.append(start + line if line else start.rstrip())
-    return "\n".join(lines)
 
 
 # Inline: pieces
