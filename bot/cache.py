@@ -34,6 +34,16 @@ class AnswerCache(Protocol):
     async def put(self, key: str, answer: Answer) -> None: ...
 
 
+class NoAnswerCache:
+    """A cache that keeps nothing: every question is answered afresh (for evaluation)."""
+
+    async def get(self, key: str) -> Answer | None:
+        return None
+
+    async def put(self, key: str, answer: Answer) -> None:
+        return None
+
+
 def normalise(question: str) -> str:
     """Case, spacing and trailing punctuation do not make a different question."""
     return _SPACE.sub(" ", question.casefold()).strip().rstrip("?!. ")

@@ -18,19 +18,27 @@ from tqdm import tqdm
 from bot import messages
 from bot.answer_log import PgAnswerLog, Prices
 from bot.answering import AnswerService
-from bot.cache import redis_client
+from bot.cache import NoAnswerCache, redis_client
 from bot.embedded import EmbeddedServiceError
+from bot.evaluation.corpus import EvalError, open_eval_corpus
+from bot.evaluation.dataset import DatasetError, read_dataset
+from bot.evaluation.report import html_report, summary_table
+from bot.evaluation.runner import EvalOptions, Evaluation, run_evaluation
+from bot.prompts import Prompts
 from bot.server import DEFAULT_PORT, serve
 from bot.settings import Settings, SettingsError
 from bot.slack.app import SlackTokenError
 from bot.types import Answer, Question, Turn
 from bot.wiring import (
+    build_answer_service,
     build_embedder,
+    build_judge,
     open_core,
     open_engine,
     open_knowledge_base,
     redis_url,
 )
+from bot.writers import OFFLINE_MODEL
 from knowledge.database import current_revision, describe, head_revision, migrate
 from knowledge.errors import KnowledgeError
 from knowledge.ingest import IngestReport, ingest
@@ -51,7 +59,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     try:
         code = asyncio.run(args.handler(settings, args))
-    except (KnowledgeError, SettingsError, EmbeddedServiceError, SlackTokenError) as e:
+    except (
+        KnowledgeError,
+        SettingsError,
+        EmbeddedServiceError,
+        SlackTokenError,
+        DatasetError,
+        EvalError,
+    ) as e:
         print(messages.error(str(e)), file=sys.stderr)
         code = EXIT_FAILED
     except KeyboardInterrupt:
@@ -118,6 +133,30 @@ def _parser() -> argparse.ArgumentParser:
     usage_cmd = commands.add_parser("usage", help="answers, tokens and estimated cost")
     usage_cmd.add_argument("--days", type=int, default=30, help="how far back (default 30)")
     usage_cmd.set_defaults(handler=_usage)
+
+    eval_cmd = commands.add_parser(
+        "eval", help="measure retrieval and answers on questions with known answers"
+    )
+    eval_cmd.add_argument(
+        "dataset", metavar="DATASET", help="a JSON Lines file, a public set's folder, or 'sample'"
+    )
+    eval_cmd.add_argument("--corpus", type=Path, help="the documents (default: the set's docs/)")
+    eval_cmd.add_argument("--k", type=int, default=5, help="retrieval cut-off (default 5)")
+    eval_cmd.add_argument("--json", action="store_true", help="print the summary as JSON")
+    eval_cmd.add_argument("--html", type=Path, metavar="PATH", help="write a report page")
+    eval_cmd.add_argument(
+        "--without-context", action="store_true", help="ask without the asker's situation"
+    )
+    eval_cmd.add_argument("--limit", type=int, help="only the first N questions")
+    eval_cmd.add_argument(
+        "--parallel", type=int, default=1, help="questions in flight at once (default 1)"
+    )
+    eval_cmd.add_argument("--results", type=Path, help="per-question results file (JSON Lines)")
+    eval_cmd.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run from its results"
+    )
+    eval_cmd.add_argument("--judge-model", help="the LLM that grades answers (default: chat model)")
+    eval_cmd.set_defaults(handler=_eval)
 
     serve_cmd = commands.add_parser("serve", help="run the chat server (Slack)")
     serve_cmd.add_argument("--host", default="0.0.0.0", help="interface (default all: 0.0.0.0)")
@@ -363,6 +402,45 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
         async with open_engine(settings) as engine:
             await migrate(engine, embedding_dimension=build_embedder(settings).dimension)
     await serve(settings, host=args.host, port=args.port)
+    return EXIT_OK
+
+
+async def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    eval_set = read_dataset(args.dataset, args.corpus)
+    if args.k < 1 or args.parallel < 1 or (args.limit is not None and args.limit < 1):
+        print(messages.error("--k, --parallel and --limit must be at least 1"), file=sys.stderr)
+        return EXIT_FAILED
+    suffix = "-question-only" if args.without_context else ""
+    options = EvalOptions(
+        results_path=args.results or settings.home / "eval" / f"{eval_set.name}{suffix}.jsonl",
+        k=args.k,
+        with_context=not args.without_context,
+        parallel=args.parallel,
+        limit=args.limit,
+        resume=args.resume,
+    )
+    prompts = Prompts.load(settings.style_file)
+    loading = tqdm(desc="Loading corpus", unit=" doc", file=sys.stderr, disable=None)
+    async with open_eval_corpus(settings, eval_set, lambda _report: loading.update()) as corpus:
+        loading.close()
+        evaluation = Evaluation(
+            corpus=corpus,
+            answers=build_answer_service(corpus.settings, corpus.kb, prompts, NoAnswerCache()),
+            judge=build_judge(settings, prompts, args.judge_model),
+            prices=Prices(settings.prompt_price_per_1k, settings.completion_price_per_1k),
+            answer_model=settings.chat_model or OFFLINE_MODEL,
+            top_k=settings.top_k,
+        )
+        total = min(len(eval_set.cases), args.limit or len(eval_set.cases))
+        with tqdm(total=total, desc="Evaluating", unit=" q", file=sys.stderr, disable=None) as bar:
+            summary, results = await run_evaluation(evaluation, eval_set, options, bar.update)
+    if args.html:
+        args.html.write_text(html_report(summary, results), encoding="utf-8")
+    if args.json:
+        print(json.dumps(summary.to_json(), indent=2))
+    else:
+        print(summary_table(summary))
+    print(messages.eval_written(options.results_path, args.html), file=sys.stderr)
     return EXIT_OK
 
 

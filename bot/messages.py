@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from knowledge.ingest import IngestReport
 from knowledge.types import ScoredChunk, StoredDocument
@@ -140,6 +141,11 @@ CHAT_NEW_THREAD = "(new conversation)"
 
 def demo_loaded(documents: int) -> str:
     return f"Loaded the sample handbook: {documents} documents."
+
+
+def eval_written(results: Path, html: Path | None) -> str:
+    report = f" and the report to {html}" if html else ""
+    return f"Wrote each question's results to {results}{report}."
 
 
 def usage_lines(days: int, totals: dict[str, float | int]) -> list[str]:

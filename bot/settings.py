@@ -57,6 +57,7 @@ class Settings:
 
     home: Path
     database_url: Secret | None = None
+    eval_database_url: Secret | None = None
     redis_url: Secret | None = None
     embedder: str = "local"
     embedding_model: str | None = None
@@ -191,6 +192,7 @@ class Settings:
         return cls(
             home=Path(get("SUPPORTBOT_HOME") or platformdirs.user_data_path("supportbot")),
             database_url=_secret(get("DATABASE_URL")),
+            eval_database_url=_secret(get("SUPPORTBOT_EVAL_DATABASE_URL")),
             redis_url=_secret(get("REDIS_URL")),
             embedder=embedder,
             embedding_model=model,

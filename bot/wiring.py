@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.answer_log import PgAnswerLog, Prices
 from bot.answering import AnsweringOptions, AnswerService
-from bot.cache import RedisAnswerCache, redis_client
+from bot.cache import AnswerCache, RedisAnswerCache, redis_client
 from bot.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgres
+from bot.evaluation.judge import Judge, LexicalJudge, LLMJudge
 from bot.llm import OpenAIChatModel
 from bot.prompts import Prompts
 from bot.settings import Settings
@@ -80,18 +81,31 @@ async def open_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-def build_writer(settings: Settings, prompts: Prompts) -> AnswerWriter:
-    """The chat model's writer when an LLM is configured, else the offline extractive one."""
-    if settings.chat_model is None:
-        return ExtractiveAnswerWriter()
-    chat = OpenAIChatModel(
-        settings.chat_model,
+def build_chat_model(settings: Settings, model: str) -> OpenAIChatModel:
+    """A chat model on the configured OpenAI-compatible endpoint."""
+    return OpenAIChatModel(
+        model,
         api_key=settings.openai_api_key.reveal() if settings.openai_api_key else None,
         base_url=settings.openai_base_url,
         timeout=settings.llm_timeout,
         max_retries=settings.llm_max_retries,
     )
+
+
+def build_writer(settings: Settings, prompts: Prompts) -> AnswerWriter:
+    """The chat model's writer when an LLM is configured, else the offline extractive one."""
+    if settings.chat_model is None:
+        return ExtractiveAnswerWriter()
+    chat = build_chat_model(settings, settings.chat_model)
     return LLMAnswerWriter(chat, prompts, company=settings.company_name)
+
+
+def build_judge(settings: Settings, prompts: Prompts, model: str | None = None) -> Judge:
+    """The evaluation's grader: ``model`` (else the chat model) when an LLM is configured."""
+    model = model or settings.chat_model
+    if model is None:
+        return LexicalJudge()
+    return LLMJudge(build_chat_model(settings, model), prompts)
 
 
 @dataclass(frozen=True)
@@ -103,6 +117,28 @@ class Core:
     redis: redis.asyncio.Redis
 
 
+def build_answer_service(
+    settings: Settings, kb: KnowledgeBase, prompts: Prompts, cache: AnswerCache
+) -> AnswerService:
+    """The answering core over ``kb`` with the configured writer and the given cache."""
+    return AnswerService(
+        retriever=kb.retriever,
+        store=kb.store,
+        writer=build_writer(settings, prompts),
+        cache=cache,
+        answer_log=PgAnswerLog(
+            kb.engine, Prices(settings.prompt_price_per_1k, settings.completion_price_per_1k)
+        ),
+        options=AnsweringOptions(
+            top_k=settings.top_k,
+            min_similarity=settings.answer_min_similarity,
+            contact=settings.contact,
+            max_question_chars=settings.max_question_chars,
+            prompt_version=prompts.version,
+        ),
+    )
+
+
 @asynccontextmanager
 async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> AsyncIterator[Core]:
     """The answering core over the knowledge base, with its cache and answer log."""
@@ -111,25 +147,8 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
     client = redis_client(url)
     try:
         async with open_knowledge_base(settings, embedder=embedder) as kb:
-            service = AnswerService(
-                retriever=kb.retriever,
-                store=kb.store,
-                writer=build_writer(settings, prompts),
-                cache=RedisAnswerCache(
-                    client, settings.cache_ttl_seconds, settings.redis_namespace
-                ),
-                answer_log=PgAnswerLog(
-                    kb.engine,
-                    Prices(settings.prompt_price_per_1k, settings.completion_price_per_1k),
-                ),
-                options=AnsweringOptions(
-                    top_k=settings.top_k,
-                    min_similarity=settings.answer_min_similarity,
-                    contact=settings.contact,
-                    max_question_chars=settings.max_question_chars,
-                    prompt_version=prompts.version,
-                ),
-            )
+            cache = RedisAnswerCache(client, settings.cache_ttl_seconds, settings.redis_namespace)
+            service = build_answer_service(settings, kb, prompts, cache)
             yield Core(answers=service, kb=kb, redis=client)
     finally:
         await client.aclose()

@@ -113,7 +113,8 @@ _STOPWORDS = frozenset(
 )
 
 
-def _terms(text: str) -> set[str]:
+def content_terms(text: str) -> set[str]:
+    """The lower-cased, roughly stemmed words of ``text`` that carry meaning."""
     return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 1}
 
 
@@ -160,11 +161,11 @@ class ExtractiveAnswerWriter:
         return f"{earlier[-1]} {question.text}", Usage()
 
     async def write(self, question: str, sources: Sequence[ScoredChunk]) -> Draft:
-        wanted = _terms(question)
+        wanted = content_terms(question)
         candidates: list[tuple[float, int, int, str]] = []  # score, source, position, sentence
         for n, source in enumerate(sources[: self._sources_used], 1):
             for position, sentence in enumerate(_sentences(source.text)):
-                shared = len(wanted & _terms(sentence))
+                shared = len(wanted & content_terms(sentence))
                 candidates.append((shared + 0.5 / n, n, position, sentence))
         if not candidates:
             return Draft(messages.offline_answer([]), OFFLINE_MODEL, Usage(), declined=True)

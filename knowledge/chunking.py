@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from knowledge.types import Chunk, Document, Section
@@ -52,6 +52,18 @@ def document_hash(document: Document) -> str:
         digest.update(section.anchor.encode())
         digest.update(section.text.encode())
         digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def stored_hash(document: Document, chunks: Sequence[Chunk]) -> str:
+    """What the store compares to skip an unchanged document: its text and how it was chunked.
+
+    Chunk ids cover each chunk's position and indexed text, so a change of chunk size or of
+    what is indexed with a chunk re-chunks documents whose text did not change.
+    """
+    digest = hashlib.sha256(document_hash(document).encode())
+    for chunk in chunks:
+        digest.update(chunk.id.encode())
     return digest.hexdigest()
 
 

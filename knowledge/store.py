@@ -17,7 +17,7 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from knowledge.chunking import document_hash, document_id_for
+from knowledge.chunking import document_id_for, stored_hash
 from knowledge.database import CONNECTION_ERRORS, unavailable
 from knowledge.embedders import Embedder, Vectors
 from knowledge.errors import DocumentNotFoundError, EmbeddingModelMismatchError
@@ -110,7 +110,7 @@ class PgDocumentStore:
         Only chunks whose text is new are embedded; an unchanged document is not written at all.
         """
         doc_id = document_id_for(document.url)
-        content_hash = document_hash(document)
+        content_hash = stored_hash(document, chunks)
         model = self._embedder.model
         async with self._connect() as connection:
             existing = (

@@ -23,6 +23,7 @@ class Prompts:
     system: Template
     question: Template
     rewrite: Template
+    judge: Template
     style: str
     version: str
 
@@ -31,7 +32,7 @@ class Prompts:
         """The bundled templates, with ``style_file`` (else the default style guide)."""
         texts = {
             name: (_HERE / f"{name}.md").read_text(encoding="utf-8")
-            for name in ("system", "question", "rewrite")
+            for name in ("system", "question", "rewrite", "judge")
         }
         style = (style_file or _HERE / "style.md").read_text(encoding="utf-8").strip()
         digest = hashlib.sha256()
@@ -42,6 +43,7 @@ class Prompts:
             system=Template(texts["system"]),
             question=Template(texts["question"]),
             rewrite=Template(texts["rewrite"]),
+            judge=Template(texts["judge"]),
             style=style,
             version=digest.hexdigest()[:12],
         )

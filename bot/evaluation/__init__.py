@@ -1,0 +1,1 @@
+"""Evaluation: run questions with known answers through retrieval and the answer flow."""
