@@ -15,16 +15,19 @@ from dataclasses import dataclass
 
 from knowledge.types import Chunk, Document, Section
 
+# Room for the heading line each packed section brings along.
+_HEADING_ALLOWANCE = 80
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass(frozen=True)
 class ChunkingOptions:
-    """Target chunk size and overlap, in characters."""
+    """Target chunk size and overlap, in characters; whether small sections are packed."""
 
     size: int = 1000
     overlap: int = 150
+    pack_sections: bool = True
 
     def __post_init__(self) -> None:
         if self.size < 100:
@@ -68,14 +71,55 @@ def stored_hash(document: Document, chunks: Sequence[Chunk]) -> str:
 
 
 def chunk_document(document: Document, options: ChunkingOptions | None = None) -> list[Chunk]:
-    """Split ``document`` into chunks that follow its sections."""
+    """Split ``document`` into chunks that follow its sections.
+
+    Small sections under the same top-level heading are packed together (each keeping its
+    heading as a line of text), so a chunk is a readable passage rather than one list item;
+    a section longer than the chunk size is split on its own.
+    """
     options = options or ChunkingOptions()
     doc_id = document_id_for(document.url)
     chunks: list[Chunk] = []
-    for section in document.sections:
+    for section in _packed(document, options):
         for piece in split_text(section.text, options):
             chunks.append(_make_chunk(document, doc_id, section, piece, position=len(chunks)))
     return chunks
+
+
+def _packed(document: Document, options: ChunkingOptions) -> Iterator[Section]:
+    """Runs of consecutive small sections that share a top-level heading, as one section each.
+
+    A run is named by its first section's heading path and anchor; later sections in it bring
+    their own heading as a line, so what they say stays attached to what they are about.
+    """
+    if not options.pack_sections:
+        yield from document.sections
+        return
+    run: list[Section] = []
+    length = 0
+    for section in document.sections:
+        fits = length + len(section.text) + _HEADING_ALLOWANCE <= options.size
+        if run and (not fits or _part(document, section) != _part(document, run[0])):
+            yield _joined(run)
+            run, length = [], 0
+        run.append(section)
+        length += len(section.text) + _HEADING_ALLOWANCE
+    if run:
+        yield _joined(run)
+
+
+def _part(document: Document, section: Section) -> tuple[str, ...]:
+    path = section.heading_path
+    return path[:2] if path and path[0] == document.title else path[:1]
+
+
+def _joined(run: list[Section]) -> Section:
+    first = run[0]
+    parts = [first.text]
+    for section in run[1:]:
+        heading = section.heading_path[-1] if section.heading_path else ""
+        parts.append(f"{heading}\n{section.text}" if heading else section.text)
+    return Section(first.heading_path, "\n\n".join(parts), first.anchor)
 
 
 def context_for(title: str, heading_path: tuple[str, ...]) -> str:

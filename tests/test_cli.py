@@ -97,7 +97,7 @@ def test_restricted_documents_need_their_scope(cli) -> None:  # type: ignore[no-
     public = json.loads(cli("search", question, "--json", "--k", "10").stdout)
     assert all("performance-reviews" not in h["url"] for h in public)
     hr = json.loads(cli("search", question, "--json", "--scope", "hr").stdout)
-    assert "performance-reviews" in hr[0]["url"]
+    assert any("performance-reviews" in h["url"] for h in hr[:3])
 
 
 def test_bad_files_fail_alone_with_one_line_each(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
