@@ -21,6 +21,7 @@ from bot.embedded import start_postgres
 from bot.evaluation.dataset import EvalSet
 from bot.settings import Secret, Settings
 from bot.wiring import KnowledgeBase, build_embedder, open_engine, open_knowledge_base
+from knowledge.chunking import document_id_for
 from knowledge.database import ensure_database, migrate
 from knowledge.ingest import IngestReport, ingest
 from knowledge.samples import SAMPLE_DOCS
@@ -41,12 +42,12 @@ class EvalCorpus:
     chunks: int
 
     def resolve(self, reference: str) -> str:
-        """The document id of a gold document given as a corpus path (or an id)."""
-        reference = reference.removeprefix("docs/")
-        if reference in self.document_ids:
-            return self.document_ids[reference]
-        if reference in self.paths:
-            return reference
+        """The document id of a gold document given as a corpus path or as its link."""
+        path = reference.removeprefix("docs/")
+        if path in self.document_ids:
+            return self.document_ids[path]
+        if document_id_for(reference) in self.paths:
+            return document_id_for(reference)
         raise EvalError(f"gold document {reference!r} is not in the corpus")
 
 
