@@ -463,3 +463,12 @@ def test_h2o_corpus_override(tmp_path: Path) -> None:
     folder = public_set("h2o-policy-qa")
 
     assert read_dataset(str(folder), corpus=tmp_path).corpus == tmp_path
+
+
+def test_blank_context_and_null_lists_mean_none(tmp_path: Path) -> None:
+    assert EvalCase("1", "Q?", context="   ").asked(with_context=True) == "Q?"
+    path = tmp_path / "q.jsonl"
+    record = {"question": "Q?", "history": None, "gold_documents": None}
+    path.write_text(json.dumps(record) + "\n")
+    case = read_dataset(str(path), tmp_path).cases[0]
+    assert case.history == () and case.gold_documents == ()

@@ -407,3 +407,8 @@ async def test_otherwise_lexical() -> None:
     assert await judge.correct("Q?", expected, "Ask your manager.", ()) is False
     assert await judge.correct("Q?", "Yes, within 10 days.", "Within 10 days.", ()) is True
     assert await judge.correct("Q?", "It is what it is.", "Anything.", ()) is None
+
+
+def test_emphasis_next_to_punctuation_still_matches() -> None:
+    chunk = "Book it in **Harbour**, then tell your `manager`."
+    assert holds_evidence(chunk, ["Book it in Harbour, then tell your manager."])

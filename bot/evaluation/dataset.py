@@ -48,7 +48,7 @@ class EvalCase:
 
     def asked(self, *, with_context: bool) -> str:
         """The message as an employee would send it: their situation, then the question."""
-        if with_context and self.context:
+        if with_context and self.context.strip():
             return f"{self.context.strip()}\n\n{self.question.strip()}"
         return self.question.strip()
 
@@ -132,7 +132,7 @@ def _native_case(path: Path, number: int, record: dict[str, Any]) -> EvalCase:
         id=_text(record, "id", where) or str(number),
         question=question,
         context=_text(record, "context", where),
-        history=_history(record.get("history", []), where),
+        history=_history(record.get("history") or [], where),
         expected_answer=_text(record, "expected_answer", where),
         answerable=answerable,
         gold_documents=_strings(record, "gold_documents", where),
@@ -154,7 +154,7 @@ def _text(record: dict[str, Any], key: str, where: str) -> str:
 
 
 def _strings(record: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
-    value = record.get(key, [])
+    value = record.get(key) or []
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -217,8 +217,8 @@ def _conditionalqa(folder: Path, records: list[Record], corpus: Path) -> EvalSet
         gold = _gold_path(documents, (number, record), folder)
         cases.append(
             EvalCase(
-                id=str(record["id"]),
-                question=str(record["question"]),
+                id=str(record.get("id") or number),
+                question=str(record.get("question") or ""),
                 context=str(record.get("scenario") or ""),
                 expected_answer=str(record.get("answer") or ""),
                 answerable=not record.get("not_answerable", False),
@@ -240,8 +240,8 @@ def _h2o_policy_qa(folder: Path, records: list[Record], corpus: Path) -> EvalSet
             tokens = _python_list(tokens)
         cases.append(
             EvalCase(
-                id=str(record["id"]),
-                question=str(record["question"]),
+                id=str(record.get("id") or number),
+                question=str(record.get("question") or ""),
                 expected_answer=str(record.get("answer") or ""),
                 gold_documents=(gold,),
                 required_tokens=tuple(str(t) for t in tokens),

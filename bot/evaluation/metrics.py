@@ -20,7 +20,8 @@ from bot.writers import content_terms
 # An answer is lexically correct when it holds this share of the expected answer's words.
 LEXICAL_RECALL_BAR = 0.5
 
-_MARKUP = re.compile(r"[*_`#>|]+")
+_EMPHASIS = re.compile(r"[*_`]+")
+_MARKUP = re.compile(r"[#>|]+")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _LIST_MARK = re.compile(r"(?m)^\s*(?:[-+•]|\d+[.)])\s+")
 _SPACE = re.compile(r"\s+")
@@ -32,6 +33,7 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     text = _LINK.sub(r"\1", text)
     text = _LIST_MARK.sub(" ", text)
+    text = _EMPHASIS.sub("", text)  # "**Harbour**," reads as "Harbour,"
     text = _MARKUP.sub(" ", text)
     return _SPACE.sub(" ", text).strip().casefold()
 
