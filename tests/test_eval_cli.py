@@ -19,8 +19,8 @@ import psycopg
 import pytest
 
 from tests.fake_openai import FakeOpenAI, fake_openai
+from tests.public_sets import PUBLIC_SETS
 
-PUBLIC_SETS = Path(__file__).resolve().parents[2] / "shared" / "eval"
 CONDITIONALQA = PUBLIC_SETS / "conditionalqa-govuk"
 
 # Floors for the guard: measured figures (README) minus a little room.

@@ -14,8 +14,7 @@ from bot.evaluation.metrics import normalise
 from bot.types import Turn
 from knowledge.loading import LoadOptions, load
 from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS
-
-PUBLIC_SETS = Path(__file__).resolve().parents[2] / "shared" / "eval"
+from tests.public_sets import PUBLIC_SETS
 
 FULL_RECORD: dict[str, Any] = {
     "id": "leave-1",
