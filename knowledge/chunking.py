@@ -23,11 +23,10 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 @dataclass(frozen=True)
 class ChunkingOptions:
-    """Target chunk size and overlap, in characters; whether small sections are packed."""
+    """Target chunk size and overlap, in characters."""
 
     size: int = 1000
     overlap: int = 150
-    pack_sections: bool = True
 
     def __post_init__(self) -> None:
         if self.size < 100:
@@ -92,9 +91,6 @@ def _packed(document: Document, options: ChunkingOptions) -> Iterator[Section]:
     A run is named by its first section's heading path and anchor; later sections in it bring
     their own heading as a line, so what they say stays attached to what they are about.
     """
-    if not options.pack_sections:
-        yield from document.sections
-        return
     run: list[Section] = []
     length = 0
     for section in document.sections:

@@ -69,3 +69,26 @@ def test_empty_sections_make_no_chunks() -> None:
 def test_bad_options_are_refused(size: int, overlap: int) -> None:
     with pytest.raises(ValueError, match="chunk"):
         ChunkingOptions(size=size, overlap=overlap)
+
+
+def test_small_sections_under_one_top_level_heading_share_a_chunk() -> None:
+    title = "Leave Policy"
+    sections = (
+        Section((title, "Entitlement"), "You get 25 days.", "#entitlement"),
+        Section((title, "Entitlement", "Part time"), "Pro rata by hours.", "#part-time"),
+        Section((title, "Entitlement", "Long service"), "One extra day.", "#long-service"),
+        Section((title, "Booking"), "Book in Harbour.", "#booking"),
+        Section((title, "Booking", "Notice"), "x" * 990, "#notice"),
+    )
+    document = dataclasses.replace(policy(title=title), sections=sections)
+    chunks = chunk_document(document)
+    assert [c.heading_path for c in chunks] == [
+        (title, "Entitlement"),
+        (title, "Booking"),
+        (title, "Booking", "Notice"),
+    ]
+    assert chunks[0].text == (
+        "You get 25 days.\n\nPart time\nPro rata by hours.\n\nLong service\nOne extra day."
+    )
+    assert chunks[0].url == "https://handbook.test/leave#entitlement"
+    assert chunks[1].text == "Book in Harbour."  # the long section does not fit beside it

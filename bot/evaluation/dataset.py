@@ -15,6 +15,7 @@ documents' links. A folder from ``../shared/eval/`` is read by the reader for it
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -252,8 +253,6 @@ def _h2o_policy_qa(folder: Path, records: list[Record], corpus: Path) -> EvalSet
 
 def _python_list(value: str) -> list[str]:
     """h2o stores lists as Python literals (``"['3 months']"``)."""
-    import ast
-
     try:
         parsed = ast.literal_eval(value)
     except (ValueError, SyntaxError):
