@@ -1,7 +1,9 @@
 """Knowledge-base administration from chat: ``kb add|remove|list|help`` and uploaded files.
 
 Platform-neutral: adapters check that the sender is an admin, pass the command text (or an
-uploaded file) here, and post the Markdown reply back in their own format.
+uploaded file) here, and post the Markdown reply back in their own format. ``add`` of a URL
+becomes a background job (``queue_add``) when a job queue is given; its worker calls
+``ingest``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot import messages
+from bot.jobs import IngestionJobs, JobQueueError, ReplyTo
 from bot.wiring import KnowledgeBase
 from knowledge.errors import DocumentNotFoundError, KnowledgeError
 from knowledge.ingest import IngestReport, ingest
@@ -69,13 +72,27 @@ def _unwrap_link(word: str) -> str:
 class KnowledgeAdmin:
     """Runs admin commands against the knowledge base; every reply is one Markdown message."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, jobs: IngestionJobs | None = None) -> None:
         self._kb = kb
+        self._jobs = jobs
+
+    async def queue_add(self, command: AdminCommand, reply_to: ReplyTo) -> str:
+        """Queue ``add`` as a background job (run it here when there is no queue)."""
+        if self._jobs is None:
+            return await self.run(command)
+        try:
+            job_id = await self._jobs.submit(command.argument, command.scopes, reply_to)
+        except JobQueueError as e:
+            log.warning("cannot queue kb add %s: %s", command.argument, e)
+            return messages.jobs_unavailable(str(e))
+        if job_id is None:
+            return messages.job_already_queued(command.argument)
+        return messages.job_queued(command.argument, job_id)
 
     async def run(self, command: AdminCommand) -> str:
         try:
             if command.action == "add":
-                return await self._ingest(command.argument, command.scopes)
+                return await self.ingest(command.argument, command.scopes)
             if command.action == "remove":
                 return messages.admin_removed(await self._kb.store.remove(command.argument))
             if command.action == "list":
@@ -90,12 +107,17 @@ class KnowledgeAdmin:
     async def ingest_upload(self, source: RawSource) -> str:
         """Ingest a file someone sent the bot."""
         try:
-            return await self._ingest(source, ())
+            return await self.ingest(source, ())
         except KnowledgeError as e:
             log.warning("ingesting an uploaded file failed: %s", e)
             return messages.admin_failed(str(e))
 
-    async def _ingest(self, target: str | RawSource, scopes: tuple[str, ...]) -> str:
+    async def ingest(self, target: str | RawSource, scopes: tuple[str, ...]) -> str:
+        """Add or update one document; the reply says what happened to it.
+
+        A source that cannot be loaded is part of the reply. Raises ``KnowledgeError`` when
+        the database or the embedder is down, which is worth trying again.
+        """
         options = dataclasses.replace(self._kb.load_options, scopes=scopes or None)
         reports: list[IngestReport] = [
             report

@@ -19,6 +19,7 @@ from bot.answer_log import PgAnswerLog
 from bot.cache import AnswerCache, cache_key
 from bot.citations import resolve_citations
 from bot.llm import LLMUnavailableError
+from bot.metrics import Metrics
 from bot.types import Answer, Outcome, Question, Usage
 from bot.writers import AnswerWriter
 from knowledge.errors import KnowledgeError
@@ -50,6 +51,7 @@ class AnswerService:
         cache: AnswerCache,
         answer_log: PgAnswerLog,
         options: AnsweringOptions,
+        metrics: Metrics | None = None,
     ) -> None:
         self._retriever = retriever
         self._store = store
@@ -57,6 +59,7 @@ class AnswerService:
         self._cache = cache
         self._log = answer_log
         self._options = options
+        self._metrics = metrics or Metrics()
 
     async def answer(self, question: Question) -> Answer:
         """Answer ``question``; never raises for bad input or a failing dependency."""
@@ -65,15 +68,20 @@ class AnswerService:
         question_hash = hashlib.sha256(question.text.encode()).hexdigest()[:16]
         scopes = tuple(sorted({PUBLIC_SCOPE, *question.scopes}))
         version: int | None = None
+        self._metrics.answers_in_flight.inc()
         try:
             answer, version = await self._answer(answer_id, question, scopes)
         except LLMUnavailableError as e:
             log.warning("answer %s: the model is unavailable: %s", answer_id, e)
+            self._metrics.llm_errors.inc()
             answer = self._refusal(answer_id, "unavailable", messages.unavailable(answer_id))
         except KnowledgeError as e:
             log.warning("answer %s: the knowledge base is unavailable: %s", answer_id, e)
             answer = self._refusal(answer_id, "unavailable", messages.unavailable(answer_id))
+        finally:
+            self._metrics.answers_in_flight.dec()
         answer = dataclasses.replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
+        self._metrics.observe_answer(question.platform, answer)
         log.info(
             "answer %s question=%s outcome=%s grounded=%s cached=%s citations=%d ms=%.0f",
             answer.id, question_hash, answer.outcome, answer.grounded, answer.cached,
@@ -102,6 +110,7 @@ class AnswerService:
             standalone, scopes, version, self._options.prompt_version, self._writer.model
         )
         cached = await self._cache.get(key)
+        self._metrics.cache_lookups.labels("miss" if cached is None else "hit").inc()
         if cached is not None:
             # A cache hit spent no tokens, whatever the original answer cost.
             hit = dataclasses.replace(cached, id=answer_id, cached=True, usage=rewrite_usage)

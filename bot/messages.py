@@ -185,8 +185,31 @@ def admin_refusal() -> str:
     )
 
 
-def admin_working(action: str) -> str:
-    return f"Working on `{action}`… I'll post the result here."
+def job_queued(source: str, job_id: int) -> str:
+    return (
+        f"Queued `add {source}` (job {job_id}). I'll tell you here when it starts "
+        "and when the document is ready."
+    )
+
+
+def job_already_queued(source: str) -> str:
+    return f"`add {source}` is already waiting in the queue; I'll report on that one."
+
+
+def job_started(source: str, attempt: int) -> str:
+    again = f" (attempt {attempt}: the previous one was interrupted)" if attempt > 1 else ""
+    return f"Started adding {source}{again}…"
+
+
+def job_failed(source: str, attempts: int) -> str:
+    return (
+        f"Could not add {source} after {attempts} attempts: the database or the embedding "
+        "model kept failing. The server log has the details; try again later."
+    )
+
+
+def jobs_unavailable(reason: str) -> str:
+    return f"I couldn't queue that: the job queue is unavailable ({reason}). Try again later."
 
 
 def admin_usage_add() -> str:

@@ -8,10 +8,12 @@ activities arrive at ``/api/messages``; without Bot Framework credentials only f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
+import signal
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -20,10 +22,18 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
 from bot import messages
+from bot.admin import KnowledgeAdmin
+from bot.health import check_readiness
+from bot.jobs import JobReporter, PlatformReporter
+from bot.lifecycle import WorkInProgress
+from bot.metrics import CONTENT_TYPE
 from bot.settings import Settings
 from bot.slack.app import build_slack_app, check_tokens
+from bot.slack.reporter import SlackJobReporter
+from bot.slack.socket_lease import SocketModeLease
 from bot.teams.app import TeamsEndpoint, build_teams_endpoint
-from bot.wiring import open_core
+from bot.teams.reporter import TeamsJobReporter
+from bot.wiring import Core, open_core
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +50,56 @@ def build_web_app(
     slack: AsyncApp | None = None,
     slack_signing_secret: str | None = None,
     teams: TeamsEndpoint | None = None,
+    core: Core | None = None,
 ) -> web.Application:
-    """The aiohttp application: ``/healthz`` always, ``/slack/events`` when Slack is on HTTP,
-    ``/api/messages`` when Teams is given."""
+    """The aiohttp application: ``/healthz`` always; ``/readyz`` and ``/metrics`` with a core;
+    ``/slack/events`` when Slack is on HTTP; ``/api/messages`` when Teams is given."""
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app.router.add_get("/healthz", _healthz)
+    work = core.work if core is not None else WorkInProgress()
+    if core is not None:
+        app.router.add_get("/readyz", _readyz_handler(core))
+        app.router.add_get("/metrics", _metrics_handler(core))
     if slack is not None and slack_signing_secret is not None:
         verifier = SignatureVerifier(slack_signing_secret)
-        app.router.add_post(SLACK_EVENTS_PATH, _slack_handler(slack, verifier))
+        app.router.add_post(
+            SLACK_EVENTS_PATH, _refused_when_stopping(work, _slack_handler(slack, verifier))
+        )
     if teams is not None:
-        app.router.add_post(TEAMS_MESSAGES_PATH, _teams_handler(teams))
+        app.router.add_post(
+            TEAMS_MESSAGES_PATH, _refused_when_stopping(work, _teams_handler(teams))
+        )
     return app
+
+
+def _refused_when_stopping(work: WorkInProgress, handler: Handler) -> Handler:
+    # 503 makes Slack and Teams deliver the request again, to a replica that is not stopping.
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if work.stopping:
+            return web.json_response({"error": "shutting down"}, status=503)
+        return await handler(request)
+
+    return handle
+
+
+def _readyz_handler(core: Core) -> Handler:
+    async def handle(_request: web.Request) -> web.StreamResponse:
+        readiness = await check_readiness(core.kb.engine, core.redis)
+        checks = {**readiness.checks, "replica": "stopping" if core.work.stopping else "ok"}
+        ready = readiness.ready and not core.work.stopping
+        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        return web.json_response(body, status=200 if ready else 503)
+
+    return handle
+
+
+def _metrics_handler(core: Core) -> Handler:
+    async def handle(_request: web.Request) -> web.StreamResponse:
+        response = web.Response(body=core.metrics.render())
+        response.headers["Content-Type"] = CONTENT_TYPE
+        return response
+
+    return handle
 
 
 def _slack_handler(slack: AsyncApp, verifier: SignatureVerifier) -> Handler:
@@ -103,7 +152,17 @@ async def _healthz(_request: web.Request) -> web.Response:
 
 
 async def serve(settings: Settings, *, host: str, port: int) -> None:
-    """Run until cancelled (Ctrl-C or SIGTERM)."""
+    """Run until SIGTERM or SIGINT, then stop gracefully.
+
+    Stopping refuses new work (``/readyz`` and the webhooks answer 503, so the load balancer
+    and the platforms' retries go to other replicas), hands the Slack Socket Mode connection
+    to another replica, and gives answers and ingestion jobs in flight
+    ``SUPPORTBOT_SHUTDOWN_TIMEOUT`` seconds to finish.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     async with open_core(settings) as core:
         slack = build_slack_app(settings, core) if settings.slack_enabled else None
         if slack is not None:
@@ -117,29 +176,76 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
                 slack=None if socket_mode else slack,
                 slack_signing_secret=secret.reveal() if secret else None,
                 teams=teams,
-            )
+                core=core,
+            ),
+            shutdown_timeout=settings.shutdown_timeout,
         )
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        handler = None
+        await web.TCPSite(runner, host, port).start()
         try:
-            if slack is not None and settings.slack_app_token is not None:
-                handler = AsyncSocketModeHandler(slack, settings.slack_app_token.reveal())
-                await handler.connect_async()  # type: ignore[no-untyped-call]
-            print(
-                messages.serving(
-                    host,
-                    port,
-                    slack=slack is not None,
-                    socket_mode=socket_mode,
-                    teams_auth=teams.authenticated,
-                ),
-                flush=True,
-            )
-            await asyncio.Event().wait()
+            async with contextlib.AsyncExitStack() as stack:
+                await stack.enter_async_context(run_jobs(settings, core, slack=slack, teams=teams))
+                if slack is not None and settings.slack_app_token is not None:
+                    await stack.enter_async_context(
+                        _socket_mode(slack, settings.slack_app_token.reveal(), core, settings)
+                    )
+                print(
+                    messages.serving(
+                        host,
+                        port,
+                        slack=slack is not None,
+                        socket_mode=socket_mode,
+                        teams_auth=teams.authenticated,
+                    ),
+                    flush=True,
+                )
+                await stop.wait()
+                log.warning("stopping: finishing the work in flight")
+                core.work.stop_taking_work()
+                deadline = loop.time() + settings.shutdown_timeout
+                # Leaving the stack hands Socket Mode over and stops the job workers.
+            if not await core.work.wait_idle(max(0.0, deadline - loop.time())):
+                log.warning("stopped with %d answers still in flight", core.work.count)
         finally:
-            if handler is not None:
-                await handler.close_async()  # type: ignore[no-untyped-call]
             await runner.cleanup()
-            await teams.bot.drain()
+
+
+@contextlib.asynccontextmanager
+async def run_jobs(
+    settings: Settings,
+    core: Core,
+    *,
+    slack: AsyncApp | None = None,
+    teams: TeamsEndpoint | None = None,
+) -> AsyncIterator[None]:
+    """This replica's ingestion workers, reporting to admins in Slack and Teams."""
+    reporters: dict[str, JobReporter] = {}
+    if slack is not None:
+        reporters["slack"] = SlackJobReporter(slack.client)
+    if teams is not None:
+        reporters["teams"] = TeamsJobReporter(teams.adapter, settings.teams_app_id or "")
+    async with core.jobs.running(KnowledgeAdmin(core.kb).ingest, PlatformReporter(reporters)):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _socket_mode(
+    slack: AsyncApp, app_token: str, core: Core, settings: Settings
+) -> AsyncIterator[None]:
+    """The Socket Mode connection, held by one replica at a time."""
+    handler: AsyncSocketModeHandler | None = None
+
+    async def connect() -> None:
+        nonlocal handler
+        handler = AsyncSocketModeHandler(slack, app_token)
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+
+    async def disconnect() -> None:
+        nonlocal handler
+        if handler is not None:
+            await handler.close_async()  # type: ignore[no-untyped-call]
+            handler = None
+
+    lease = SocketModeLease(core.redis, settings.redis_namespace, settings.socket_lock_seconds)
+    async with lease.hold(connect, disconnect):
+        yield

@@ -101,6 +101,10 @@ class Settings:
     teams_escalation_channel: str | None = None
     teams_escalation_user: str | None = None
     teams_reply_within_seconds: float = 10.0
+    shutdown_timeout: float = 20.0
+    job_workers: int = 1
+    job_stalled_seconds: float = 30.0
+    socket_lock_seconds: float = 15.0
 
     @property
     def max_document_bytes(self) -> int:
@@ -232,6 +236,10 @@ class Settings:
             slack_experts=_ids(get("SLACK_EXPERTS")),
             **_teams_settings(get),
             teams_reply_within_seconds=number("TEAMS_REPLY_WITHIN_SECONDS", float, 10.0, 0.0),
+            shutdown_timeout=number("SUPPORTBOT_SHUTDOWN_TIMEOUT", float, 20.0, 0.0),
+            job_workers=number("SUPPORTBOT_JOB_WORKERS", int, 1, 0),
+            job_stalled_seconds=number("SUPPORTBOT_JOB_STALLED_SECONDS", float, 30.0, 3.0),
+            socket_lock_seconds=number("SUPPORTBOT_SOCKET_LOCK_SECONDS", float, 15.0, 3.0),
         )
 
 

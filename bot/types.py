@@ -23,13 +23,15 @@ class Question:
     """What an adapter hands the core: the text, the thread so far, who may see what.
 
     ``asker`` is an opaque id (adapters pass a hash, never a name); ``scopes`` are what the
-    asker, or the channel the answer is posted in, may see.
+    asker, or the channel the answer is posted in, may see. ``platform`` (slack, teams, cli)
+    only labels metrics.
     """
 
     text: str
     scopes: tuple[str, ...] = (PUBLIC_SCOPE,)
     history: tuple[Turn, ...] = ()
     asker: str | None = None
+    platform: str = "cli"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,10 @@ from bot.answering import AnsweringOptions, AnswerService
 from bot.cache import AnswerCache, RedisAnswerCache, redis_client
 from bot.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgres
 from bot.evaluation.judge import Judge, LexicalJudge, LLMJudge
+from bot.jobs import IngestionJobs, JobOptions
+from bot.lifecycle import WorkInProgress
 from bot.llm import OpenAIChatModel
+from bot.metrics import Metrics
 from bot.prompts import Prompts
 from bot.settings import Settings
 from bot.writers import AnswerWriter, ExtractiveAnswerWriter, LLMAnswerWriter
@@ -115,10 +118,17 @@ class Core:
     answers: AnswerService
     kb: KnowledgeBase
     redis: redis.asyncio.Redis
+    metrics: Metrics
+    jobs: IngestionJobs
+    work: WorkInProgress
 
 
 def build_answer_service(
-    settings: Settings, kb: KnowledgeBase, prompts: Prompts, cache: AnswerCache
+    settings: Settings,
+    kb: KnowledgeBase,
+    prompts: Prompts,
+    cache: AnswerCache,
+    metrics: Metrics | None = None,
 ) -> AnswerService:
     """The answering core over ``kb`` with the configured writer and the given cache."""
     return AnswerService(
@@ -136,6 +146,7 @@ def build_answer_service(
             max_question_chars=settings.max_question_chars,
             prompt_version=prompts.version,
         ),
+        metrics=metrics,
     )
 
 
@@ -148,8 +159,29 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
     try:
         async with open_knowledge_base(settings, embedder=embedder) as kb:
             cache = RedisAnswerCache(client, settings.cache_ttl_seconds, settings.redis_namespace)
-            service = build_answer_service(settings, kb, prompts, cache)
-            yield Core(answers=service, kb=kb, redis=client)
+            metrics = Metrics()
+            service = build_answer_service(settings, kb, prompts, cache, metrics)
+            jobs = IngestionJobs(
+                kb.engine.url.render_as_string(hide_password=False),
+                kb.engine,
+                metrics,
+                JobOptions(
+                    workers=settings.job_workers,
+                    stalled_seconds=settings.job_stalled_seconds,
+                    shutdown_timeout=settings.shutdown_timeout,
+                ),
+            )
+            try:
+                yield Core(
+                    answers=service,
+                    kb=kb,
+                    redis=client,
+                    metrics=metrics,
+                    jobs=jobs,
+                    work=WorkInProgress(),
+                )
+            finally:
+                await jobs.close()
     finally:
         await client.aclose()
         if embedded_redis is not None:

@@ -7,6 +7,7 @@ arrive here as a URL. Library exceptions are converted to ``knowledge.errors`` a
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any
 
 import psycopg
@@ -17,6 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from pgvector.psycopg import register_vector_async
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
@@ -24,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from knowledge.errors import DatabaseUnavailableError, SchemaOutdatedError
 from migrations import SCRIPT_LOCATION
+
+log = logging.getLogger(__name__)
 
 MIGRATE_HINT = "run `supportbot migrate`"
 
@@ -113,13 +117,28 @@ async def migrate(engine: AsyncEngine, *, embedding_dimension: int) -> tuple[str
     return before, head_revision()
 
 
+def _is_known_revision(revision: str) -> bool:
+    try:
+        ScriptDirectory.from_config(_alembic_config()).get_revision(revision)
+    except CommandError:
+        return False
+    return True
+
+
 async def require_current_schema(engine: AsyncEngine) -> None:
-    """Refuse to work on a database whose schema is not the newest migration."""
+    """Refuse to work on a database whose schema is older than this code's newest migration.
+
+    A revision this code does not know was written by a newer release during a rolling
+    update. Migrations add before they remove (expand, then contract), so this release still
+    works on it.
+    """
     current = await current_revision(engine)
     head = head_revision()
     if current is None:
         raise SchemaOutdatedError(f"the database has no knowledge base schema yet: {MIGRATE_HINT}")
-    if current != head:
+    if current != head and not _is_known_revision(current):
+        log.warning("the database schema %s is newer than this version's %s", current, head)
+    elif current != head:
         raise SchemaOutdatedError(
             f"the database schema is at {current}, this version needs {head}: {MIGRATE_HINT}"
         )

@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import text
 
-from bot.server import build_web_app
+from bot.server import build_web_app, run_jobs
 from bot.settings import Settings
 from bot.slack.app import build_slack_app
 from bot.slack.blocks import ACTION_ASK_HUMAN, ACTION_HELPFUL, ACTION_NOT_HELPFUL
@@ -146,10 +146,9 @@ async def running_bot(settings: Settings, slack: FakeSlack) -> AsyncIterator[Bot
         ]:
             document = policy(url=url, title=title, sections=sections, scopes=scopes)
             await core.kb.store.upsert(document, chunk_document(document))
-        app = build_web_app(
-            slack=build_slack_app(settings, core), slack_signing_secret=SIGNING_SECRET
-        )
-        async with serve(app) as url:
+        slack_app = build_slack_app(settings, core)
+        app = build_web_app(slack=slack_app, slack_signing_secret=SIGNING_SECRET, core=core)
+        async with run_jobs(settings, core, slack=slack_app), serve(app) as url:
             yield Bot(url, core, slack)
 
 
@@ -414,15 +413,17 @@ async def test_kb_add_of_an_updated_policy_is_answered_from_the_new_text_at_once
     ask = f"<@{BOT_USER_ID}> How many days a week may I work remotely?"
     async with serve(site) as base:
         key = await bot.command(f"add <{base}/remote>")
-        await bot.slack.wait_for(lambda: len(bot.responses(key)) >= 2)
-        assert "Working on" in bot.responses(key)[0]
-        assert "Added *Remote Work*" in bot.responses(key)[1]
+        await bot.slack.wait_for(lambda: len(bot.responses(key)) >= 3)
+        queued, started, done = bot.responses(key)
+        assert f"Queued `add {base}/remote`" in queued
+        assert f"Started adding {base}/remote" in started
+        assert "Added *Remote Work*" in done
         first = await bot.answer_to(mention(ask))
         assert "2 days a week" in first["text"]
         page["body"] = page["body"].replace("2 days", "3 days")
         key = await bot.command(f"add {base}/remote")
-        await bot.slack.wait_for(lambda: len(bot.responses(key)) >= 2)
-        assert "Updated *Remote Work*" in bot.responses(key)[1]
+        await bot.slack.wait_for(lambda: len(bot.responses(key)) >= 3)
+        assert "Updated *Remote Work*" in bot.responses(key)[2]
     second = await bot.answer_to(mention(ask))
     assert "3 days a week" in second["text"] and "2 days" not in second["text"]
 

@@ -23,7 +23,7 @@ from aiohttp.test_utils import make_mocked_request
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from sqlalchemy import text
 
-from bot.server import build_web_app
+from bot.server import build_web_app, run_jobs
 from bot.settings import Settings
 from bot.teams.app import TeamsEndpoint, build_teams_endpoint
 from bot.wiring import Core, open_core
@@ -132,7 +132,8 @@ async def running_bot(
                 document = policy(url=url, title=title, sections=sections, scopes=scopes)
                 await core.kb.store.upsert(document, chunk_document(document))
         endpoint = build_teams_endpoint(settings, core, authentication=authentication)
-        async with serve(build_web_app(teams=endpoint)) as url:
+        app = build_web_app(teams=endpoint, core=core)
+        async with run_jobs(settings, core, teams=endpoint), serve(app) as url:
             yield TeamsBot(url, core, connector, endpoint)
             await endpoint.bot.drain()
 
@@ -389,10 +390,13 @@ async def test_an_admin_adds_a_page_and_a_file_and_both_are_answerable_at_once(
     pages = web.Application()
     pages.router.add_get("/expenses", expenses_page)
     async with serve(pages) as site:
-        added = await bot.ask(
-            personal_message(f"kb add {site}/expenses", user=ADMIN, service_url=url)
-        )
-    assert "Added **Expenses**" in added["text"]
+        command = personal_message(f"kb add {site}/expenses", user=ADMIN, service_url=url)
+        await bot.ask(command)
+        await bot.connector.wait_for(lambda: len(bot.messages_to(command)) >= 3)
+    queued, started, added = (m["text"] for m in bot.messages_to(command))
+    assert f"Queued `add {site}/expenses`" in queued
+    assert f"Started adding {site}/expenses" in started
+    assert "Added **Expenses**" in added
     download = bot.connector.host_file(
         "remote.md", b"# Remote work\n\nYou may work remotely three days a week.\n"
     )

@@ -91,9 +91,10 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
     )
     listeners = SlackListeners(
         answers=core.answers,
-        admin=KnowledgeAdmin(core.kb),
+        admin=KnowledgeAdmin(core.kb, core.jobs),
         feedback=PgFeedbackStore(core.kb.engine),
         markers=RedisMarkers(core.redis, settings.redis_namespace),
+        work=core.work,
         directory=SlackDirectory(
             client,
             access=settings.access.slack,

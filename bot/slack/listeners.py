@@ -25,6 +25,7 @@ from bot.admin import AdminCommandError, KnowledgeAdmin, parse_admin_command
 from bot.answering import AnswerService
 from bot.feedback import Feedback, PgFeedbackStore
 from bot.identity import user_hash
+from bot.lifecycle import WorkInProgress
 from bot.markers import RedisMarkers
 from bot.slack.blocks import (
     ACTION_ASK_HUMAN,
@@ -37,6 +38,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.directory import SlackDirectory
 from bot.slack.mrkdwn import to_mrkdwn
+from bot.slack.reporter import slack_reply_to
 from bot.types import Question, Turn
 from knowledge.errors import DatabaseUnavailableError, LoadError
 from knowledge.loading import uploaded
@@ -86,6 +88,7 @@ class SlackListeners:
         admin: KnowledgeAdmin,
         feedback: PgFeedbackStore,
         markers: RedisMarkers,
+        work: WorkInProgress,
         directory: SlackDirectory,
         options: SlackOptions,
     ) -> None:
@@ -93,6 +96,7 @@ class SlackListeners:
         self._admin = admin
         self._feedback = feedback
         self._markers = markers
+        self._work = work
         self._directory = directory
         self._options = options
 
@@ -137,7 +141,8 @@ class SlackListeners:
             return
         if event.get("channel_type") == "im":
             if event.get("files"):
-                await self._ingest_files(client, event)
+                async with self._work.track():
+                    await self._ingest_files(client, event)
             elif event.get("text", "").strip():
                 await self._answer(client, self._incoming(event, body, private=True))
             return
@@ -169,6 +174,10 @@ class SlackListeners:
             f"slack:message:{incoming.channel}:{incoming.ts}", EVENT_TTL_SECONDS
         ):
             return
+        async with self._work.track():
+            await self._answer_claimed(client, incoming)
+
+    async def _answer_claimed(self, client: AsyncWebClient, incoming: _Incoming) -> None:
         await self._react(client, "reactions_add", incoming)
         try:
             scopes = await self._directory.scopes_for(
@@ -179,6 +188,7 @@ class SlackListeners:
                 scopes=scopes,
                 history=await self._history(client, incoming),
                 asker=self._hash(incoming.team, incoming.user),
+                platform="slack",
             )
             answer = await self._answers.answer(question)
             # Top-level DMs are answered at top level; everything else in the question's thread.
@@ -283,8 +293,10 @@ class SlackListeners:
             await respond(text=to_mrkdwn(str(e)), response_type="ephemeral")
             return
         if parsed.action == "add":
-            await respond(text=to_mrkdwn(messages.admin_working("add")), response_type="ephemeral")
-        reply = await self._admin.run(parsed)
+            reply_to = slack_reply_to(command.get("response_url", ""), command["user_id"])
+            reply = await self._admin.queue_add(parsed, reply_to)
+        else:
+            reply = await self._admin.run(parsed)
         await respond(text=to_mrkdwn(reply), response_type="ephemeral", replace_original=False)
 
     # Buttons

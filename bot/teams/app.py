@@ -64,10 +64,11 @@ def build_teams_endpoint(
     adapter.on_turn_error = _on_turn_error
     bot = TeamsBot(
         answers=core.answers,
-        admin=KnowledgeAdmin(core.kb),
+        admin=KnowledgeAdmin(core.kb, core.jobs),
         feedback=PgFeedbackStore(core.kb.engine),
         markers=RedisMarkers(core.redis, settings.redis_namespace),
         memory=RedisConversationMemory(core.redis, settings.redis_namespace),
+        work=core.work,
         access=settings.access.teams,
         options=TeamsOptions(
             app_id=settings.teams_app_id or "",

@@ -33,10 +33,12 @@ from bot.admin import AdminCommandError, KnowledgeAdmin, parse_admin_command
 from bot.answering import AnswerService
 from bot.feedback import Feedback, PgFeedbackStore
 from bot.identity import user_hash
+from bot.lifecycle import WorkInProgress
 from bot.markers import RedisMarkers
 from bot.memory import RedisConversationMemory
 from bot.teams.cards import CardAction, answer_activity, plain_answer_activity
 from bot.teams.connector import Outcome, send, send_text, send_typing
+from bot.teams.reporter import teams_reply_to
 from bot.types import Answer, Question
 from knowledge.errors import DatabaseUnavailableError, LoadError
 from knowledge.loading import uploaded
@@ -78,6 +80,7 @@ class TeamsBot:
         feedback: PgFeedbackStore,
         markers: RedisMarkers,
         memory: RedisConversationMemory,
+        work: WorkInProgress,
         access: PlatformAccess,
         options: TeamsOptions,
     ) -> None:
@@ -86,6 +89,7 @@ class TeamsBot:
         self._feedback = feedback
         self._markers = markers
         self._memory = memory
+        self._work = work
         self._access = access
         self._options = options
         self._later: set[asyncio.Task[None]] = set()
@@ -101,7 +105,8 @@ class TeamsBot:
             return
         if activity.type == ActivityTypes.conversation_update:
             await self._on_conversation_update(context)
-        else:
+            return
+        async with self._work.track():
             await self._on_message(context)
 
     async def drain(self) -> None:
@@ -142,6 +147,7 @@ class TeamsBot:
             scopes=self._scopes(activity, personal),
             history=await self._memory.turns(conversation),
             asker=self._hash(activity),
+            platform="teams",
         )
         answering = asyncio.create_task(self._answers.answer(question))
         done, _ = await asyncio.wait({answering}, timeout=self._options.reply_within_seconds)
@@ -189,7 +195,8 @@ class TeamsBot:
     def _run_later(self, work: Awaitable[None]) -> None:
         async def logged() -> None:
             try:
-                await work
+                async with self._work.track():
+                    await work
             except Exception as e:
                 reference = uuid.uuid4().hex[:12]
                 log.error("delivering a slow answer failed (%s): %s", reference, e, exc_info=e)
@@ -227,8 +234,10 @@ class TeamsBot:
             await send_text(context, messages.admin_help(ADMIN_COMMAND))
             return
         if parsed.action == "add":
-            await send_typing(context)
-        await send_text(context, await self._admin.run(parsed))
+            reply = await self._admin.queue_add(parsed, teams_reply_to(context.activity))
+        else:
+            reply = await self._admin.run(parsed)
+        await send_text(context, reply)
 
     async def _ingest_files(self, context: TurnContext, files: list[Any]) -> None:
         if _user_id(context.activity) not in self._options.admins:

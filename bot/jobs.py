@@ -1,0 +1,237 @@
+"""Background ingestion jobs on a Postgres-backed queue (procrastinate) that every replica shares.
+
+``/kb add <url>`` in Slack and ``kb add <url>`` in Teams queue a job and answer at once. A
+replica with job workers (``SUPPORTBOT_JOB_WORKERS``) runs it and tells the admin, in the chat
+the command came from, when it starts and how it ended.
+
+Nothing is lost to a replica that dies: a running job's worker sends heartbeats, and once
+they stop for ``SUPPORTBOT_JOB_STALLED_SECONDS`` another replica's sweeper puts the job back in
+the queue. Nothing is stored twice either: a document is keyed by its source and its chunks by
+content, so a job run again after a crash updates the same document (or finds it unchanged).
+On SIGTERM a worker finishes its job within the shutdown timeout, or hands it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
+from procrastinate.job_context import JobContext
+from procrastinate.jobs import Status
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import messages
+from bot.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+INGEST_TASK = "supportbot.ingest"
+QUEUE = "ingestion"
+MAX_ATTEMPTS = 5
+# Any constant will do, as long as nothing else takes this advisory lock.
+_SWEEP_LOCK = 0x5B07_1D6E
+
+
+@dataclass(frozen=True)
+class ReplyTo:
+    """Where a job's progress goes: a platform and what its reporter needs (JSON values)."""
+
+    platform: str
+    address: Mapping[str, Any] = field(default_factory=dict)
+
+
+class JobReporter(Protocol):
+    """Posts a Markdown message about a job to the admin who asked for it; never raises."""
+
+    async def report(self, reply_to: ReplyTo, markdown: str) -> None: ...
+
+
+class PlatformReporter:
+    """Sends each report to the reporter of the platform the command came from."""
+
+    def __init__(self, reporters: Mapping[str, JobReporter]) -> None:
+        self._reporters = dict(reporters)
+
+    async def report(self, reply_to: ReplyTo, markdown: str) -> None:
+        reporter = self._reporters.get(reply_to.platform)
+        if reporter is None:
+            log.warning("no %s reporter for a job report: %s", reply_to.platform, markdown)
+            return
+        await reporter.report(reply_to, markdown)
+
+
+Ingest = Callable[[str, tuple[str, ...]], Awaitable[str]]
+
+
+class JobQueueError(RuntimeError):
+    """The job queue cannot be used (its database is down); the message says why."""
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    workers: int = 1
+    stalled_seconds: float = 30.0
+    shutdown_timeout: float = 20.0
+
+
+class IngestionJobs:
+    """Queues ingestion jobs and, in ``supportbot serve``, runs them."""
+
+    def __init__(
+        self, database_url: str, engine: AsyncEngine, metrics: Metrics, options: JobOptions
+    ) -> None:
+        self._app = procrastinate.App(
+            connector=procrastinate.PsycopgConnector(
+                conninfo=libpq_url(database_url), min_size=1, max_size=4
+            )
+        )
+        self._engine = engine
+        self._metrics = metrics
+        self._options = options
+        self._opened = False
+
+    async def close(self) -> None:
+        if self._opened:
+            await self._app.close_async()
+            self._opened = False
+
+    async def submit(self, source: str, scopes: tuple[str, ...], reply_to: ReplyTo) -> int | None:
+        """Queue an ingestion of ``source``; returns the job id, or None if one is queued."""
+        try:
+            await self._open()
+            job_id = await self._app.configure_task(
+                INGEST_TASK, queue=QUEUE, lock=f"ingest:{source}", queueing_lock=f"ingest:{source}"
+            ).defer_async(
+                source=source,
+                scopes=list(scopes),
+                reply_to={"platform": reply_to.platform, "address": dict(reply_to.address)},
+            )
+        except AlreadyEnqueued:
+            return None
+        except (ConnectorException, OSError) as e:
+            raise JobQueueError(_first_line(e)) from e
+        self._metrics.ingestion_jobs.labels("queued").inc()
+        return job_id
+
+    @contextlib.asynccontextmanager
+    async def running(self, ingest: Ingest, reporter: JobReporter) -> AsyncIterator[None]:
+        """Run this replica's workers and the stalled-job sweeper until the block ends.
+
+        Leaving the block stops taking jobs and gives a running one the shutdown timeout to
+        finish; after that it is aborted and goes back to the queue for another replica.
+        """
+        if self._options.workers == 0:
+            yield
+            return
+        await self._open()
+        self._register(ingest, reporter)
+        stalled = self._options.stalled_seconds
+        worker = asyncio.create_task(
+            self._app.run_worker_async(
+                queues=[QUEUE],
+                name=f"supportbot-{socket.gethostname()}",
+                concurrency=self._options.workers,
+                install_signal_handlers=False,
+                shutdown_graceful_timeout=self._options.shutdown_timeout,
+                update_heartbeat_interval=stalled / 3,
+                stalled_worker_timeout=stalled,
+            )
+        )
+        sweeper = asyncio.create_task(self._sweep_forever())
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            worker.cancel()
+            await asyncio.gather(sweeper, worker, return_exceptions=True)
+
+    async def retry_stalled(self) -> int:
+        """Put back in the queue the jobs of replicas that stopped sending heartbeats.
+
+        One replica sweeps at a time (an advisory lock), so a job is never put back twice.
+        Returns how many jobs were put back.
+        """
+        manager = self._app.job_manager
+        async with self._engine.begin() as connection:
+            locked = await connection.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _SWEEP_LOCK}
+            )
+            if not locked:
+                return 0
+            stalled = await manager.get_stalled_jobs(
+                queue=QUEUE, seconds_since_heartbeat=self._options.stalled_seconds
+            )
+            count = 0
+            for job in stalled:
+                if job.attempts + 1 >= MAX_ATTEMPTS:
+                    log.warning("job %s stalled %d times; giving up", job.id, MAX_ATTEMPTS)
+                    await manager.finish_job(job, Status.FAILED, delete_job=False)
+                    continue
+                log.warning("job %s stalled (its replica stopped); queueing it again", job.id)
+                await manager.retry_job(job)
+                self._metrics.ingestion_jobs.labels("retried").inc()
+                count += 1
+            return count
+
+    async def _open(self) -> None:
+        if not self._opened:
+            await self._app.open_async()
+            self._opened = True
+
+    def _register(self, ingest: Ingest, reporter: JobReporter) -> None:
+        metrics = self._metrics
+
+        async def run(
+            context: JobContext, source: str, scopes: list[str], reply_to: dict[str, Any]
+        ) -> None:
+            destination = ReplyTo(reply_to["platform"], reply_to.get("address") or {})
+            attempt = context.job.attempts + 1
+            await reporter.report(destination, messages.job_started(source, attempt))
+            started = time.perf_counter()
+            try:
+                result = await ingest(source, tuple(scopes))
+            except Exception as e:
+                log.warning("job %s (%s) attempt %d failed: %s", context.job.id, source, attempt, e)
+                if attempt >= MAX_ATTEMPTS:
+                    metrics.ingestion_jobs.labels("failed").inc()
+                    await reporter.report(destination, messages.job_failed(source, attempt))
+                else:
+                    metrics.ingestion_jobs.labels("retried").inc()
+                raise
+            metrics.ingestion_seconds.observe(time.perf_counter() - started)
+            metrics.ingestion_jobs.labels("succeeded").inc()
+            await reporter.report(destination, result)
+
+        self._app.task(
+            name=INGEST_TASK,
+            queue=QUEUE,
+            pass_context=True,
+            retry=procrastinate.RetryStrategy(max_attempts=MAX_ATTEMPTS - 1, exponential_wait=2),
+        )(run)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._options.stalled_seconds / 3)
+            try:
+                await self.retry_stalled()
+            except Exception as e:
+                log.warning("cannot check for stalled jobs: %s", _first_line(e))
+
+
+def libpq_url(database_url: str) -> str:
+    """``DATABASE_URL`` as libpq takes it (no SQLAlchemy driver name)."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
