@@ -161,8 +161,18 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
     """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for signum in signals:
         loop.add_signal_handler(signum, stop.set)
+    try:
+        await _serve_until(stop, settings, host=host, port=port)
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+
+
+async def _serve_until(stop: asyncio.Event, settings: Settings, *, host: str, port: int) -> None:
+    loop = asyncio.get_running_loop()
     async with open_core(settings) as core:
         slack = build_slack_app(settings, core) if settings.slack_enabled else None
         if slack is not None:

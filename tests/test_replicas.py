@@ -1,30 +1,98 @@
-"""Two ``supportbot serve`` processes sharing one Postgres and one Redis answer a retried Slack
-event or Teams activity once, whichever process each delivery reaches."""
+"""Several ``supportbot serve`` processes on one Postgres and one Redis, as behind a load
+balancer: every delivery sent twice to different replicas is answered once; an ingestion job
+whose replica is killed is run again elsewhere and stores the document once; SIGTERM during an
+answer delivers it before the process exits; in Socket Mode one replica holds the connection
+and another takes over when it dies."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import psutil
+import redis.asyncio
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.slack.socket_lease import SOCKET_LOCK_KEY
 from knowledge.chunking import chunk_document
 from knowledge.store import PgDocumentStore
 from tests.documents import policy
+from tests.fake_openai import fake_openai, leave_answers
 from tests.fake_slack import (
     BOT_USER_ID,
+    FORM,
+    FakeSlack,
     bot_environment,
     event_body,
     fake_slack,
     mention,
     signed_headers,
+    slash_command_body,
 )
 from tests.fake_teams import channel_mention, fake_connector
+from tests.loopback import serve
+
+ADMIN = "UADMIN"
+QUESTION = "How many days of annual leave?"
+HANDBOOK = (
+    "<html><head><title>Travel Handbook</title></head><body><h1>Travel Handbook</h1>"
+    "<h2>Trains</h2><p>Book second class for journeys under four hours.</p>"
+    "<h2>Hotels</h2><p>Hotels are refunded up to 150 euros a night.</p></body></html>"
+)
+
+
+@dataclass
+class Replica:
+    url: str
+    process: asyncio.subprocess.Process
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+@asynccontextmanager
+async def replicas(env: dict[str, str], count: int, logs: Path) -> AsyncIterator[list[Replica]]:
+    """``count`` ``supportbot serve`` processes on free loopback ports, each healthy."""
+    started: list[Replica] = []
+    try:
+        for n in range(count):
+            started.append(await _start(env, logs / f"replica-{n}.log"))
+        await asyncio.gather(*(_wait_healthy(r) for r in started))
+        yield started
+    finally:
+        for replica in started:
+            if replica.process.returncode is None:
+                replica.process.terminate()
+        for replica in started:
+            await replica.process.wait()
+
+
+async def _start(env: dict[str, str], log: Path) -> Replica:
+    port = _free_port()
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+    return Replica(f"http://127.0.0.1:{port}", process, log)
 
 
 def _free_port() -> int:
@@ -33,85 +101,237 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@asynccontextmanager
-async def supportbot_serve(env: dict[str, str]) -> AsyncIterator[str]:
-    """A ``supportbot serve`` process on a free loopback port; yields its base URL."""
-    port = _free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        await _wait_healthy(url, process)
-        yield url
-    finally:
-        process.terminate()
-        await process.wait()
-
-
-async def _wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
+async def _wait_healthy(replica: Replica) -> None:
     async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            if process.returncode is not None:
-                output = await process.stdout.read() if process.stdout else b""
-                raise AssertionError(f"supportbot serve exited: {output.decode()[-2000:]}")
+        for _ in range(600):
+            if replica.process.returncode is not None:
+                raise AssertionError(f"supportbot serve exited: {replica.output()}")
             try:
-                async with session.get(f"{url}/healthz") as response:
+                async with session.get(f"{replica.url}/healthz") as response:
                     if response.status == 200:
                         return
             except aiohttp.ClientConnectionError:
                 pass
             await asyncio.sleep(0.1)
-    raise AssertionError(f"supportbot serve at {url} did not become healthy")
+    raise AssertionError(f"supportbot serve at {replica.url} did not become healthy")
 
 
-async def test_retried_deliveries_are_answered_once_across_two_processes(
-    database_url: str, redis_url: str, store: PgDocumentStore, tmp_path: Path
-) -> None:
+async def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{url}/slack/events", data=body, headers=headers) as response,
+    ):
+        return response.status
+
+
+async def _post_activity(url: str, activity: dict[str, object]) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{url}/api/messages", json=activity) as response,
+    ):
+        return response.status
+
+
+async def _eventually(predicate: Callable[[], bool], timeout: float, what: str) -> None:  # noqa: ASYNC109
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still not true after {timeout}s: {what}")
+        await asyncio.sleep(0.05)
+
+
+async def _seed_leave_policy(store: PgDocumentStore) -> None:
     document = policy(url="https://hb.test/leave")
     await store.upsert(document, chunk_document(document))
+
+
+async def test_every_delivery_sent_twice_to_different_replicas_is_answered_once(
+    database_url: str, redis_url: str, store: PgDocumentStore, tmp_path: Path
+) -> None:
+    await _seed_leave_policy(store)
     async with fake_slack() as slack, fake_connector() as teams:
         env = bot_environment(
             slack, database_url=database_url, redis_url=redis_url, SUPPORTBOT_HOME=str(tmp_path)
         )
-        async with supportbot_serve(env) as first, supportbot_serve(env) as second:
+        async with replicas(env, 3, tmp_path) as group:
             activities = []
-            for n in range(5):
-                question = mention(f"<@{BOT_USER_ID}> How many days of annual leave? ({n})")
-                body = event_body(question, event_id=f"EvTWICE{n}")
-                activity = channel_mention(
-                    f"How many days of annual leave? ({n})", service_url=teams.service_url
+            for n in range(6):
+                first, second = group[n % 3].url, group[(n + 1) % 3].url
+                body = event_body(
+                    mention(f"<@{BOT_USER_ID}> {QUESTION} ({n})"), event_id=f"EvTWICE{n}"
                 )
+                activity = channel_mention(f"{QUESTION} ({n})", service_url=teams.service_url)
                 activities.append(activity)
-                await asyncio.gather(
+                statuses = await asyncio.gather(
                     _post(first, body, signed_headers(body)),
                     _post(second, body, signed_headers(body, retry_num=1)),
                     _post_activity(first, activity),
                     _post_activity(second, activity),
                 )
-            await slack.wait_for(lambda: len(slack.posted()) >= 5, timeout=30)
-            await teams.wait_for(lambda: len(teams.activities()) >= 5, timeout=30)
-            await asyncio.sleep(1.0)
-    assert len(slack.posted()) == 5
-    assert len({p["thread_ts"] for p in slack.posted()}) == 5
-    assert [len(teams.replies_to(a["id"])) for a in activities] == [2] * 5  # typing, answer
-    assert len(teams.activities()) == 5
+                assert statuses == [200, 200, 201, 201]
+            await slack.wait_for(lambda: len(slack.posted()) >= 6, timeout=30)
+            await teams.wait_for(lambda: len(teams.activities()) >= 6, timeout=30)
+            await asyncio.sleep(1.0)  # a duplicate would arrive by now
+    assert len(slack.posted()) == 6
+    assert len({p["thread_ts"] for p in slack.posted()}) == 6
+    assert all("25 days" in p["text"] for p in slack.posted())
+    assert [len(teams.replies_to(a["id"])) for a in activities] == [2] * 6  # typing, answer
+    assert len(teams.activities()) == 6
 
 
-async def _post_activity(url: str, activity: dict[str, object]) -> None:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(f"{url}/api/messages", json=activity) as response,
-    ):
-        assert response.status == 201
+async def test_a_job_whose_replica_is_killed_runs_again_elsewhere_and_stores_the_document_once(
+    database_url: str, redis_url: str, engine: AsyncEngine, store: PgDocumentStore, tmp_path: Path
+) -> None:
+    fetched_by: list[int] = []  # the client port of each request for the page
+    first_fetch, release = asyncio.Event(), asyncio.Event()
+
+    async def page(request: web.Request) -> web.Response:
+        fetched_by.append(request.transport.get_extra_info("peername")[1])  # type: ignore[union-attr]
+        if len(fetched_by) == 1:
+            first_fetch.set()
+            await release.wait()  # the replica fetching it is killed meanwhile
+        return web.Response(text=HANDBOOK, content_type="text/html")
+
+    site = web.Application()
+    site.router.add_get("/travel", page)
+    async with fake_slack() as slack, serve(site) as base:
+        env = bot_environment(
+            slack,
+            database_url=database_url,
+            redis_url=redis_url,
+            SUPPORTBOT_HOME=str(tmp_path),
+            SLACK_ADMINS=ADMIN,
+            SUPPORTBOT_JOB_STALLED_SECONDS="3",
+            SUPPORTBOT_FETCH_TIMEOUT="60",
+        )
+        async with replicas(env, 3, tmp_path) as group:
+            key = uuid.uuid4().hex
+            body = slash_command_body(
+                f"add {base}/travel", user_id=ADMIN, response_url=slack.response_url(key)
+            )
+            assert await _post(group[0].url, body, signed_headers(body, content_type=FORM)) == 200
+            await asyncio.wait_for(first_fetch.wait(), timeout=30)
+            victim = _replica_with_connection_from(fetched_by[0], group)
+            victim.process.kill()
+            await victim.process.wait()
+            release.set()
+            await slack.wait_for(lambda: _reported(slack, key, "Added"), timeout=60)
+            await asyncio.sleep(4)  # past another stall timeout: a second run would show
+    reports = [r["text"] for r in slack.responses_to(key)]
+    assert "Queued" in reports[0]
+    assert sum("Started adding" in r for r in reports) == 2, reports
+    assert "attempt 2" in next(r for r in reports if "Started adding" in r and "attempt" in r)
+    assert sum("Added" in r for r in reports) == 1, reports
+    assert not any("Already up to date" in r for r in reports), reports
+    assert len(fetched_by) == 2
+    stored = [d for d in await store.list_documents() if d.url == f"{base}/travel"]
+    assert len(stored) == 1 and stored[0].title == "Travel Handbook"
+    async with engine.connect() as connection:
+        jobs = (
+            await connection.execute(text("SELECT status, attempts FROM procrastinate_jobs"))
+        ).all()
+    # One job, run twice: the killed run and the one that finished.
+    assert [(str(status), attempts) for status, attempts in jobs] == [("succeeded", 2)]
 
 
-async def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(f"{url}/slack/events", data=body, headers=headers) as response,
-    ):
-        assert response.status == 200
+def _replica_with_connection_from(port: int, group: list[Replica]) -> Replica:
+    for replica in group:
+        connections = psutil.Process(replica.pid).net_connections(kind="tcp")
+        if any(c.laddr and c.laddr.port == port for c in connections):
+            return replica
+    raise AssertionError(f"no replica has a connection from port {port}")
+
+
+def _reported(slack: FakeSlack, key: str, words: str) -> bool:
+    return any(words in r["text"] for r in slack.responses_to(key))
+
+
+async def test_sigterm_during_an_answer_delivers_it_then_exits(
+    database_url: str, redis_url: str, store: PgDocumentStore, tmp_path: Path
+) -> None:
+    await _seed_leave_policy(store)
+    async with fake_slack() as slack, fake_openai() as llm:
+        llm.default = leave_answers
+        llm.delay = 3.0
+        env = bot_environment(
+            slack,
+            database_url=database_url,
+            redis_url=redis_url,
+            SUPPORTBOT_HOME=str(tmp_path),
+            OPENAI_BASE_URL=llm.base_url,
+            OPENAI_API_KEY="sk-test",
+            SUPPORTBOT_CHAT_MODEL="test-model",
+        )
+        async with replicas(env, 1, tmp_path) as [replica]:
+            body = event_body(mention(f"<@{BOT_USER_ID}> {QUESTION}"), event_id="EvSIGTERM")
+            assert await _post(replica.url, body, signed_headers(body)) == 200
+            await _eventually(lambda: bool(llm.requests), 30, "the model was asked")
+            replica.process.send_signal(signal.SIGTERM)
+            await _eventually_not_ready(replica)
+            late = event_body(mention(f"<@{BOT_USER_ID}> Another question"), event_id="EvLATE")
+            assert await _post(replica.url, late, signed_headers(late)) == 503
+            code = await asyncio.wait_for(replica.process.wait(), timeout=30)
+    assert code == 0, replica.output()
+    assert len(slack.posted()) == 1
+    assert "25 days" in slack.posted()[0]["text"]
+
+
+async def _eventually_not_ready(replica: Replica) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(100):
+            async with session.get(f"{replica.url}/readyz") as response:
+                if response.status == 503:
+                    assert (await response.json())["checks"]["replica"] == "stopping"
+                    return
+            await asyncio.sleep(0.02)
+    raise AssertionError("/readyz still says ready after SIGTERM")
+
+
+async def test_one_replica_holds_socket_mode_and_another_takes_over_when_it_dies(
+    database_url: str, redis_url: str, store: PgDocumentStore, tmp_path: Path
+) -> None:
+    await _seed_leave_policy(store)
+    async with fake_slack() as slack:
+        env = bot_environment(
+            slack,
+            database_url=database_url,
+            redis_url=redis_url,
+            SUPPORTBOT_HOME=str(tmp_path),
+            SLACK_SIGNING_SECRET="",
+            SLACK_APP_TOKEN=slack.app_token,
+            SUPPORTBOT_SOCKET_LOCK_SECONDS="3",
+        )
+        client = redis.asyncio.Redis.from_url(redis_url)
+        lock_key = f"{env['SUPPORTBOT_REDIS_NAMESPACE']}:{SOCKET_LOCK_KEY}"
+        try:
+            async with replicas(env, 3, tmp_path) as group:
+                await slack.wait_for_socket(1, timeout=20)
+                await asyncio.sleep(2.5)  # standbys try every second; none may connect
+                assert slack.socket_connections == 1
+                holder = await _lock_holder(client, lock_key, group)
+                await _ask_over_socket(slack, "EvSOCKET1", answers_before=0)
+
+                holder.process.kill()
+                await holder.process.wait()
+                await slack.wait_for(lambda: slack.socket_connections == 1, timeout=20)
+                successor = await _lock_holder(client, lock_key, group)
+                assert successor.pid != holder.pid
+                await asyncio.sleep(2.5)
+                assert slack.socket_connections == 1
+                await _ask_over_socket(slack, "EvSOCKET2", answers_before=1)
+        finally:
+            await client.aclose()
+    assert len(slack.posted()) == 2
+
+
+async def _lock_holder(client: redis.asyncio.Redis, key: str, group: list[Replica]) -> Replica:
+    value = await client.get(key)
+    assert value is not None, "nobody holds the Socket Mode lock"
+    pid = int(value.decode().split(":")[1])
+    return next(r for r in group if r.pid == pid)
+
+
+async def _ask_over_socket(slack: FakeSlack, event_id: str, *, answers_before: int) -> None:
+    await slack.socket_event(mention(f"<@{BOT_USER_ID}> {QUESTION}"), event_id=event_id)
+    await slack.wait_for(lambda: len(slack.posted()) > answers_before, timeout=20)
+    assert "25 days" in slack.posted()[-1]["text"]

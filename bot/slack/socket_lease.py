@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import redis.asyncio
@@ -20,12 +23,17 @@ from redis.exceptions import LockError, RedisError
 log = logging.getLogger(__name__)
 
 
+SOCKET_LOCK_KEY = "slack:socket-mode"
+
+
 class SocketModeLease:
     def __init__(self, client: redis.asyncio.Redis, namespace: str, ttl_seconds: float) -> None:
         self._lock = client.lock(
-            f"{namespace}:slack:socket-mode", timeout=ttl_seconds, thread_local=False
+            f"{namespace}:{SOCKET_LOCK_KEY}", timeout=ttl_seconds, thread_local=False
         )
         self._interval = ttl_seconds / 3
+        # The lock's value says who holds it, for people (and tests) looking at Redis.
+        self._token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.holding = False
 
     @contextlib.asynccontextmanager
@@ -69,7 +77,7 @@ class SocketModeLease:
 
     async def _acquire(self) -> bool:
         try:
-            self.holding = bool(await self._lock.acquire(blocking=False))
+            self.holding = bool(await self._lock.acquire(blocking=False, token=self._token))
         except (RedisError, OSError) as e:
             log.warning("cannot reach Redis for the Socket Mode lock: %s", e)
             self.holding = False
