@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import procrastinate
+import psycopg
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 from procrastinate.job_context import JobContext
 from procrastinate.jobs import Status
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,7 +39,8 @@ log = logging.getLogger(__name__)
 
 INGEST_TASK = "supportbot.ingest"
 QUEUE = "ingestion"
-MAX_ATTEMPTS = 5
+CONNECT_TIMEOUT_SECONDS = 5.0
+WORKER_RESTART_SECONDS = 5.0
 # Any constant will do, as long as nothing else takes this advisory lock.
 _SWEEP_LOCK = 0x5B07_1D6E
 
@@ -79,9 +82,13 @@ class JobQueueError(RuntimeError):
 
 @dataclass(frozen=True)
 class JobOptions:
+    """``max_attempts`` runs at most, the n-th retry ``n * retry_seconds`` after a failure."""
+
     workers: int = 1
     stalled_seconds: float = 30.0
     shutdown_timeout: float = 20.0
+    max_attempts: int = 5
+    retry_seconds: int = 5
 
 
 class IngestionJobs:
@@ -90,20 +97,18 @@ class IngestionJobs:
     def __init__(
         self, database_url: str, engine: AsyncEngine, metrics: Metrics, options: JobOptions
     ) -> None:
-        self._app = procrastinate.App(
-            connector=procrastinate.PsycopgConnector(
-                conninfo=libpq_url(database_url), min_size=1, max_size=4
-            )
-        )
+        self._conninfo = libpq_url(database_url)
+        self._app = procrastinate.App(connector=procrastinate.PsycopgConnector())
+        self._pool: AsyncConnectionPool | None = None
         self._engine = engine
         self._metrics = metrics
         self._options = options
-        self._opened = False
 
     async def close(self) -> None:
-        if self._opened:
+        if self._pool is not None:
             await self._app.close_async()
-            self._opened = False
+            await self._pool.close()
+            self._pool = None
 
     async def submit(self, source: str, scopes: tuple[str, ...], reply_to: ReplyTo) -> int | None:
         """Queue an ingestion of ``source``; returns the job id, or None if one is queued."""
@@ -135,18 +140,7 @@ class IngestionJobs:
             return
         await self._open()
         self._register(ingest, reporter)
-        stalled = self._options.stalled_seconds
-        worker = asyncio.create_task(
-            self._app.run_worker_async(
-                queues=[QUEUE],
-                name=f"supportbot-{socket.gethostname()}",
-                concurrency=self._options.workers,
-                install_signal_handlers=False,
-                shutdown_graceful_timeout=self._options.shutdown_timeout,
-                update_heartbeat_interval=stalled / 3,
-                stalled_worker_timeout=stalled,
-            )
-        )
+        worker = asyncio.create_task(self._work_forever())
         sweeper = asyncio.create_task(self._sweep_forever())
         try:
             yield
@@ -173,8 +167,8 @@ class IngestionJobs:
             )
             count = 0
             for job in stalled:
-                if job.attempts + 1 >= MAX_ATTEMPTS:
-                    log.warning("job %s stalled %d times; giving up", job.id, MAX_ATTEMPTS)
+                if job.attempts + 1 >= self._options.max_attempts:
+                    log.warning("job %s stalled %d times; giving up", job.id, job.attempts + 1)
                     await manager.finish_job(job, Status.FAILED, delete_job=False)
                     continue
                 log.warning("job %s stalled (its replica stopped); queueing it again", job.id)
@@ -184,12 +178,26 @@ class IngestionJobs:
             return count
 
     async def _open(self) -> None:
-        if not self._opened:
-            await self._app.open_async()
-            self._opened = True
+        if self._pool is not None:
+            return
+        pool = AsyncConnectionPool(
+            self._conninfo,
+            min_size=1,
+            max_size=4,
+            open=False,
+            check=AsyncConnectionPool.check_connection,
+            timeout=CONNECT_TIMEOUT_SECONDS,
+        )
+        try:
+            await pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
+        except PoolTimeout:
+            await pool.close()
+            raise JobQueueError(await _connection_error(self._conninfo)) from None
+        await self._app.open_async(pool)
+        self._pool = pool
 
     def _register(self, ingest: Ingest, reporter: JobReporter) -> None:
-        metrics = self._metrics
+        metrics, max_attempts = self._metrics, self._options.max_attempts
 
         async def run(
             context: JobContext, source: str, scopes: list[str], reply_to: dict[str, Any]
@@ -202,7 +210,7 @@ class IngestionJobs:
                 result = await ingest(source, tuple(scopes))
             except Exception as e:
                 log.warning("job %s (%s) attempt %d failed: %s", context.job.id, source, attempt, e)
-                if attempt >= MAX_ATTEMPTS:
+                if attempt >= max_attempts:
                     metrics.ingestion_jobs.labels("failed").inc()
                     await reporter.report(destination, messages.job_failed(source, attempt))
                 else:
@@ -216,8 +224,32 @@ class IngestionJobs:
             name=INGEST_TASK,
             queue=QUEUE,
             pass_context=True,
-            retry=procrastinate.RetryStrategy(max_attempts=MAX_ATTEMPTS - 1, exponential_wait=2),
+            retry=procrastinate.RetryStrategy(
+                max_attempts=max_attempts - 1,
+                wait=self._options.retry_seconds,
+                linear_wait=self._options.retry_seconds,
+            ),
         )(run)
+
+    async def _work_forever(self) -> None:
+        # The worker stops when it loses its database connection (a failover, a restart of
+        # Postgres); this replica must not quietly stop taking jobs then.
+        stalled = self._options.stalled_seconds
+        while True:
+            try:
+                await self._app.run_worker_async(
+                    queues=[QUEUE],
+                    name=f"supportbot-{socket.gethostname()}",
+                    concurrency=self._options.workers,
+                    install_signal_handlers=False,
+                    shutdown_graceful_timeout=self._options.shutdown_timeout,
+                    update_heartbeat_interval=stalled / 3,
+                    stalled_worker_timeout=stalled,
+                )
+                log.warning("the job worker stopped; starting it again")
+            except Exception as e:
+                log.warning("the job worker failed (%s); starting it again", _first_line(e))
+            await asyncio.sleep(WORKER_RESTART_SECONDS)
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -231,6 +263,18 @@ class IngestionJobs:
 def libpq_url(database_url: str) -> str:
     """``DATABASE_URL`` as libpq takes it (no SQLAlchemy driver name)."""
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _connection_error(conninfo: str) -> str:
+    """Why the database cannot be reached, as psycopg says it in one line."""
+    try:
+        connection = await psycopg.AsyncConnection.connect(
+            conninfo, connect_timeout=int(CONNECT_TIMEOUT_SECONDS)
+        )
+    except psycopg.Error as e:
+        return f"cannot connect to the database: {_first_line(e)}"
+    await connection.close()
+    return f"the database did not answer within {CONNECT_TIMEOUT_SECONDS:g} s"
 
 
 def _first_line(error: BaseException) -> str:
