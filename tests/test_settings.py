@@ -50,11 +50,34 @@ def test_values_are_parsed_and_secrets_hidden() -> None:
         ({"SUPPORTBOT_CHUNK_SIZE": "big"}, "SUPPORTBOT_CHUNK_SIZE must be a number"),
         ({"SUPPORTBOT_CHUNK_OVERLAP": "600"}, "SUPPORTBOT_CHUNK_OVERLAP must be less than half"),
         ({"SUPPORTBOT_MIN_SIMILARITY": "2"}, "SUPPORTBOT_MIN_SIMILARITY must be between"),
+        ({"SUPPORTBOT_JOB_WORKERS": "-1"}, "SUPPORTBOT_JOB_WORKERS must be at least 0"),
+        (
+            {"SUPPORTBOT_JOB_STALLED_SECONDS": "1"},
+            "SUPPORTBOT_JOB_STALLED_SECONDS must be at least 3",
+        ),
+        (
+            {"SUPPORTBOT_SOCKET_LOCK_SECONDS": "x"},
+            "SUPPORTBOT_SOCKET_LOCK_SECONDS must be a number",
+        ),
+        ({"SUPPORTBOT_SHUTDOWN_TIMEOUT": "-5"}, "SUPPORTBOT_SHUTDOWN_TIMEOUT must be at least 0"),
     ],
 )
 def test_bad_values_name_the_variable(environ: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(environ)
+
+
+def test_replica_settings_are_parsed() -> None:
+    settings = Settings.from_env(
+        {
+            "SUPPORTBOT_SHUTDOWN_TIMEOUT": "25",
+            "SUPPORTBOT_JOB_WORKERS": "0",
+            "SUPPORTBOT_JOB_STALLED_SECONDS": "60",
+            "SUPPORTBOT_SOCKET_LOCK_SECONDS": "10",
+        }
+    )
+    assert (settings.shutdown_timeout, settings.job_workers) == (25.0, 0)
+    assert (settings.job_stalled_seconds, settings.socket_lock_seconds) == (60.0, 10.0)
 
 
 def test_hashing_embedder_for_tests_and_benchmarks() -> None:
