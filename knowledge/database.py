@@ -7,6 +7,7 @@ arrive here as a URL. Library exceptions are converted to ``knowledge.errors`` a
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from typing import Any
 
@@ -75,9 +76,15 @@ def _alembic_config(**attributes: Any) -> Config:
     return config
 
 
+@functools.cache
+def _script_directory() -> ScriptDirectory:
+    # The migrations ship with the code; read them once, not on every readiness probe.
+    return ScriptDirectory.from_config(_alembic_config())
+
+
 def head_revision() -> str:
     """The newest migration this code knows."""
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    head = _script_directory().get_current_head()
     assert head is not None, "the migrations folder has no revisions"
     return head
 
@@ -119,7 +126,7 @@ async def migrate(engine: AsyncEngine, *, embedding_dimension: int) -> tuple[str
 
 def _is_known_revision(revision: str) -> bool:
     try:
-        ScriptDirectory.from_config(_alembic_config()).get_revision(revision)
+        _script_directory().get_revision(revision)
     except CommandError:
         return False
     return True

@@ -1,8 +1,11 @@
-"""Loopback HTTP servers for tests that need a real peer (web pages, an OpenAI-style API)."""
+"""Loopback HTTP servers for tests that need a real peer (web pages, an OpenAI-style API),
+and the small helpers that go with them: a free port, waiting for a condition."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from aiohttp import web
@@ -20,3 +23,26 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+# The timeout is part of the contract so a failure can name what was awaited.
+async def eventually(
+    predicate: Callable[[], bool],
+    *,
+    timeout: float,  # noqa: ASYNC109
+    what: str = "the condition",
+) -> None:
+    """Poll ``predicate`` every 20 ms until it holds; fail the test after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still not true after {timeout}s: {what}")
+        await asyncio.sleep(0.02)

@@ -4,7 +4,7 @@ source, a queue that is down, and the sweeper that re-queues a dead replica's jo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import procrastinate
@@ -27,6 +27,7 @@ from bot.settings import Settings
 from bot.wiring import open_knowledge_base
 from knowledge.errors import DatabaseUnavailableError
 from tests.environment import core_environment
+from tests.loopback import eventually
 
 SLACK = ReplyTo("slack", {"response_url": "https://hooks.test/1", "user": "UADMIN"})
 
@@ -53,13 +54,6 @@ async def ingestion_jobs(
         await jobs.close()
 
 
-async def _eventually(predicate: Callable[[], bool], timeout: float = 20) -> None:  # noqa: ASYNC109
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition still false"
-        await asyncio.sleep(0.05)
-
-
 async def _job_rows(engine: AsyncEngine) -> list[tuple[str, int]]:
     async with engine.connect() as connection:
         rows = await connection.execute(text("SELECT status, attempts FROM procrastinate_jobs"))
@@ -82,7 +76,7 @@ async def test_a_job_that_fails_on_the_database_is_retried_and_reports_its_resul
         job_id = await jobs.submit("https://hb.test/travel", ("hr",), SLACK)
         assert job_id is not None
         async with jobs.running(ingest, reporter):
-            await _eventually(lambda: any("Added" in t for t in reporter.texts()))
+            await eventually(lambda: any("Added" in t for t in reporter.texts()), timeout=20)
     assert calls == [("https://hb.test/travel", ("hr",))] * 2
     assert reporter.texts() == [
         "Started adding https://hb.test/travel…",
@@ -103,7 +97,9 @@ async def test_a_job_that_keeps_failing_gives_up_and_says_so(
     async with ingestion_jobs(database_url, engine, retry_seconds=0, max_attempts=3) as jobs:
         await jobs.submit("https://hb.test/travel", (), SLACK)
         async with jobs.running(ingest, reporter):
-            await _eventually(lambda: any("Could not add" in t for t in reporter.texts()))
+            await eventually(
+                lambda: any("Could not add" in t for t in reporter.texts()), timeout=20
+            )
             await asyncio.sleep(0.5)
     assert sum("Started adding" in t for t in reporter.texts()) == 3
     assert "after 3 attempts" in reporter.texts()[-1]

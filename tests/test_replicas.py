@@ -9,10 +9,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +40,7 @@ from tests.fake_slack import (
     slash_command_body,
 )
 from tests.fake_teams import channel_mention, fake_connector
-from tests.loopback import serve
+from tests.loopback import eventually, free_port, serve
 
 ADMIN = "UADMIN"
 QUESTION = "How many days of annual leave?"
@@ -84,7 +83,7 @@ async def replicas(env: dict[str, str], count: int, logs: Path) -> AsyncIterator
 
 
 async def _start(env: dict[str, str], log: Path) -> Replica:
-    port = _free_port()
+    port = free_port()
     with log.open("wb") as output:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -93,12 +92,6 @@ async def _start(env: dict[str, str], log: Path) -> Replica:
             stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
     return Replica(f"http://127.0.0.1:{port}", process, log)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _wait_healthy(replica: Replica) -> None:
@@ -130,14 +123,6 @@ async def _post_activity(url: str, activity: dict[str, object]) -> int:
         session.post(f"{url}/api/messages", json=activity) as response,
     ):
         return response.status
-
-
-async def _eventually(predicate: Callable[[], bool], timeout: float, what: str) -> None:  # noqa: ASYNC109
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"still not true after {timeout}s: {what}")
-        await asyncio.sleep(0.05)
 
 
 async def _seed_leave_policy(store: PgDocumentStore) -> None:
@@ -265,7 +250,7 @@ async def test_sigterm_during_an_answer_delivers_it_then_exits(
         async with replicas(env, 1, tmp_path) as [replica]:
             body = event_body(mention(f"<@{BOT_USER_ID}> {QUESTION}"), event_id="EvSIGTERM")
             assert await _post(replica.url, body, signed_headers(body)) == 200
-            await _eventually(lambda: bool(llm.requests), 30, "the model was asked")
+            await eventually(lambda: bool(llm.requests), timeout=30, what="the model was asked")
             replica.process.send_signal(signal.SIGTERM)
             await _eventually_not_ready(replica)
             late = event_body(mention(f"<@{BOT_USER_ID}> Another question"), event_id="EvLATE")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from tests.fake_slack import (
     mention,
     signed_headers,
 )
+from tests.loopback import free_port
 
 SHUTDOWN_SECONDS = 15
 
@@ -72,7 +72,7 @@ async def settings(slack: FakeSlack, database_url: str, redis_url: str, tmp_path
 async def serving(settings: Settings, slack: FakeSlack) -> AsyncIterator[Served]:
     """Run ``serve`` as a task until its Socket Mode client is connected; cancel it after,
     failing if it does not stop (closing its socket) within ``SHUTDOWN_SECONDS``."""
-    port = _free_port()
+    port = free_port()
     task = asyncio.create_task(serve(settings, host="127.0.0.1", port=port))
     try:
         await slack.wait_for(lambda: slack.socket_connections > 0 or task.done())
@@ -169,13 +169,6 @@ async def test_the_fake_socket_needs_the_app_token_and_a_ticket_and_answers_ping
         assert closed.data == aiohttp.WSCloseCode.GOING_AWAY
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.mark.parametrize(
     ("token", "setting"),
     [("slack_app_token", "SLACK_APP_TOKEN"), ("slack_bot_token", "SLACK_BOT_TOKEN")],
@@ -185,4 +178,4 @@ async def test_a_token_slack_refuses_stops_serve_at_once_with_the_setting_named(
 ) -> None:
     wrong = dataclasses.replace(settings, **{token: Secret("xoxx-wrong")})
     with pytest.raises(SlackTokenError, match=f"{setting} was refused by Slack: invalid_auth"):
-        await asyncio.wait_for(serve(wrong, host="127.0.0.1", port=_free_port()), timeout=30)
+        await asyncio.wait_for(serve(wrong, host="127.0.0.1", port=free_port()), timeout=30)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio
 
 from bot.slack.socket_lease import SOCKET_LOCK_KEY, SocketModeLease
+from tests.loopback import eventually
 
 TTL = 1.5  # seconds; the lease acts every TTL / 3
 
@@ -48,13 +49,6 @@ def namespace() -> str:
     return f"test-{uuid.uuid4().hex[:8]}"
 
 
-async def _eventually(predicate: Callable[[], bool], timeout: float = 5) -> None:  # noqa: ASYNC109
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition still false"
-        await asyncio.sleep(0.02)
-
-
 async def test_one_holder_at_a_time_and_a_handover_without_waiting_for_expiry(
     client: redis.asyncio.Redis, namespace: str
 ) -> None:
@@ -63,7 +57,7 @@ async def test_one_holder_at_a_time_and_a_handover_without_waiting_for_expiry(
     await holding.__aenter__()
     held = True
     try:
-        await _eventually(lambda: holder.connected)
+        await eventually(lambda: holder.connected, timeout=5)
         async with SocketModeLease(client, namespace, TTL).hold(
             standby.connect, standby.disconnect
         ):
@@ -75,7 +69,7 @@ async def test_one_holder_at_a_time_and_a_handover_without_waiting_for_expiry(
             await holding.__aexit__(None, None, None)
             assert holder.events == ["connect", "disconnect"]
             # Released, not left to expire (that would take longer than TTL - TTL / 3).
-            await _eventually(lambda: standby.connected, timeout=0.6 * TTL)
+            await eventually(lambda: standby.connected, timeout=0.6 * TTL)
     finally:
         if held:
             await holding.__aexit__(None, None, None)
@@ -90,10 +84,10 @@ async def test_a_holder_that_loses_its_lock_disconnects(
     async with SocketModeLease(client, namespace, TTL).hold(
         connection.connect, connection.disconnect
     ):
-        await _eventually(lambda: connection.connected)
+        await eventually(lambda: connection.connected, timeout=5)
         # Another replica's lock after this one's expired (a long pause, say).
         await client.set(f"{namespace}:{SOCKET_LOCK_KEY}", b"elsewhere:1:x", px=60_000)
-        await _eventually(lambda: not connection.connected)
+        await eventually(lambda: not connection.connected, timeout=5)
     assert connection.events == ["connect", "disconnect"]
     assert await client.get(f"{namespace}:{SOCKET_LOCK_KEY}") == b"elsewhere:1:x"
 
@@ -103,11 +97,11 @@ async def test_a_holder_that_cannot_connect_lets_another_replica_take_over(
 ) -> None:
     broken, working = Connection(fail=True), Connection()
     async with SocketModeLease(client, namespace, TTL).hold(broken.connect, broken.disconnect):
-        await _eventually(lambda: bool(broken.events))
+        await eventually(lambda: bool(broken.events), timeout=5)
         async with SocketModeLease(client, namespace, TTL).hold(
             working.connect, working.disconnect
         ):
-            await _eventually(lambda: working.connected)
+            await eventually(lambda: working.connected, timeout=5)
             tries = len(broken.events)
             await asyncio.sleep(2 * TTL)
             assert working.connected and len(broken.events) == tries  # it has the lock now
