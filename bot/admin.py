@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot import messages
-from bot.jobs import IngestionJobs, JobQueueError, ReplyTo
+from bot.jobs import IngestionJobs, JobQueueError
+from bot.types import ReplyTo
 from bot.wiring import KnowledgeBase
 from knowledge.errors import DocumentNotFoundError, KnowledgeError
 from knowledge.ingest import IngestReport, ingest

@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot import messages
 from bot.answer_log import PgAnswerLog
@@ -28,6 +29,14 @@ from knowledge.store import PgDocumentStore
 from knowledge.types import PUBLIC_SCOPE, Query, ScoredChunk
 
 log = logging.getLogger(__name__)
+
+
+class AnswerObserver(Protocol):
+    """Told of every answer after it is written (to remember it, or queue it as a gap)."""
+
+    async def observe(self, question: Question, answer: Answer) -> None:
+        """Must not raise: a failure here is logged and never costs the asker the answer."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class AnswerService:
         answer_log: PgAnswerLog,
         options: AnsweringOptions,
         metrics: Metrics | None = None,
+        observer: AnswerObserver | None = None,
     ) -> None:
         self._retriever = retriever
         self._store = store
@@ -60,6 +70,7 @@ class AnswerService:
         self._log = answer_log
         self._options = options
         self._metrics = metrics or Metrics()
+        self._observer = observer
 
     async def answer(self, question: Question) -> Answer:
         """Answer ``question``; never raises for bad input or a failing dependency."""
@@ -90,6 +101,8 @@ class AnswerService:
         await self._log.record(
             answer, question_hash=question_hash, asker=question.asker, corpus_version=version
         )
+        if self._observer is not None:
+            await self._observer.observe(dataclasses.replace(question, scopes=scopes), answer)
         return answer
 
     async def _answer(
@@ -118,13 +131,14 @@ class AnswerService:
 
         sources = await self._retriever.search(Query(standalone, self._options.top_k, scopes))
         if not self._good_enough(sources):
-            return self._not_covered(answer_id, standalone, rewrite_usage), version
+            return self._not_covered(answer_id, standalone, rewrite_usage, sources), version
 
         draft = await self._writer.write(standalone, sources)
         usage = _add(rewrite_usage, draft.usage)
         text_with_markers, citations = resolve_citations(draft.text, sources)
         if draft.declined or not citations:
-            return self._not_covered(answer_id, standalone, usage, draft.model), version
+            not_covered = self._not_covered(answer_id, standalone, usage, sources, draft.model)
+            return not_covered, version
 
         answer = Answer(
             id=answer_id,
@@ -135,6 +149,7 @@ class AnswerService:
             model=draft.model,
             usage=usage,
             standalone_question=standalone,
+            sources=tuple(sources),
         )
         await self._cache.put(key, answer)
         return answer, version
@@ -143,7 +158,12 @@ class AnswerService:
         return bool(sources) and sources[0].similarity >= self._options.min_similarity
 
     def _not_covered(
-        self, answer_id: str, standalone: str, usage: Usage, model: str | None = None
+        self,
+        answer_id: str,
+        standalone: str,
+        usage: Usage,
+        sources: list[ScoredChunk],
+        model: str | None = None,
     ) -> Answer:
         return Answer(
             id=answer_id,
@@ -154,6 +174,7 @@ class AnswerService:
             model=model or self._writer.model,
             usage=usage,
             standalone_question=standalone,
+            sources=tuple(sources),
         )
 
     def _refusal(self, answer_id: str, outcome: Outcome, text: str) -> Answer:

@@ -14,13 +14,14 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from bot.types import Answer, Citation, Usage
+from knowledge.types import ScoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -90,17 +91,30 @@ class RedisAnswerCache:
             return  # an ungrounded or failed answer is never worth repeating
         try:
             await self._client.set(
-                self._prefix + key, json.dumps(dataclasses.asdict(answer)), ex=self._ttl
+                self._prefix + key, json.dumps(answer_to_json(answer)), ex=self._ttl
             )
         except (redis.RedisError, OSError) as e:
             log.warning("answer cache unavailable, answer not cached: %s", type(e).__name__)
 
 
+def answer_to_json(answer: Answer) -> dict[str, Any]:
+    return dataclasses.asdict(answer)
+
+
+def answer_from_json(data: dict[str, Any]) -> Answer:
+    """The answer ``answer_to_json`` wrote; raises ValueError, TypeError or KeyError."""
+    data = dict(data)
+    data["citations"] = tuple(Citation(**c) for c in data["citations"])
+    data["usage"] = Usage(**data["usage"])
+    data["sources"] = tuple(
+        ScoredChunk(**{**s, "heading_path": tuple(s["heading_path"])})
+        for s in data.get("sources", ())
+    )
+    return Answer(**data)
+
+
 def _decode(raw: bytes | str) -> Answer | None:
     try:
-        data = json.loads(raw)
-        data["citations"] = tuple(Citation(**c) for c in data["citations"])
-        data["usage"] = Usage(**data["usage"])
-        return Answer(**data)
+        return answer_from_json(json.loads(raw))
     except (ValueError, TypeError, KeyError):
         return None  # written by another version of the bot: treat as a miss

@@ -18,9 +18,9 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 import procrastinate
 import psycopg
@@ -33,7 +33,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import messages
+from bot.delivery import Reporter
 from bot.metrics import Metrics
+from bot.types import ReplyTo
 
 log = logging.getLogger(__name__)
 
@@ -43,34 +45,6 @@ CONNECT_TIMEOUT_SECONDS = 5.0
 WORKER_RESTART_SECONDS = 5.0
 # Any constant will do, as long as nothing else takes this advisory lock.
 _SWEEP_LOCK = 0x5B07_1D6E
-
-
-@dataclass(frozen=True)
-class ReplyTo:
-    """Where a job's progress goes: a platform and what its reporter needs (JSON values)."""
-
-    platform: str
-    address: Mapping[str, Any] = field(default_factory=dict)
-
-
-class JobReporter(Protocol):
-    """Posts a Markdown message about a job to the admin who asked for it; never raises."""
-
-    async def report(self, reply_to: ReplyTo, markdown: str) -> None: ...
-
-
-class PlatformReporter:
-    """Sends each report to the reporter of the platform the command came from."""
-
-    def __init__(self, reporters: Mapping[str, JobReporter]) -> None:
-        self._reporters = dict(reporters)
-
-    async def report(self, reply_to: ReplyTo, markdown: str) -> None:
-        reporter = self._reporters.get(reply_to.platform)
-        if reporter is None:
-            log.warning("no %s reporter for a job report: %s", reply_to.platform, markdown)
-            return
-        await reporter.report(reply_to, markdown)
 
 
 Ingest = Callable[[str, tuple[str, ...]], Awaitable[str]]
@@ -129,7 +103,7 @@ class IngestionJobs:
         return job_id
 
     @contextlib.asynccontextmanager
-    async def running(self, ingest: Ingest, reporter: JobReporter) -> AsyncIterator[None]:
+    async def running(self, ingest: Ingest, reporter: Reporter) -> AsyncIterator[None]:
         """Run this replica's workers and the stalled-job sweeper until the block ends.
 
         Leaving the block stops taking jobs and gives a running one the shutdown timeout to
@@ -196,7 +170,7 @@ class IngestionJobs:
         await self._app.open_async(pool)
         self._pool = pool
 
-    def _register(self, ingest: Ingest, reporter: JobReporter) -> None:
+    def _register(self, ingest: Ingest, reporter: Reporter) -> None:
         metrics, max_attempts = self._metrics, self._options.max_attempts
 
         async def run(

@@ -24,15 +24,12 @@ from slack_sdk.signature import SignatureVerifier
 from bot import messages
 from bot.admin import KnowledgeAdmin
 from bot.health import check_readiness
-from bot.jobs import JobReporter, PlatformReporter
 from bot.lifecycle import WorkInProgress
 from bot.metrics import CONTENT_TYPE
 from bot.settings import Settings
 from bot.slack.app import build_slack_app, check_tokens
-from bot.slack.reporter import SlackJobReporter
 from bot.slack.socket_lease import SocketModeLease
 from bot.teams.app import TeamsEndpoint, build_teams_endpoint
-from bot.teams.reporter import TeamsJobReporter
 from bot.wiring import Core, open_core
 
 log = logging.getLogger(__name__)
@@ -194,7 +191,7 @@ async def _serve_until(stop: asyncio.Event, settings: Settings, *, host: str, po
         await web.TCPSite(runner, host, port).start()
         try:
             async with contextlib.AsyncExitStack() as stack:
-                await stack.enter_async_context(run_jobs(settings, core, slack=slack, teams=teams))
+                await stack.enter_async_context(run_jobs(core))
                 if slack is not None and settings.slack_app_token is not None:
                     await stack.enter_async_context(
                         _socket_mode(slack, settings.slack_app_token.reveal(), core, settings)
@@ -221,20 +218,10 @@ async def _serve_until(stop: asyncio.Event, settings: Settings, *, host: str, po
 
 
 @contextlib.asynccontextmanager
-async def run_jobs(
-    settings: Settings,
-    core: Core,
-    *,
-    slack: AsyncApp | None = None,
-    teams: TeamsEndpoint | None = None,
-) -> AsyncIterator[None]:
-    """This replica's ingestion workers, reporting to admins in Slack and Teams."""
-    reporters: dict[str, JobReporter] = {}
-    if slack is not None:
-        reporters["slack"] = SlackJobReporter(slack.client)
-    if teams is not None:
-        reporters["teams"] = TeamsJobReporter(teams.adapter, settings.teams_app_id or "")
-    async with core.jobs.running(KnowledgeAdmin(core.kb).ingest, PlatformReporter(reporters)):
+async def run_jobs(core: Core) -> AsyncIterator[None]:
+    """This replica's ingestion workers, reporting to admins through the chat adapters that
+    registered a reporter with ``core.reporters``."""
+    async with core.jobs.running(KnowledgeAdmin(core.kb).ingest, core.reporters):
         yield
 
 

@@ -105,6 +105,8 @@ class Settings:
     job_workers: int = 1
     job_stalled_seconds: float = 30.0
     socket_lock_seconds: float = 15.0
+    answer_memory_days: float = 14.0
+    gap_similarity: float = 0.85
 
     @property
     def max_document_bytes(self) -> int:
@@ -238,6 +240,8 @@ class Settings:
             teams_reply_within_seconds=number("TEAMS_REPLY_WITHIN_SECONDS", float, 10.0, 0.0),
             shutdown_timeout=number("SUPPORTBOT_SHUTDOWN_TIMEOUT", float, 20.0, 0.0),
             job_workers=number("SUPPORTBOT_JOB_WORKERS", int, 1, 0),
+            answer_memory_days=number("SUPPORTBOT_ANSWER_MEMORY_DAYS", float, 14.0, 0.01),
+            gap_similarity=number("SUPPORTBOT_GAP_SIMILARITY", float, 0.85, 0.0),
             job_stalled_seconds=number("SUPPORTBOT_JOB_STALLED_SECONDS", float, 30.0, 3.0),
             socket_lock_seconds=number("SUPPORTBOT_SOCKET_LOCK_SECONDS", float, 15.0, 3.0),
         )

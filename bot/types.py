@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from knowledge.types import PUBLIC_SCOPE
+from knowledge.types import PUBLIC_SCOPE, ScoredChunk
 
 Outcome = Literal["answered", "not_covered", "unavailable", "invalid"]
 
@@ -19,12 +20,22 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class ReplyTo:
+    """Where a later message goes (a job's progress, an admin's answer to a question): a
+    platform and what that platform's reporter needs to post there (JSON values)."""
+
+    platform: str
+    address: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Question:
     """What an adapter hands the core: the text, the thread so far, who may see what.
 
     ``asker`` is an opaque id (adapters pass a hash, never a name); ``scopes`` are what the
     asker, or the channel the answer is posted in, may see. ``platform`` (slack, teams, cli)
-    only labels metrics.
+    labels metrics; ``reply_to`` is the question's thread, where the asker is told if an admin
+    answers it later.
     """
 
     text: str
@@ -32,6 +43,7 @@ class Question:
     history: tuple[Turn, ...] = ()
     asker: str | None = None
     platform: str = "cli"
+    reply_to: ReplyTo | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,7 @@ class Answer:
 
     ``grounded`` is true only for an answer that cites at least one retrieved source;
     ``outcome`` says why an answer is not grounded (not covered, model unavailable, bad input).
+    ``sources`` are what retrieval found for it, cited or not (the writer's numbered sources).
     """
 
     id: str
@@ -73,3 +86,4 @@ class Answer:
     latency_ms: float = 0.0
     cached: bool = False
     standalone_question: str = ""
+    sources: tuple[ScoredChunk, ...] = ()

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.answer_log import PgAnswerLog, Prices
 from bot.answering import AnsweringOptions, AnswerService
 from bot.cache import AnswerCache, RedisAnswerCache, redis_client
+from bot.delivery import PlatformReporter
 from bot.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgres
 from bot.evaluation.judge import Judge, LexicalJudge, LLMJudge
 from bot.jobs import IngestionJobs, JobOptions
@@ -121,6 +122,7 @@ class Core:
     metrics: Metrics
     jobs: IngestionJobs
     work: WorkInProgress
+    reporters: PlatformReporter
 
 
 def build_answer_service(
@@ -179,6 +181,7 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                     metrics=metrics,
                     jobs=jobs,
                     work=WorkInProgress(),
+                    reporters=PlatformReporter(),
                 )
             finally:
                 await jobs.close()

@@ -23,7 +23,7 @@ from alembic.util.exc import CommandError
 from pgvector.psycopg import register_vector_async
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from knowledge.errors import DatabaseUnavailableError, SchemaOutdatedError
 from migrations import SCRIPT_LOCATION
@@ -172,3 +172,30 @@ async def ensure_database(server_url: str, name: str) -> str:
             f"{str(e).strip().splitlines()[0]}"
         ) from e
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+class GuardedConnection:
+    """A connection (or transaction) whose connection failures become one-line errors."""
+
+    def __init__(self, engine: AsyncEngine, *, begin: bool) -> None:
+        self._engine = engine
+        self._begin = begin
+        self._context: Any = None
+
+    async def __aenter__(self) -> AsyncConnection:
+        self._context = self._engine.begin() if self._begin else self._engine.connect()
+        try:
+            connection: AsyncConnection = await self._context.__aenter__()
+        except CONNECTION_ERRORS as e:
+            raise unavailable(self._engine, e) from e
+        return connection
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        try:
+            await self._context.__aexit__(exc_type, exc, tb)
+        except CONNECTION_ERRORS as e:
+            if exc is not None and not isinstance(exc, CONNECTION_ERRORS):
+                raise
+            raise unavailable(self._engine, e) from e
+        if isinstance(exc, CONNECTION_ERRORS):
+            raise unavailable(self._engine, exc) from exc

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from knowledge.chunking import document_id_for, stored_hash
-from knowledge.database import CONNECTION_ERRORS, unavailable
+from knowledge.database import GuardedConnection
 from knowledge.embedders import Embedder, Vectors
 from knowledge.errors import DocumentNotFoundError, EmbeddingModelMismatchError
 from knowledge.schema import CHUNKS_TABLE, HNSW_BUILD_MEMORY, HNSW_INDEX, hnsw_index_ddl
@@ -381,11 +381,11 @@ class PgDocumentStore:
                     )
                 )
 
-    def _connect(self) -> _Guarded:
-        return _Guarded(self._engine, begin=False)
+    def _connect(self) -> GuardedConnection:
+        return GuardedConnection(self._engine, begin=False)
 
-    def _transaction(self) -> _Guarded:
-        return _Guarded(self._engine, begin=True)
+    def _transaction(self) -> GuardedConnection:
+        return GuardedConnection(self._engine, begin=True)
 
 
 async def _build_vector_index(connection: AsyncConnection) -> None:
@@ -413,30 +413,3 @@ async def _driver_connection(connection: AsyncConnection) -> psycopg.AsyncConnec
     driver = raw.driver_connection
     assert isinstance(driver, psycopg.AsyncConnection)
     return driver
-
-
-class _Guarded:
-    """A connection (or transaction) whose connection failures become one-line errors."""
-
-    def __init__(self, engine: AsyncEngine, *, begin: bool) -> None:
-        self._engine = engine
-        self._begin = begin
-        self._context: Any = None
-
-    async def __aenter__(self) -> AsyncConnection:
-        self._context = self._engine.begin() if self._begin else self._engine.connect()
-        try:
-            connection: AsyncConnection = await self._context.__aenter__()
-        except CONNECTION_ERRORS as e:
-            raise unavailable(self._engine, e) from e
-        return connection
-
-    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        try:
-            await self._context.__aexit__(exc_type, exc, tb)
-        except CONNECTION_ERRORS as e:
-            if exc is not None and not isinstance(exc, CONNECTION_ERRORS):
-                raise
-            raise unavailable(self._engine, e) from e
-        if isinstance(exc, CONNECTION_ERRORS):
-            raise unavailable(self._engine, exc) from exc

@@ -13,11 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.jobs import ReplyTo
 from bot.server import build_web_app, run_jobs
 from bot.settings import Settings
 from bot.teams.app import build_teams_endpoint
-from bot.types import Question
+from bot.types import Question, ReplyTo
 from bot.wiring import Core, open_core
 from knowledge.chunking import chunk_document
 from tests.documents import policy
@@ -79,12 +78,12 @@ async def test_ready_only_with_every_migration_this_version_needs(
         await _set_revision(engine, "0003")
         status, body = await _readyz(url)
         assert status == 503
-        assert body["checks"]["schema"].endswith("needs 0004: run `supportbot migrate`")
+        assert body["checks"]["schema"].endswith("needs 0005: run `supportbot migrate`")
         # A revision this code does not know comes from a newer release: still ready.
         await _set_revision(engine, "9999_from_the_future")
         status, _ = await _readyz(url)
         assert status == 200
-        await _set_revision(engine, "0004")
+        await _set_revision(engine, "0005")
 
 
 async def _set_revision(engine: AsyncEngine, revision: str) -> None:
@@ -171,7 +170,7 @@ async def test_metrics_count_ingestion_jobs(
     settings = _settings(database_url, redis_url)
     async with served(settings) as (url, core), serve(site) as base:
         await core.jobs.submit(f"{base}/parking", (), ReplyTo("slack", {}))
-        async with run_jobs(settings, core):
+        async with run_jobs(core):
             for _ in range(200):
                 samples = _samples((await _get(f"{url}/metrics"))[2])
                 if samples.get(succeeded):

@@ -19,11 +19,11 @@ from bot.jobs import (
     IngestionJobs,
     JobOptions,
     JobQueueError,
-    ReplyTo,
     libpq_url,
 )
 from bot.metrics import Metrics
 from bot.settings import Settings
+from bot.types import ReplyTo
 from bot.wiring import open_knowledge_base
 from knowledge.errors import DatabaseUnavailableError
 from tests.environment import core_environment

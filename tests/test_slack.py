@@ -148,7 +148,7 @@ async def running_bot(settings: Settings, slack: FakeSlack) -> AsyncIterator[Bot
             await core.kb.store.upsert(document, chunk_document(document))
         slack_app = build_slack_app(settings, core)
         app = build_web_app(slack=slack_app, slack_signing_secret=SIGNING_SECRET, core=core)
-        async with run_jobs(settings, core, slack=slack_app), serve(app) as url:
+        async with run_jobs(core), serve(app) as url:
             yield Bot(url, core, slack)
 
 

@@ -133,7 +133,7 @@ async def running_bot(
                 await core.kb.store.upsert(document, chunk_document(document))
         endpoint = build_teams_endpoint(settings, core, authentication=authentication)
         app = build_web_app(teams=endpoint, core=core)
-        async with run_jobs(settings, core, teams=endpoint), serve(app) as url:
+        async with run_jobs(core), serve(app) as url:
             yield TeamsBot(url, core, connector, endpoint)
             await endpoint.bot.drain()
 

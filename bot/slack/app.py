@@ -22,6 +22,7 @@ from bot.markers import RedisMarkers
 from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
 from bot.slack.listeners import SlackListeners, SlackOptions
+from bot.slack.reporter import SlackReporter
 from bot.wiring import Core
 
 log = logging.getLogger(__name__)
@@ -113,4 +114,5 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
         ),
     )
     listeners.register(app)
+    core.reporters.register("slack", SlackReporter(client))
     return app

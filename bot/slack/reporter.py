@@ -1,8 +1,9 @@
-"""Background-job reports to the Slack admin who ran ``/kb add``.
+"""Messages posted later in Slack: job reports to an admin, answers in an asker's thread.
 
-A report goes to the command's response URL, so it appears where the command was typed, only
-to that admin. Slack honours a response URL for 30 minutes and five messages; after that the
-report arrives as a direct message from the bot instead.
+A job report goes to the command's response URL, so it appears where the command was typed,
+only to that admin. Slack honours a response URL for 30 minutes and five messages; after that
+the report arrives as a direct message from the bot instead. A message for a question's
+thread (``slack_thread``) is a reply in that thread.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.jobs import ReplyTo
 from bot.slack.mrkdwn import to_mrkdwn
+from bot.types import ReplyTo
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +25,20 @@ def slack_reply_to(response_url: str, user_id: str) -> ReplyTo:
     return ReplyTo("slack", {"response_url": response_url, "user": user_id})
 
 
-class SlackJobReporter:
+def slack_thread(channel: str, thread_ts: str) -> ReplyTo:
+    return ReplyTo("slack", {"channel": channel, "thread_ts": thread_ts})
+
+
+class SlackReporter:
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
 
     async def report(self, reply_to: ReplyTo, markdown: str) -> None:
         text = to_mrkdwn(markdown)
+        channel = reply_to.address.get("channel")
+        if channel:
+            await self._post(channel, text, reply_to.address.get("thread_ts"))
+            return
         url = reply_to.address.get("response_url")
         if url:
             try:
@@ -42,9 +51,13 @@ class SlackJobReporter:
             except (aiohttp.ClientError, OSError) as e:
                 log.info("response URL unreachable for a job report: %s", e)
         user = reply_to.address.get("user")
-        if not user:
-            return
+        if user:
+            await self._post(user, text)
+
+    async def _post(self, channel: str, text: str, thread_ts: str | None = None) -> None:
         try:
-            await self._client.chat_postMessage(channel=user, text=text, unfurl_links=False)
+            await self._client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text=text, unfurl_links=False
+            )
         except SlackApiError as e:
-            log.warning("cannot send a job report to %s: %s", user, e.response.get("error"))
+            log.warning("cannot post to %s: %s", channel, e.response.get("error"))

@@ -26,6 +26,7 @@ from bot.memory import RedisConversationMemory
 from bot.settings import Settings
 from bot.teams.connector import send_text
 from bot.teams.handler import TeamsBot, TeamsOptions
+from bot.teams.reporter import TeamsReporter
 from bot.wiring import Core
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def build_teams_endpoint(
             reply_within_seconds=settings.teams_reply_within_seconds,
         ),
     )
+    core.reporters.register("teams", TeamsReporter(adapter, settings.teams_app_id or ""))
     return TeamsEndpoint(adapter=adapter, bot=bot, authenticated=settings.teams_authenticated)
 
 

@@ -9,8 +9,8 @@ from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ConversationReference
 
-from bot.jobs import ReplyTo
 from bot.teams.connector import send_text
+from bot.types import ReplyTo
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ def teams_reply_to(activity: Activity) -> ReplyTo:
     return ReplyTo("teams", {"reference": reference.serialize()})
 
 
-class TeamsJobReporter:
+class TeamsReporter:
     def __init__(self, adapter: CloudAdapter, app_id: str) -> None:
         self._adapter = adapter
         self._app_id = app_id
