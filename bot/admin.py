@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,7 +25,7 @@ from knowledge.loading import RawSource
 
 log = logging.getLogger(__name__)
 
-Action = Literal["add", "remove", "list", "help"]
+Action = Literal["add", "remove", "list", "gaps", "help"]
 # Slack sends links in command text as <https://x|label> or <https://x> when escaping is on.
 _SLACK_LINK = re.compile(r"^<([^|>]+)(?:\|[^>]*)?>$")
 _SCOPE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -42,27 +43,34 @@ class AdminCommandError(ValueError):
 
 
 def parse_admin_command(text: str) -> AdminCommand:
-    """``add <url> [scope ...]``, ``remove <doc id|link|title>``, ``list``, ``help`` (or empty)."""
+    """``add <url> [scope ...]``, ``remove <doc id|link|title>``, ``list``, ``gaps``, ``help``
+    (or empty). ``gaps`` is the adapters' to answer: it needs their buttons and forms."""
     words = text.split()
     if not words or words[0].lower() == "help":
         return AdminCommand("help")
     action, rest = words[0].lower(), words[1:]
     if action == "list":
         return AdminCommand("list")
+    if action == "gaps":
+        return AdminCommand("gaps")
     if action == "add":
         if not rest:
             raise AdminCommandError(messages.admin_usage_add())
-        url = _unwrap_link(rest[0])
-        scopes = tuple(s.lower() for s in rest[1:])
-        bad = [s for s in scopes if not _SCOPE.match(s)]
-        if bad:
-            raise AdminCommandError(messages.admin_bad_scope(bad[0]))
-        return AdminCommand("add", url, scopes)
+        return AdminCommand("add", _unwrap_link(rest[0]), parse_scopes(rest[1:]))
     if action == "remove":
         if not rest:
             raise AdminCommandError(messages.admin_usage_remove())
         return AdminCommand("remove", " ".join(_unwrap_link(w) for w in rest))
     raise AdminCommandError(messages.admin_unknown_command(action))
+
+
+def parse_scopes(words: Sequence[str]) -> tuple[str, ...]:
+    """Scope names as typed (any case); raises ``AdminCommandError`` naming a bad one."""
+    scopes = tuple(dict.fromkeys(w.lower().strip(",") for w in words if w.strip(",")))
+    bad = [s for s in scopes if not _SCOPE.match(s)]
+    if bad:
+        raise AdminCommandError(messages.admin_bad_scope(bad[0]))
+    return scopes
 
 
 def _unwrap_link(word: str) -> str:

@@ -183,12 +183,16 @@ class PgGapQueue:
             ).scalar_one_or_none()
         return None if found is None else int(found)
 
-    async def allow_contact(self, answer_id: str, contact: str) -> bool:
-        """Show ``contact`` to admins on the gap of ``answer_id``; False when it has none."""
+    async def allow_contact(self, answer_id: str, *, asker: str, contact: str) -> bool:
+        """Show ``contact`` to admins on the gap of ``answer_id`` if ``asker`` asked it;
+        False when the question is not queued or someone else asked it."""
         async with self._connect(write=True) as connection:
             updated = await connection.execute(
-                text("UPDATE gap_askers SET contact = :contact WHERE answer_id = :id"),
-                {"contact": contact, "id": answer_id},
+                text(
+                    "UPDATE gap_askers SET contact = :contact"
+                    " WHERE answer_id = :id AND asker_hash = :asker"
+                ),
+                {"contact": contact, "id": answer_id, "asker": asker},
             )
         return bool(updated.rowcount)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.gaps import Gap
 from knowledge.ingest import IngestReport
 from knowledge.types import ScoredChunk, StoredDocument
 
@@ -173,6 +174,8 @@ def admin_help(prefix: str = "/kb") -> str:
             "give scopes (e.g. `hr`) to limit who may see it, otherwise it is public",
             f"- `{prefix} remove <doc id, link or title>`: remove a document",
             f"- `{prefix} list`: list the documents",
+            f"- `{prefix} gaps`: the questions I could not answer, or answered badly, "
+            "most asked first, to answer once for everyone",
             "- Send me a file (Markdown, HTML, PDF, Word or text) in a direct message to add it.",
         ]
     )
@@ -291,6 +294,125 @@ def feedback_not_saved(reference: str) -> str:
     )
 
 
+CONTACT_CONSENT_PROMPT = (
+    "An admin will look at this question. May they see who asked, to contact you about it?"
+)
+BUTTON_CONTACT_OK = "🙋 Yes, you may contact me"
+
+
+def contact_allowed() -> str:
+    return "Thanks: the admins can now see that you asked, and may contact you about it."
+
+
+def contact_not_queued() -> str:
+    return (
+        "Only the person who asked can agree to this, while their question is waiting for an admin."
+    )
+
+
+def not_a_bot_answer() -> str:
+    return "That message is not one of my answers, so there is nothing to improve."
+
+
+# Gaps: questions waiting for an admin's answer (Markdown; adapters convert it).
+
+BUTTON_ANSWER_GAP = "Answer"
+BUTTON_IMPROVE = "Improve this answer"
+BUTTON_SAVE_ANSWER = "Save and tell the askers"
+FORM_ANSWER_GAP_TITLE = "Answer a question"
+FORM_IMPROVE_TITLE = "Improve this answer"
+FIELD_QUESTION = "Question (as it should appear in the knowledge base)"
+FIELD_ANSWER = "Answer"
+FIELD_ANSWER_HINT = "Write it as it should be given to everyone who asks this. Markdown is fine."
+FIELD_SCOPES = "Who may see it"
+FIELD_SCOPES_HINT = "Scopes separated by spaces, e.g. `public` or `hr`."
+GAP_REASONS = {
+    "declined": "I could not answer",
+    "downvoted": "answer got 👎",
+    "improve": "answer improved by an admin",
+}
+
+
+def no_gaps() -> str:
+    return "No open questions: everything asked recently was answered, and nobody voted 👎."
+
+
+def gaps_heading(shown: int, total: int) -> str:
+    more = f" (the {shown} most asked shown)" if total > shown else ""
+    noun = "question is" if total == 1 else "questions are"
+    return f"**{total} {noun} waiting for an answer**{more}:"
+
+
+def gap_summary(gap: Gap) -> str:
+    """One gap for admins: the question, when, how often, why and what was found. Who may be
+    contacted is ``gap_contacts``, which adapters add in their own mention syntax."""
+    times = "once" if gap.times_asked == 1 else f"{gap.times_asked} times"
+    lines = [
+        f"**#{gap.id}** · asked {times}, last {gap.last_asked_at:%d %b %Y %H:%M} UTC · "
+        f"{GAP_REASONS[gap.reason]} · visible to {', '.join(gap.scopes)}",
+        _quoted(gap.question),
+    ]
+    if gap.sources:
+        found = "; ".join(
+            f"{' › '.join(p for p in (s.title, s.section) if p)} ({s.similarity:.2f})"
+            for s in gap.sources[:3]
+        )
+        lines.append(f"Closest sources: {found}")
+    else:
+        lines.append("Closest sources: none")
+    return "\n".join(lines)
+
+
+def gap_contacts(mentions: Sequence[str]) -> str:
+    """The askers who agreed to be contacted (the others are never shown)."""
+    return f"May be contacted: {', '.join(mentions)}"
+
+
+def gap_not_found(gap_id: int) -> str:
+    return f"There is no question #{gap_id} in the queue."
+
+
+def gap_answered(gap_id: int, question: str, scopes: Sequence[str], *, told: int) -> str:
+    people = (
+        "nobody was waiting in a thread"
+        if not told
+        else (
+            "told the asker in their thread"
+            if told == 1
+            else f"told {told} askers in their threads"
+        )
+    )
+    return (
+        f"Saved your answer to #{gap_id} (“{_inline(question)}”) as a document visible to "
+        f"{', '.join(scopes)}; I'll answer from it from now on, and {people}."
+    )
+
+
+def gap_answered_notice(question: str, answer: str, *, improved: bool) -> str:
+    """To the asker, in their question's thread, when an admin answers it."""
+    what = "improved the answer to" if improved else "answered"
+    return f"An admin has {what} your question “{_inline(question)}”:\n\n{answer}"
+
+
+def answer_forgotten() -> str:
+    return (
+        "I no longer remember that question, so I can't attach an answer to it. "
+        "Add the information with `kb add` instead."
+    )
+
+
+def gap_not_saved() -> str:
+    return "the question could not be queued"
+
+
+def form_not_opened() -> str:
+    return "Slack did not open the form in time. Please click again."
+
+
+def answer_required() -> str:
+    return "Please write the answer."
+
+
 def escalation_sent(channel_mention: str) -> str:
     return f"I've asked the experts in {channel_mention}. Someone will reply in your thread."
 
@@ -343,6 +465,12 @@ def teams_not_understood() -> str:
 
 def unexpected_error(reference: str) -> str:
     return f"Sorry, something went wrong on my side. Please try again. (Reference: {reference})"
+
+
+def _inline(text: str, limit: int = 200) -> str:
+    """``text`` on one line, cut at ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def _quoted(text: str) -> str:

@@ -10,11 +10,15 @@ import redis.asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.answer_log import PgAnswerLog, Prices
-from bot.answering import AnsweringOptions, AnswerService
+from bot.answer_records import RedisAnswerRecords
+from bot.answering import AnsweringOptions, AnswerObserver, AnswerService
 from bot.cache import AnswerCache, RedisAnswerCache, redis_client
+from bot.curation import Curator
 from bot.delivery import PlatformReporter
 from bot.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgres
 from bot.evaluation.judge import Judge, LexicalJudge, LLMJudge
+from bot.examples import PgExampleStore
+from bot.gaps import PgGapQueue
 from bot.jobs import IngestionJobs, JobOptions
 from bot.lifecycle import WorkInProgress
 from bot.llm import OpenAIChatModel
@@ -123,6 +127,7 @@ class Core:
     jobs: IngestionJobs
     work: WorkInProgress
     reporters: PlatformReporter
+    curator: Curator
 
 
 def build_answer_service(
@@ -131,6 +136,7 @@ def build_answer_service(
     prompts: Prompts,
     cache: AnswerCache,
     metrics: Metrics | None = None,
+    observer: AnswerObserver | None = None,
 ) -> AnswerService:
     """The answering core over ``kb`` with the configured writer and the given cache."""
     return AnswerService(
@@ -149,6 +155,7 @@ def build_answer_service(
             prompt_version=prompts.version,
         ),
         metrics=metrics,
+        observer=observer,
     )
 
 
@@ -162,7 +169,18 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
         async with open_knowledge_base(settings, embedder=embedder) as kb:
             cache = RedisAnswerCache(client, settings.cache_ttl_seconds, settings.redis_namespace)
             metrics = Metrics()
-            service = build_answer_service(settings, kb, prompts, cache, metrics)
+            reporters = PlatformReporter()
+            curator = Curator(
+                kb=kb,
+                records=RedisAnswerRecords(
+                    client, settings.redis_namespace, int(settings.answer_memory_days * 86_400)
+                ),
+                gaps=PgGapQueue(kb.engine, similar=settings.gap_similarity),
+                examples=PgExampleStore(kb.engine),
+                reporter=reporters,
+                top_k=settings.top_k,
+            )
+            service = build_answer_service(settings, kb, prompts, cache, metrics, curator)
             jobs = IngestionJobs(
                 kb.engine.url.render_as_string(hide_password=False),
                 kb.engine,
@@ -181,7 +199,8 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                     metrics=metrics,
                     jobs=jobs,
                     work=WorkInProgress(),
-                    reporters=PlatformReporter(),
+                    reporters=reporters,
+                    curator=curator,
                 )
             finally:
                 await jobs.close()

@@ -138,6 +138,7 @@ class FakeSlack:
     responses: list[dict[str, Any]] = field(default_factory=list)
     downloads: list[str] = field(default_factory=list)
     socket_acks: list[str] = field(default_factory=list)
+    views: list[dict[str, Any]] = field(default_factory=list)
     _responses_by_key: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _files: dict[str, _HostedFile] = field(default_factory=dict)
     _faults: dict[str, deque[_Fail | _RateLimit]] = field(default_factory=dict)
@@ -437,7 +438,24 @@ class FakeSlack:
             "conversations.members": self._members,
             "usergroups.users.list": self._usergroup_users,
             "files.info": self._file_info,
+            "views.open": self._views_open,
         }
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Opens a modal: like Slack, refuses a missing trigger and the limits it checks."""
+        _required(args, "trigger_id", "invalid_trigger_id")
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            raise _Refused("invalid_arguments")
+        if len(view["title"]["text"]) > 24 or len(view.get("submit", {}).get("text", "")) > 24:
+            raise _Refused("invalid_arguments")
+        if len(view.get("blocks", [])) > 100 or len(view.get("private_metadata", "")) > 3000:
+            raise _Refused("invalid_arguments")
+        opened = {**view, "id": f"V{uuid.uuid4().hex[:10].upper()}"}
+        self.views.append(opened)
+        return {"view": opened}
 
     def _auth_test(self, _args: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -904,6 +922,57 @@ def block_action_body(
                 "action_ts": f"{time.time():.6f}",
             }
         ],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def view_submission_body(
+    view: dict[str, Any], values: dict[str, str], *, user_id: str = "UALICE"
+) -> bytes:
+    """A ``view_submission`` payload: ``values`` maps each input block's id to the text typed
+    (the action id of each modal input here equals its block id)."""
+    state = {
+        block_id: {block_id: {"type": "plain_text_input", "value": value}}
+        for block_id, value in values.items()
+    }
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "user": {"id": user_id, "username": _user_name(user_id), "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": f"{uuid.uuid4().int % 10**13}.{uuid.uuid4().hex[:12]}",
+        "view": {**view, "team_id": TEAM_ID, "app_id": APP_ID, "state": {"values": state}},
+        "response_urls": [],
+        "is_enterprise_install": False,
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def message_action_body(
+    callback_id: str,
+    message: dict[str, Any],
+    *,
+    user_id: str = "UALICE",
+    channel: str = "CGENERAL",
+    response_url: str,
+) -> bytes:
+    """A message shortcut (``message_action``) payload, chosen on ``message``."""
+    payload = {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "trigger_id": f"{uuid.uuid4().int % 10**13}.{uuid.uuid4().hex[:12]}",
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "user": {"id": user_id, "username": _user_name(user_id), "team_id": TEAM_ID},
+        "channel": {"id": channel, "name": _channel_name(channel)},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "message_ts": message["ts"],
+        "message": message,
+        "response_url": response_url,
     }
     return urlencode({"payload": json.dumps(payload)}).encode()
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from bot.server import SLACK_EVENTS_PATH
+from bot.slack.blocks import SHORTCUT_IMPROVE
 
 MANIFEST = Path(__file__).parent.parent / "deploy" / "slack" / "manifest.yml"
 # Web API methods the adapter calls → the bot scope each needs (Slack's method docs).
@@ -46,3 +47,11 @@ def test_events_command_and_interactivity_point_at_the_events_endpoint() -> None
     ]
     assert all(urlsplit(u).path == SLACK_EVENTS_PATH for u in urls)
     assert settings["interactivity"]["is_enabled"] is True
+
+
+def test_the_improve_shortcut_is_declared_with_the_callback_the_adapter_listens_to() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    [shortcut] = manifest["features"]["shortcuts"]
+    assert shortcut["type"] == "message"
+    assert shortcut["callback_id"] == SHORTCUT_IMPROVE
+    assert "commands" in manifest["oauth_config"]["scopes"]["bot"]  # shortcuts need it

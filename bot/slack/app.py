@@ -20,6 +20,7 @@ from bot.admin import KnowledgeAdmin
 from bot.feedback import PgFeedbackStore
 from bot.markers import RedisMarkers
 from bot.settings import Settings
+from bot.slack.curation import SlackCuration
 from bot.slack.directory import SlackDirectory
 from bot.slack.listeners import SlackListeners, SlackOptions
 from bot.slack.reporter import SlackReporter
@@ -90,17 +91,25 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
         process_before_response=False,
         logger=logging.getLogger("slack_bolt"),
     )
+    directory = SlackDirectory(
+        client,
+        access=settings.access.slack,
+        admins=settings.slack_admins,
+        admin_channel=settings.slack_admin_channel,
+    )
     listeners = SlackListeners(
         answers=core.answers,
         admin=KnowledgeAdmin(core.kb, core.jobs),
         feedback=PgFeedbackStore(core.kb.engine),
         markers=RedisMarkers(core.redis, settings.redis_namespace),
         work=core.work,
-        directory=SlackDirectory(
-            client,
-            access=settings.access.slack,
-            admins=settings.slack_admins,
-            admin_channel=settings.slack_admin_channel,
+        directory=directory,
+        curator=core.curator,
+        curation=SlackCuration(
+            curator=core.curator,
+            directory=directory,
+            work=core.work,
+            user_hash_key=settings.user_hash_secret,
         ),
         options=SlackOptions(
             escalation_channel=settings.slack_escalation_channel,

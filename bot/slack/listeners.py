@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import messages
 from bot.admin import AdminCommandError, KnowledgeAdmin, parse_admin_command
 from bot.answering import AnswerService
+from bot.curation import Curator
 from bot.feedback import Feedback, PgFeedbackStore
 from bot.identity import user_hash
 from bot.lifecycle import WorkInProgress
@@ -34,11 +35,13 @@ from bot.slack.blocks import (
     FEEDBACK_ACTIONS,
     ButtonValue,
     answer_message,
+    consent_blocks,
     expert_mentions,
 )
+from bot.slack.curation import SlackCuration
 from bot.slack.directory import SlackDirectory
 from bot.slack.mrkdwn import to_mrkdwn
-from bot.slack.reporter import slack_reply_to
+from bot.slack.reporter import slack_reply_to, slack_thread
 from bot.types import Question, Turn
 from knowledge.errors import DatabaseUnavailableError, LoadError
 from knowledge.loading import uploaded
@@ -90,6 +93,8 @@ class SlackListeners:
         markers: RedisMarkers,
         work: WorkInProgress,
         directory: SlackDirectory,
+        curator: Curator,
+        curation: SlackCuration,
         options: SlackOptions,
     ) -> None:
         self._answers = answers
@@ -98,6 +103,8 @@ class SlackListeners:
         self._markers = markers
         self._work = work
         self._directory = directory
+        self._curator = curator
+        self._curation = curation
         self._options = options
 
     def register(self, app: AsyncApp) -> None:
@@ -108,6 +115,7 @@ class SlackListeners:
         app.action(ACTION_HELPFUL)(self.on_feedback)
         app.action(ACTION_NOT_HELPFUL)(self.on_feedback)
         app.action(ACTION_ASK_HUMAN)(self.on_ask_human)
+        self._curation.register(app)
         app.error(self.on_error)
 
     # Events
@@ -183,16 +191,18 @@ class SlackListeners:
             scopes = await self._directory.scopes_for(
                 channel_id=incoming.channel, private=incoming.private, user_id=incoming.user
             )
+            # Top-level DMs are answered at top level; everything else in the question's thread.
+            thread = incoming.thread_ts or (None if incoming.private else incoming.ts)
             question = Question(
                 text=incoming.text,
                 scopes=scopes,
                 history=await self._history(client, incoming),
                 asker=self._hash(incoming.team, incoming.user),
                 platform="slack",
+                # An admin's later answer goes under the question, wherever it was asked.
+                reply_to=slack_thread(incoming.channel, thread or incoming.ts),
             )
             answer = await self._answers.answer(question)
-            # Top-level DMs are answered at top level; everything else in the question's thread.
-            thread = incoming.thread_ts or (None if incoming.private else incoming.ts)
             message = answer_message(answer, question_ts=incoming.ts)
             await client.chat_postMessage(
                 channel=incoming.channel,
@@ -292,6 +302,9 @@ class SlackListeners:
         except AdminCommandError as e:
             await respond(text=to_mrkdwn(str(e)), response_type="ephemeral")
             return
+        if parsed.action == "gaps":
+            await self._curation.show_gaps(respond)
+            return
         if parsed.action == "add":
             reply_to = slack_reply_to(command.get("response_url", ""), command["user_id"])
             reply = await self._admin.queue_add(parsed, reply_to)
@@ -307,22 +320,27 @@ class SlackListeners:
         await ack()
         value = ButtonValue.decode(action.get("value", ""))
         vote = FEEDBACK_ACTIONS[action["action_id"]]
-        user = body["user"]["id"]
+        voter = self._hash(body.get("team", {}).get("id", ""), body["user"]["id"])
         try:
             await self._feedback.record(
                 Feedback(
                     answer_id=value.answer_id,
                     vote=1 if vote > 0 else -1,
-                    voter=self._hash(body.get("team", {}).get("id", ""), user),
+                    voter=voter,
                     platform="slack",
                 )
             )
-            reply = messages.feedback_thanks(vote)
         except DatabaseUnavailableError as e:
             reference = uuid.uuid4().hex[:12]
             log.warning("feedback %s on answer %s not saved: %s", reference, value.answer_id, e)
             reply = messages.feedback_not_saved(reference)
-        await respond(text=reply, response_type="ephemeral", replace_original=False)
+            await respond(text=reply, response_type="ephemeral", replace_original=False)
+            return
+        reply = messages.feedback_thanks(vote)
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": reply}}]
+        if await self._curator.vote(value.answer_id, vote, voter=voter):
+            blocks += consent_blocks(action.get("value", ""))
+        await respond(text=reply, blocks=blocks, response_type="ephemeral", replace_original=False)
 
     async def on_ask_human(
         self,
