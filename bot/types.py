@@ -56,6 +56,11 @@ class Citation:
     section: str
     url: str
 
+    @property
+    def has_web_link(self) -> bool:
+        """False for a source with no web page (an admin's answer): it is named, not linked."""
+        return self.url.startswith(("https://", "http://"))
+
 
 @dataclass(frozen=True)
 class Usage:

@@ -183,7 +183,10 @@ async def test_a_personal_message_gets_typing_then_a_card_with_numbered_source_l
         "👍 Helpful",
         "👎 Not helpful",
         "Ask a human",
+        "Improve this answer",
     ]
+    improve = card["content"]["actions"][-1]
+    assert improve["type"] == "Action.ShowCard" and improve["mode"] == "secondary"
     # The plain-text fallbacks: the notification summary and the card's fallbackText.
     assert "25 days" in reply["summary"]
     assert "25 days" in card["content"]["fallbackText"]
@@ -302,8 +305,12 @@ async def test_feedback_is_stored_once_per_person_and_acknowledged(bot: TeamsBot
     reply = await bot.ask(personal_message(QUESTION, service_url=url))
     for title in ("👍 Helpful", "👎 Not helpful"):
         press = card_submit(card_action(reply, title), service_url=url, reply_to_id=reply["id"])
-        thanks = await bot.ask(press)
+        await bot.ask(press)
+        thanks, *consent = bot.messages_to(press)
         assert "Thanks" in thanks["text"]
+    # After a 👎 the asker is asked whether admins may contact them.
+    [card] = consent
+    assert "May they see who asked" in card["summary"]
     async with bot.core.kb.engine.connect() as connection:
         rows = (
             await connection.execute(text("SELECT answer_id, vote, platform FROM feedback"))

@@ -94,6 +94,7 @@ async def test_a_personal_message_gets_typing_then_a_card_with_its_sources(
         "👍 Helpful",
         "👎 Not helpful",
         "Ask a human",
+        "Improve this answer",
     ]
     assert sent[1].summary and "25 days" in sent[1].summary
 

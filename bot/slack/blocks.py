@@ -54,12 +54,7 @@ class ButtonValue:
 
 
 def link(url: str, label: str) -> str:
-    """A mrkdwn link; ``|`` and ``>`` would end Slack's link syntax early, so encode them.
-
-    A source with no web address (an admin's answer) is named without a link.
-    """
-    if not url.startswith(("https://", "http://")):
-        return escape(label)
+    """A mrkdwn link; ``|`` and ``>`` would end Slack's link syntax early, so encode them."""
     safe_url = quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
     return f"<{safe_url}|{escape(label).replace('|', '¦')}>"
 
@@ -75,7 +70,8 @@ def answer_message(answer: Answer, *, question_ts: str) -> SlackMessage:
         lines = [f"*{messages.SOURCES_HEADING}*"]
         for citation in answer.citations:
             where = " › ".join(p for p in (citation.title, citation.section) if p)
-            lines.append(f"{citation.n}. {link(citation.url, where)}")
+            named = link(citation.url, where) if citation.has_web_link else escape(where)
+            lines.append(f"{citation.n}. {named}")
         blocks.append({"type": "context", "elements": [_mrkdwn("\n".join(lines))]})
     value = ButtonValue(answer.id, question_ts).encode()
     if answer.outcome == "not_covered":

@@ -71,6 +71,7 @@ def build_teams_endpoint(
         memory=RedisConversationMemory(core.redis, settings.redis_namespace),
         work=core.work,
         access=settings.access.teams,
+        curator=core.curator,
         options=TeamsOptions(
             app_id=settings.teams_app_id or "",
             admins=frozenset(settings.teams_admins),

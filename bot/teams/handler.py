@@ -29,14 +29,25 @@ from botbuilder.schema import (
 
 from bot import messages
 from bot.access import PlatformAccess
-from bot.admin import AdminCommandError, KnowledgeAdmin, parse_admin_command
+from bot.admin import AdminCommandError, KnowledgeAdmin, parse_admin_command, parse_scopes
 from bot.answering import AnswerService
-from bot.feedback import Feedback, PgFeedbackStore
+from bot.curation import AdminAnswer, Curator
+from bot.feedback import Feedback, PgFeedbackStore, Vote
 from bot.identity import user_hash
 from bot.lifecycle import WorkInProgress
 from bot.markers import RedisMarkers
 from bot.memory import RedisConversationMemory
-from bot.teams.cards import CardAction, answer_activity, plain_answer_activity
+from bot.teams.cards import (
+    GAPS_SHOWN,
+    INPUT_ANSWER,
+    INPUT_QUESTION,
+    INPUT_SCOPES,
+    CardAction,
+    answer_activity,
+    consent_activity,
+    gap_list_activity,
+    plain_answer_activity,
+)
 from bot.teams.connector import Outcome, send, send_text, send_typing
 from bot.teams.reporter import teams_reply_to
 from bot.types import Answer, Question
@@ -82,6 +93,7 @@ class TeamsBot:
         memory: RedisConversationMemory,
         work: WorkInProgress,
         access: PlatformAccess,
+        curator: Curator,
         options: TeamsOptions,
     ) -> None:
         self._answers = answers
@@ -91,6 +103,7 @@ class TeamsBot:
         self._memory = memory
         self._work = work
         self._access = access
+        self._curator = curator
         self._options = options
         self._later: set[asyncio.Task[None]] = set()
 
@@ -148,6 +161,7 @@ class TeamsBot:
             history=await self._memory.turns(conversation),
             asker=self._hash(activity),
             platform="teams",
+            reply_to=teams_reply_to(activity),
         )
         answering = asyncio.create_task(self._answers.answer(question))
         done, _ = await asyncio.wait({answering}, timeout=self._options.reply_within_seconds)
@@ -233,6 +247,9 @@ class TeamsBot:
         if parsed.action == "help":
             await send_text(context, messages.admin_help(ADMIN_COMMAND))
             return
+        if parsed.action == "gaps":
+            await self._show_gaps(context)
+            return
         if parsed.action == "add":
             reply = await self._admin.queue_add(parsed, teams_reply_to(context.activity))
         else:
@@ -285,22 +302,74 @@ class TeamsBot:
     async def _on_card_action(self, context: TurnContext, action: CardAction) -> None:
         if action.verb == "ask_human":
             await send_text(context, await self._escalate(context, action))
-            return
+        elif action.verb in ("helpful", "not_helpful"):
+            await self._on_vote(context, action)
+        elif action.verb == "contact_ok":
+            await send_text(context, await self._allow_contact(context, action))
+        else:
+            await send_text(context, await self._admin_answer(context, action))
+
+    async def _on_vote(self, context: TurnContext, action: CardAction) -> None:
+        vote: Vote = 1 if action.verb == "helpful" else -1
+        voter = self._hash(context.activity)
         try:
             await self._feedback.record(
-                Feedback(
-                    answer_id=action.answer_id,
-                    vote=1 if action.verb == "helpful" else -1,
-                    voter=self._hash(context.activity),
-                    platform="teams",
-                )
+                Feedback(answer_id=action.answer_id, vote=vote, voter=voter, platform="teams")
             )
-            reply = messages.feedback_thanks(1 if action.verb == "helpful" else -1)
         except DatabaseUnavailableError as e:
             reference = uuid.uuid4().hex[:12]
             log.warning("feedback %s on answer %s not saved: %s", reference, action.answer_id, e)
-            reply = messages.feedback_not_saved(reference)
-        await send_text(context, reply)
+            await send_text(context, messages.feedback_not_saved(reference))
+            return
+        await send_text(context, messages.feedback_thanks(vote))
+        if await self._curator.vote(action.answer_id, vote, voter=voter):
+            await send(context, consent_activity(action.answer_id), doing="asking for consent")
+
+    async def _allow_contact(self, context: TurnContext, action: CardAction) -> str:
+        try:
+            allowed = await self._curator.allow_contact(
+                action.answer_id,
+                asker=self._hash(context.activity),
+                contact=context.activity.from_property.name or _user_id(context.activity),
+            )
+        except DatabaseUnavailableError as e:
+            reference = uuid.uuid4().hex[:12]
+            log.warning("consent %s on answer %s not saved: %s", reference, action.answer_id, e)
+            return messages.feedback_not_saved(reference)
+        return messages.contact_allowed() if allowed else messages.contact_not_queued()
+
+    # Closing the loop: gaps and admins' answers
+
+    async def _show_gaps(self, context: TurnContext) -> None:
+        try:
+            gaps, total = await self._curator.open_gaps(GAPS_SHOWN)
+        except DatabaseUnavailableError as e:
+            await send_text(context, messages.admin_failed(str(e)))
+            return
+        await send(context, gap_list_activity(gaps, total), doing="listing gaps")
+
+    async def _admin_answer(self, context: TurnContext, action: CardAction) -> str:
+        """An admin's answer to a gap (``answer_gap``) or to a bot answer (``improve``)."""
+        activity = context.activity
+        if _user_id(activity) not in self._options.admins:
+            return messages.admin_refusal()
+        text = action.inputs.get(INPUT_ANSWER, "").strip()
+        if not text:
+            return messages.answer_required()
+        try:
+            scopes = parse_scopes(action.inputs.get(INPUT_SCOPES, "").split())
+        except AdminCommandError as e:
+            return str(e)
+        answer = AdminAnswer(
+            text=text,
+            admin=activity.from_property.name or _user_id(activity),
+            scopes=scopes,
+            question=action.inputs.get(INPUT_QUESTION, ""),
+        )
+        async with self._work.track():
+            if action.verb == "answer_gap" and action.gap_id is not None:
+                return await self._curator.answer_gap(action.gap_id, answer)
+            return await self._curator.improve(action.answer_id, answer)
 
     async def _escalate(self, context: TurnContext, action: CardAction) -> str:
         """Post the question and the answer to the experts; returns what to tell the asker."""
