@@ -1,0 +1,150 @@
+"""The gap queue and the curator on a real Postgres and Redis: grouping similar questions,
+one entry per answer, askers told once, approved answers, and outages that never cost an
+employee their answer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.answer_records import RedisAnswerRecords
+from bot.cache import redis_client
+from bot.curation import AdminAnswer, Curator
+from bot.examples import PgExampleStore
+from bot.feedback import Feedback, PgFeedbackStore
+from bot.gaps import NewGap, PgGapQueue
+from bot.settings import Settings
+from bot.types import Answer, Question, ReplyTo
+from bot.wiring import KnowledgeBase, open_knowledge_base
+from knowledge.database import create_engine
+from knowledge.embedders import HashingEmbedder
+from knowledge.types import ScoredChunk
+from tests.environment import core_environment
+
+THREAD = ReplyTo("slack", {"channel": "C1", "thread_ts": "1.0"})
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[tuple[ReplyTo, str]] = []
+
+    async def report(self, reply_to: ReplyTo, markdown: str) -> None:
+        self.sent.append((reply_to, markdown))
+
+
+def _gap(question: str, answer_id: str, embedding: list[float] | None) -> NewGap:
+    return NewGap(
+        reason="declined", question=question, answer_id=answer_id, scopes=("public",),
+        sources=(), bot_answer=None, asker="h-" + answer_id, reply_to=THREAD,
+        embedding=embedding,
+    )  # fmt: skip
+
+
+async def _vector(text: str) -> list[float]:
+    return [float(x) for x in (await HashingEmbedder(384).embed([text]))[0]]
+
+
+async def test_similar_questions_share_a_gap_and_different_ones_do_not(
+    engine: AsyncEngine,
+) -> None:
+    queue = PgGapQueue(engine, similar=0.85)
+    dog = await queue.add(_gap("Can I bring my dog?", "a1", await _vector("Can I bring my dog?")))
+    same = await queue.add(_gap("can i bring my dog", "a2", await _vector("can i bring my dog")))
+    other = await queue.add(
+        _gap("Who approves travel?", "a3", await _vector("Who approves travel?"))
+    )
+    again = await queue.add(_gap("Can I bring my dog?", "a1", None))  # the same answer, voted on
+    assert dog == same == again != other
+    gaps, total = await queue.open_gaps(10)
+    assert total == 2
+    assert [(g.question, g.times_asked) for g in gaps] == [
+        ("Can I bring my dog?", 2),
+        ("Who approves travel?", 1),
+    ]
+    assert gaps[0].contacts == ()
+
+    # Consent is the asker's alone; resolving tells each asker once.
+    assert not await queue.allow_contact("a2", asker="h-someone-else", contact="<@U2>")
+    assert await queue.allow_contact("a2", asker="h-a2", contact="<@U2>")
+    assert (await queue.get(dog)).contacts == ("<@U2>",)  # type: ignore[union-attr]
+    told = await queue.resolve(dog, answered_by="<@UADMIN>", document_id="d1")
+    assert told == [THREAD, THREAD]
+    assert await queue.resolve(dog, answered_by="<@UADMIN>", document_id="d1") == []
+    assert (await queue.open_gaps(10))[1] == 1
+
+
+@pytest.fixture
+async def kb(database_url: str, redis_url: str) -> AsyncIterator[KnowledgeBase]:
+    settings = Settings.from_env(core_environment(database_url=database_url, redis_url=redis_url))
+    async with open_knowledge_base(settings) as kb:
+        yield kb
+
+
+def _curator(kb: KnowledgeBase, redis_url: str, engine: AsyncEngine | None = None) -> Curator:
+    engine = engine or kb.engine
+    return Curator(
+        kb=kb,
+        records=RedisAnswerRecords(redis_client(redis_url), "test-gaps", 3600),
+        gaps=PgGapQueue(engine),
+        examples=PgExampleStore(engine),
+        reporter=Recorder(),
+    )
+
+
+def _answer(answer_id: str, outcome: str = "answered") -> Answer:
+    source = ScoredChunk(
+        chunk_id="c1", document_id="d1", title="Leave Policy", section="Annual leave",
+        heading_path=("Leave Policy", "Annual leave"), url="https://hb.test/leave#annual-leave",
+        text="Everyone gets 25 days.", score=1.0, similarity=0.8,
+    )  # fmt: skip
+    grounded = outcome == "answered"
+    return Answer(
+        id=answer_id,
+        text="You get 25 days [1]." if grounded else "I couldn't find this.",
+        citations=(),
+        grounded=grounded,
+        outcome=outcome,  # type: ignore[arg-type]
+        model="m",
+        sources=(source,),
+    )
+
+
+async def test_only_net_positive_votes_and_admin_answers_are_approved(
+    kb: KnowledgeBase, redis_url: str
+) -> None:
+    curator = _curator(kb, redis_url)
+    feedback = PgFeedbackStore(kb.engine)
+    for answer_id, votes in (("liked", [1]), ("mixed", [1, -1]), ("disliked", [-1])):
+        await curator.observe(Question("How much leave?", asker="h-asker"), _answer(answer_id))
+        for n, vote in enumerate(votes):
+            await feedback.record(Feedback(answer_id, vote, f"voter{n}", "slack"))  # type: ignore[arg-type]
+            assert await curator.vote(answer_id, vote, voter=f"voter{n}") is False
+    approved = await PgExampleStore(kb.engine).approved()
+    assert [(a.kind, a.answer) for a in approved] == [("voted", "You get 25 days [1].")]
+    assert approved[0].sources[0].heading_path == ("Leave Policy", "Annual leave")
+    gaps, _ = await curator.open_gaps(10)
+    assert [g.reason for g in gaps] == ["downvoted"]  # mixed and disliked: one question
+    assert gaps[0].times_asked == 2 and gaps[0].bot_answer == "You get 25 days [1]."
+    # The asker's own 👎 invites them to agree to be contacted.
+    await curator.observe(Question("Who signs expenses?", asker="h-me"), _answer("mine"))
+    assert await curator.vote("mine", -1, voter="h-me") is True
+
+
+async def test_a_database_outage_never_costs_the_asker_their_answer(
+    kb: KnowledgeBase, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    dead = create_engine("postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=1")
+    try:
+        curator = _curator(kb, redis_url, dead)
+        with caplog.at_level(logging.WARNING):
+            await curator.observe(Question("Dogs?"), _answer("d1", "not_covered"))
+            assert await curator.vote("d1", -1, voter="x") is False
+        assert "not queued as a gap" in caplog.text
+        reply = await curator.answer_gap(1, AdminAnswer("Yes.", "<@UADMIN>", ("public",)))
+        assert "cannot use the database" in reply
+        assert "\n" not in reply
+    finally:
+        await dead.dispose()
