@@ -17,6 +17,11 @@ _MARKER = re.compile(r"\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+")
 
 
+def cited_numbers(text: str) -> list[int]:
+    """Every source number the ``[n]`` markers of ``text`` name, in order, repeats included."""
+    return [int(n) for match in _MARKER.finditer(text) for n in _NUMBER.findall(match.group(1))]
+
+
 def resolve_citations(
     text: str, sources: Sequence[ScoredChunk]
 ) -> tuple[str, tuple[Citation, ...]]:
@@ -24,9 +29,8 @@ def resolve_citations(
     order: dict[int, int] = {}  # source index (1-based, as the model saw it) -> new number
 
     def renumber(match: re.Match[str]) -> str:
-        numbers = [int(n) for n in _NUMBER.findall(match.group(1))]
         kept: list[int] = []
-        for number in numbers:
+        for number in cited_numbers(match.group(0)):
             if 1 <= number <= len(sources):
                 new = order.setdefault(number, len(order) + 1)
                 if new not in kept:

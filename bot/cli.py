@@ -24,13 +24,29 @@ from bot.evaluation.corpus import EvalError, open_eval_corpus
 from bot.evaluation.dataset import DatasetError, read_dataset
 from bot.evaluation.report import html_report, summary_table
 from bot.evaluation.runner import EvalOptions, Evaluation, run_evaluation
+from bot.examples import PgExampleStore
 from bot.prompts import Prompts
 from bot.server import DEFAULT_PORT, serve
 from bot.settings import Settings, SettingsError
 from bot.slack.app import SlackTokenError
+from bot.tuning.api import open_client, require_api
+from bot.tuning.compare import compare_models, read_held_out
+from bot.tuning.errors import TuningError
+from bot.tuning.export import (
+    DEFAULT_MIN_EXAMPLES,
+    DEFAULT_VALIDATION_SHARE,
+    ExportOptions,
+    export_examples,
+    validation_path,
+)
+from bot.tuning.finetune import FINISHED_BADLY, FineTuningJobs
+from bot.tuning.report import comparison_table
+from bot.tuning.state import TuneState, load_state, save_state
+from bot.tuning.vocabulary import knowledge_words
 from bot.types import Answer, Question, Turn
 from bot.wiring import (
     build_answer_service,
+    build_chat_model,
     build_embedder,
     build_judge,
     open_core,
@@ -66,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         SlackTokenError,
         DatasetError,
         EvalError,
+        TuningError,
     ) as e:
         print(messages.error(str(e)), file=sys.stderr)
         code = EXIT_FAILED
@@ -138,7 +155,22 @@ def _parser() -> argparse.ArgumentParser:
         "eval", help="measure retrieval and answers on questions with known answers"
     )
     eval_cmd.add_argument(
-        "dataset", metavar="DATASET", help="a JSON Lines file, a public set's folder, or 'sample'"
+        "dataset",
+        metavar="DATASET",
+        nargs="?",
+        help="a JSON Lines file, a public set's folder, or 'sample' (not with --compare)",
+    )
+    eval_cmd.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("MODEL_A", "MODEL_B"),
+        help="instead of DATASET: two models side by side on the held-out examples of an export",
+    )
+    eval_cmd.add_argument(
+        "--held-out",
+        type=Path,
+        metavar="FILE",
+        help="with --compare: a validation file (default: the last export's)",
     )
     eval_cmd.add_argument("--corpus", type=Path, help="the documents (default: the set's docs/)")
     eval_cmd.add_argument("--k", type=int, default=5, help="retrieval cut-off (default 5)")
@@ -157,6 +189,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     eval_cmd.add_argument("--judge-model", help="the LLM that grades answers (default: chat model)")
     eval_cmd.set_defaults(handler=_eval)
+
+    tune_cmd = commands.add_parser(
+        "tune", help="fine-tune a model on approved answers (export, start, status)"
+    )
+    tune_steps = tune_cmd.add_subparsers(dest="step", required=True, metavar="STEP")
+    export_cmd = tune_steps.add_parser(
+        "export", help="write approved answers as training and held-out JSON Lines files"
+    )
+    export_cmd.add_argument("out", type=Path, metavar="OUT.jsonl", help="the training file")
+    export_cmd.add_argument(
+        "--validation-share",
+        type=float,
+        default=DEFAULT_VALIDATION_SHARE,
+        help=f"share held out for validation (default {DEFAULT_VALIDATION_SHARE})",
+    )
+    export_cmd.add_argument(
+        "--min-examples",
+        type=int,
+        default=DEFAULT_MIN_EXAMPLES,
+        help=f"refuse with fewer distinct examples (default {DEFAULT_MIN_EXAMPLES})",
+    )
+    export_cmd.set_defaults(handler=_tune_export)
+    start_cmd = tune_steps.add_parser("start", help="upload the export and start a job")
+    start_cmd.add_argument(
+        "--base-model", help="the model to tune (default SUPPORTBOT_TUNE_BASE_MODEL)"
+    )
+    start_cmd.add_argument(
+        "--file", type=Path, metavar="OUT.jsonl", help="the training file (default: last export)"
+    )
+    start_cmd.set_defaults(handler=_tune_start)
+    job_cmd = tune_steps.add_parser("status", help="how a fine-tuning job is doing")
+    job_cmd.add_argument("job_id", nargs="?", metavar="JOB_ID", help="default: the last started")
+    job_cmd.set_defaults(handler=_tune_status)
 
     serve_cmd = commands.add_parser("serve", help="run the chat server (Slack)")
     serve_cmd.add_argument("--host", default="0.0.0.0", help="interface (default all: 0.0.0.0)")
@@ -406,6 +471,14 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    if args.compare:
+        return await _compare(settings, args)
+    if args.dataset is None:
+        print(messages.error(messages.eval_needs_dataset()), file=sys.stderr)
+        return EXIT_FAILED
+    if args.held_out is not None:
+        print(messages.error(messages.held_out_needs_compare()), file=sys.stderr)
+        return EXIT_FAILED
     eval_set = read_dataset(args.dataset, args.corpus)
     if args.k < 1 or args.parallel < 1 or (args.limit is not None and args.limit < 1):
         print(messages.error("--k, --parallel and --limit must be at least 1"), file=sys.stderr)
@@ -442,6 +515,126 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
         print(summary_table(summary))
     print(messages.eval_written(options.results_path, args.html), file=sys.stderr)
     return EXIT_OK
+
+
+# What --compare cannot take: the options of a DATASET run, and their defaults.
+_DATASET_ONLY = {
+    "corpus": ("--corpus", None),
+    "k": ("--k", 5),
+    "html": ("--html", None),
+    "without_context": ("--without-context", False),
+    "limit": ("--limit", None),
+    "parallel": ("--parallel", 1),
+    "results": ("--results", None),
+    "resume": ("--resume", False),
+    "json": ("--json", False),
+}
+
+
+async def _compare(settings: Settings, args: argparse.Namespace) -> int:
+    if args.dataset is not None:
+        print(messages.error(messages.eval_dataset_or_compare()), file=sys.stderr)
+        return EXIT_FAILED
+    given = [
+        name for key, (name, default) in _DATASET_ONLY.items() if getattr(args, key) != default
+    ]
+    if given:
+        print(messages.error(messages.eval_compare_alone(given)), file=sys.stderr)
+        return EXIT_FAILED
+    require_api(settings)
+    held_out = args.held_out or load_state(settings.home).validation_file
+    if held_out is None:
+        print(messages.error(messages.no_held_out()), file=sys.stderr)
+        return EXIT_FAILED
+    examples = read_held_out(held_out)
+    prompts = Prompts.load(settings.style_file)
+    judge = build_judge(settings, prompts, args.judge_model)
+    models = [build_chat_model(settings, name) for name in args.compare]
+    with tqdm(
+        total=len(examples), desc="Comparing", unit=" ex", file=sys.stderr, disable=None
+    ) as bar:
+        figures = await compare_models(examples, models, judge, bar.update)
+    print(comparison_table(figures, source=held_out, judge=judge.name))
+    for result in figures:
+        for example, reason in result.errors:
+            print(messages.compare_error(result.model, example, reason), file=sys.stderr)
+    return EXIT_OK
+
+
+async def _tune_export(settings: Settings, args: argparse.Namespace) -> int:
+    if not 0 < args.validation_share < 1 or args.min_examples < 2:
+        print(messages.error(messages.bad_export_options()), file=sys.stderr)
+        return EXIT_FAILED
+    options = ExportOptions(
+        out=args.out.resolve(),
+        prompts=Prompts.load(settings.style_file),
+        company=settings.company_name,
+        validation_share=args.validation_share,
+        min_examples=args.min_examples,
+    )
+    async with open_knowledge_base(settings, check_model=False) as kb:
+        approved = await PgExampleStore(kb.engine).approved()
+        words = await knowledge_words(kb.engine)
+        try:
+            result = await export_examples(
+                approved, options, known_words=words, embedder=kb.embedder
+            )
+        except OSError as e:
+            where = e.filename or options.out
+            print(messages.error(f"{where}: {e.strerror or e}"), file=sys.stderr)
+            return EXIT_FAILED
+    state = load_state(settings.home)
+    save_state(settings.home, TuneState(result.training, result.validation, state.job_id))
+    print(messages.exported(**dataclasses.asdict(result)))
+    return EXIT_OK
+
+
+async def _tune_start(settings: Settings, args: argparse.Namespace) -> int:
+    state = load_state(settings.home)
+    training = args.file.resolve() if args.file else state.training_file
+    if training is None:
+        print(messages.error(messages.no_export_yet()), file=sys.stderr)
+        return EXIT_FAILED
+    if not training.is_file():
+        print(messages.error(messages.training_file_missing(training)), file=sys.stderr)
+        return EXIT_FAILED
+    validation = (
+        state.validation_file if training == state.training_file else validation_path(training)
+    )
+    if validation is not None and not validation.is_file():
+        validation = None
+    base_model = args.base_model or settings.tune_base_model
+    async with open_client(settings) as client:
+        job = await FineTuningJobs(client).start(training, validation, base_model)
+    save_state(settings.home, TuneState(state.training_file, state.validation_file, job.job_id))
+    uploaded = [(training, job.training_file_id)]
+    if validation is not None and job.validation_file_id is not None:
+        uploaded.append((validation, job.validation_file_id))
+    print(messages.tune_started(job_id=job.job_id, base_model=job.base_model, uploaded=uploaded))
+    return EXIT_OK
+
+
+async def _tune_status(settings: Settings, args: argparse.Namespace) -> int:
+    job_id = args.job_id or load_state(settings.home).job_id
+    if job_id is None:
+        print(messages.error(messages.no_job_yet()), file=sys.stderr)
+        return EXIT_FAILED
+    async with open_client(settings) as client:
+        report = await FineTuningJobs(client).report(job_id)
+    print(
+        messages.tune_status(
+            job_id=report.job_id,
+            status=report.status,
+            base_model=report.base_model,
+            trained_tokens=report.trained_tokens,
+            events=[
+                (f"{e.created_at:%Y-%m-%d %H:%M:%S}", e.level, e.message) for e in report.events
+            ],
+            fine_tuned_model=report.fine_tuned_model,
+            error=report.error,
+        )
+    )
+    return EXIT_FAILED if report.status in FINISHED_BADLY else EXIT_OK
 
 
 async def _usage(settings: Settings, args: argparse.Namespace) -> int:

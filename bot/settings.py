@@ -21,6 +21,7 @@ T = TypeVar("T")
 EMBEDDERS = ("local", "openai", "hashing")
 DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
+DEFAULT_TUNE_BASE_MODEL = "gpt-4o-mini-2024-07-18"
 OFFLINE_CHAT_MODEL = "offline"
 SLACK_API_URL = "https://slack.com/api/"
 TEAMS_APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")
@@ -82,6 +83,7 @@ class Settings:
     max_question_chars: int = 2000
     prompt_price_per_1k: float = 0.0
     completion_price_per_1k: float = 0.0
+    tune_base_model: str = DEFAULT_TUNE_BASE_MODEL
     access: AccessRules = field(default_factory=AccessRules)
     redis_namespace: str = "supportbot"
     user_hash_key: Secret | None = None
@@ -225,6 +227,7 @@ class Settings:
             max_question_chars=number("SUPPORTBOT_MAX_QUESTION_CHARS", int, 2000, 10),
             prompt_price_per_1k=number("SUPPORTBOT_PROMPT_PRICE_PER_1K", float, 0.0, 0.0),
             completion_price_per_1k=number("SUPPORTBOT_COMPLETION_PRICE_PER_1K", float, 0.0, 0.0),
+            tune_base_model=get("SUPPORTBOT_TUNE_BASE_MODEL") or DEFAULT_TUNE_BASE_MODEL,
             access=access,
             redis_namespace=get("SUPPORTBOT_REDIS_NAMESPACE") or "supportbot",
             user_hash_key=_secret(get("SUPPORTBOT_USER_HASH_KEY")),

@@ -24,6 +24,7 @@ from knowledge.types import ScoredChunk
 
 NOT_COVERED = "NOT_COVERED"
 OFFLINE_MODEL = "offline-extractive"
+ANSWER_MAX_TOKENS = 700
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,12 @@ class LLMAnswerWriter:
     """A chat model, the system prompt with the house style, and the sources as quoted data."""
 
     def __init__(
-        self, chat: ChatModel, prompts: Prompts, *, company: str, max_tokens: int = 700
+        self,
+        chat: ChatModel,
+        prompts: Prompts,
+        *,
+        company: str,
+        max_tokens: int = ANSWER_MAX_TOKENS,
     ) -> None:
         self._chat = chat
         self._prompts = prompts
@@ -78,14 +84,26 @@ class LLMAnswerWriter:
         return completion.text.strip().strip('"'), completion.usage
 
     async def write(self, question: str, sources: Sequence[ScoredChunk]) -> Draft:
-        system = self._prompts.system.substitute(company=self._company, style=self._prompts.style)
-        user = self._prompts.question.substitute(sources=format_sources(sources), question=question)
         completion = await self._chat.complete(
-            [ChatMessage("system", system), ChatMessage("user", user)],
+            answer_prompt(self._prompts, company=self._company, question=question, sources=sources),
             max_tokens=self._max_tokens,
         )
-        declined = NOT_COVERED in completion.text
-        return Draft(completion.text, completion.model, completion.usage, declined)
+        return Draft(completion.text, completion.model, completion.usage, declines(completion.text))
+
+
+def answer_prompt(
+    prompts: Prompts, *, company: str, question: str, sources: Sequence[ScoredChunk]
+) -> list[ChatMessage]:
+    """The system and user messages a model answers ``question`` from; training examples
+    are built with this too, so a tuned model learns on exactly the prompt it meets live."""
+    system = prompts.system.substitute(company=company, style=prompts.style)
+    user = prompts.question.substitute(sources=format_sources(sources), question=question)
+    return [ChatMessage("system", system), ChatMessage("user", user)]
+
+
+def declines(text: str) -> bool:
+    """Whether a model's reply is the "not covered" decline the system prompt asks for."""
+    return NOT_COVERED in text
 
 
 def format_sources(sources: Sequence[ScoredChunk]) -> str:
