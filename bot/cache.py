@@ -106,11 +106,13 @@ def answer_from_json(data: dict[str, Any]) -> Answer:
     data = dict(data)
     data["citations"] = tuple(Citation(**c) for c in data["citations"])
     data["usage"] = Usage(**data["usage"])
-    data["sources"] = tuple(
-        ScoredChunk(**{**s, "heading_path": tuple(s["heading_path"])})
-        for s in data.get("sources", ())
-    )
+    data["sources"] = tuple(scored_chunk_from_json(s) for s in data.get("sources", ()))
     return Answer(**data)
+
+
+def scored_chunk_from_json(data: dict[str, Any]) -> ScoredChunk:
+    """A source as ``dataclasses.asdict`` wrote it (JSON turned its tuple into a list)."""
+    return ScoredChunk(**{**data, "heading_path": tuple(data["heading_path"])})
 
 
 def _decode(raw: bytes | str) -> Answer | None:

@@ -11,11 +11,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.cache import scored_chunk_from_json
 from knowledge.database import GuardedConnection
 from knowledge.types import ScoredChunk
 
@@ -101,13 +102,9 @@ class PgExampleStore:
             ApprovedAnswer(
                 kind=row.kind,
                 question=row.question,
-                sources=tuple(_source(s) for s in row.sources),
+                sources=tuple(scored_chunk_from_json(s) for s in row.sources),
                 answer=row.answer,
                 created_at=row.created_at,
             )
             for row in rows
         ]
-
-
-def _source(data: dict[str, Any]) -> ScoredChunk:
-    return ScoredChunk(**{**data, "heading_path": tuple(data["heading_path"])})

@@ -23,16 +23,9 @@ from knowledge.database import create_engine
 from knowledge.embedders import HashingEmbedder
 from knowledge.types import ScoredChunk
 from tests.environment import core_environment
+from tests.test_jobs import RecordingReporter
 
 THREAD = ReplyTo("slack", {"channel": "C1", "thread_ts": "1.0"})
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.sent: list[tuple[ReplyTo, str]] = []
-
-    async def report(self, reply_to: ReplyTo, markdown: str) -> None:
-        self.sent.append((reply_to, markdown))
 
 
 def _gap(question: str, answer_id: str, embedding: list[float] | None) -> NewGap:
@@ -90,7 +83,7 @@ def _curator(kb: KnowledgeBase, redis_url: str, engine: AsyncEngine | None = Non
         records=RedisAnswerRecords(redis_client(redis_url), "test-gaps", 3600),
         gaps=PgGapQueue(engine),
         examples=PgExampleStore(engine),
-        reporter=Recorder(),
+        reporter=RecordingReporter(),
     )
 
 

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 from bot.slack.blocks import (
@@ -25,35 +22,18 @@ from bot.slack.blocks import (
 from tests.fake_slack import (
     BOT_USER_ID,
     FORM,
-    FakeSlack,
     block_action_body,
-    fake_slack,
     mention,
     message_action_body,
     signed_headers,
     view_submission_body,
 )
-from tests.test_slack import ACCESS, ADMIN, Bot, _button, _settings, running_bot
+from tests.test_slack import ADMIN, Bot, _button, bot, slack
+
+__all__ = ["bot", "slack"]  # fixtures used by the tests below
 
 DOG = "Can I bring my dog to the office?"
 DOG_ANSWER = "Yes: dogs are welcome in the office on Fridays, on a lead."
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with fake_slack() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def bot(
-    slack: FakeSlack, database_url: str, redis_url: str, tmp_path: Path
-) -> AsyncIterator[Bot]:
-    access = tmp_path / "access.yml"
-    access.write_text(ACCESS)
-    settings = _settings(slack, database_url, redis_url, SUPPORTBOT_ACCESS_FILE=str(access))
-    async with running_bot(settings, slack) as running:
-        yield running
 
 
 async def _gaps(bot: Bot, user: str = ADMIN) -> dict[str, Any]:
