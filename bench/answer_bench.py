@@ -28,14 +28,14 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.answer_log import PgAnswerLog, Prices
-from bot.answering import AnsweringOptions, AnswerService
-from bot.cache import RedisAnswerCache, redis_client
-from bot.embedded import EmbeddedRedis, start_postgres
-from bot.llm import ChatMessage, Completion
-from bot.prompts import Prompts
-from bot.types import Question, Usage
-from bot.writers import LLMAnswerWriter
+from bot.core.answer_log import PgAnswerLog, Prices
+from bot.core.answering import AnsweringOptions, AnswerService
+from bot.core.cache import RedisAnswerCache, redis_client
+from bot.core.llm import ChatMessage, Completion
+from bot.core.prompts import Prompts
+from bot.core.types import Question, Usage
+from bot.core.writers import LLMAnswerWriter
+from bot.service.embedded import EmbeddedRedis, start_postgres
 from knowledge.database import create_engine, ensure_database, migrate
 from knowledge.embedders import HashingEmbedder, Vectors
 from knowledge.ingest import ingest

@@ -62,7 +62,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.embedded import start_postgres
+from bot.service.embedded import start_postgres
 from knowledge.chunking import chunk_document
 from knowledge.database import create_engine, ensure_database, migrate
 from knowledge.embedders import HashingEmbedder, LocalEmbedder, Vectors

@@ -32,10 +32,10 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.server import build_web_app
-from bot.settings import Settings
-from bot.slack.app import build_slack_app
-from bot.wiring import build_embedder, open_core, open_engine
+from bot.platforms.slack.app import build_slack_app
+from bot.service.server import build_web_app
+from bot.service.settings import Settings
+from bot.service.wiring import build_embedder, open_core, open_engine
 from knowledge.database import migrate
 from knowledge.ingest import ingest
 from knowledge.loading import LoadOptions

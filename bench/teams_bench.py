@@ -45,12 +45,12 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.answer_log import PgAnswerLog, Prices
-from bot.embedded import stop_postgres
-from bot.server import build_web_app
-from bot.settings import Settings
-from bot.teams.app import build_teams_endpoint
-from bot.wiring import build_embedder, open_core, open_engine
+from bot.core.answer_log import PgAnswerLog, Prices
+from bot.platforms.teams.app import build_teams_endpoint
+from bot.service.embedded import stop_postgres
+from bot.service.server import build_web_app
+from bot.service.settings import Settings
+from bot.service.wiring import build_embedder, open_core, open_engine
 from knowledge.database import migrate
 from knowledge.ingest import ingest
 from knowledge.loading import LoadOptions

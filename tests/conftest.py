@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.embedded import EmbeddedRedis, start_postgres, stop_postgres
+from bot.service.embedded import EmbeddedRedis, start_postgres, stop_postgres
 from knowledge.database import create_engine, ensure_database, migrate
 from knowledge.embedders import HashingEmbedder
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.admin import AdminCommand, AdminCommandError, parse_admin_command
+from bot.platforms.admin import AdminCommand, AdminCommandError, parse_admin_command
 
 
 @pytest.mark.parametrize(

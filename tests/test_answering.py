@@ -12,13 +12,13 @@ import redis.asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.answer_log import PgAnswerLog, Prices
-from bot.answering import AnsweringOptions, AnswerService
-from bot.cache import RedisAnswerCache, redis_client
-from bot.llm import OpenAIChatModel
-from bot.prompts import Prompts
-from bot.types import Question, Turn
-from bot.writers import AnswerWriter, ExtractiveAnswerWriter, LLMAnswerWriter
+from bot.core.answer_log import PgAnswerLog, Prices
+from bot.core.answering import AnsweringOptions, AnswerService
+from bot.core.cache import RedisAnswerCache, redis_client
+from bot.core.llm import OpenAIChatModel
+from bot.core.prompts import Prompts
+from bot.core.types import Question, Turn
+from bot.core.writers import AnswerWriter, ExtractiveAnswerWriter, LLMAnswerWriter
 from knowledge.chunking import chunk_document
 from knowledge.embedders import HashingEmbedder
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions

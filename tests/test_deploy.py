@@ -27,7 +27,7 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
-from bot.server import DEFAULT_PORT, SLACK_EVENTS_PATH, TEAMS_MESSAGES_PATH
+from bot.service.server import DEFAULT_PORT, SLACK_EVENTS_PATH, TEAMS_MESSAGES_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -36,7 +36,7 @@ DOCKERFILE = DEPLOY / "Dockerfile"
 DOCKERIGNORE = DEPLOY / "Dockerfile.dockerignore"
 COMPOSE = DEPLOY / "compose.yml"
 ENV_EXAMPLE = DEPLOY / ".env.example"
-SETTINGS_PY = ROOT / "bot" / "settings.py"
+SETTINGS_PY = ROOT / "bot" / "service" / "settings.py"
 MAKEFILE = ROOT / "Makefile"
 SECRET_EXAMPLE = "secret.example.yaml"
 
@@ -65,7 +65,7 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-# ---- settings: bot/settings.py and deploy/.env.example -------------------------------------------
+# ---- settings: bot/service/settings.py and deploy/.env.example ----------------------------
 
 # settings.py reads the environment only through its get("NAME") and number("NAME", ...).
 SETTING_READ = re.compile(r'\b(?:get|number)\(\s*"([A-Z][A-Z0-9_]*)"')
@@ -74,7 +74,7 @@ EXAMPLE_VARIABLE = re.compile(r"^(?:# )?([A-Z][A-Z0-9_]*)=")
 
 
 def settings_read(settings_py: Path) -> set[str]:
-    """The environment variables ``bot/settings.py`` reads."""
+    """The environment variables ``bot/service/settings.py`` reads."""
     return set(SETTING_READ.findall(settings_py.read_text()))
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import redis.asyncio
 
-from bot.embedded import EmbeddedRedis, stop_postgres
-from bot.settings import Settings
-from bot.wiring import database_url
+from bot.service.embedded import EmbeddedRedis, stop_postgres
+from bot.service.settings import Settings
+from bot.service.wiring import database_url
 from knowledge.database import create_engine, migrate
 
 

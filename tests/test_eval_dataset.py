@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from bot.core.types import Turn
 from bot.evaluation.dataset import DatasetError, EvalCase, EvalSet, read_dataset
 from bot.evaluation.metrics import normalise
-from bot.types import Turn
 from knowledge.loading import LoadOptions, load
 from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS
 from tests.public_sets import PUBLIC_SETS

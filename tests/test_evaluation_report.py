@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 import pytest
+from bot.messages import offline_answer
 
 from bot.evaluation.report import html_report, summary_table
 from bot.evaluation.results import (
@@ -19,7 +20,6 @@ from bot.evaluation.results import (
     Summary,
 )
 from bot.evaluation.tone import tone_problems
-from bot.messages import offline_answer
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"

@@ -10,15 +10,16 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.answer_records import RedisAnswerRecords
-from bot.cache import redis_client
-from bot.curation import AdminAnswer, Curator
-from bot.examples import PgExampleStore
-from bot.feedback import Feedback, PgFeedbackStore
-from bot.gaps import NewGap, PgGapQueue
-from bot.settings import Settings
-from bot.types import Answer, Question, ReplyTo
-from bot.wiring import KnowledgeBase, open_knowledge_base
+from bot.core.cache import redis_client
+from bot.core.knowledge_base import KnowledgeBase
+from bot.core.types import Answer, Question, ReplyTo
+from bot.loop.answer_records import RedisAnswerRecords
+from bot.loop.curation import AdminAnswer, Curator
+from bot.loop.examples import PgExampleStore
+from bot.loop.feedback import Feedback, PgFeedbackStore
+from bot.loop.gaps import NewGap, PgGapQueue
+from bot.service.settings import Settings
+from bot.service.wiring import open_knowledge_base
 from knowledge.database import create_engine
 from knowledge.embedders import HashingEmbedder
 from knowledge.types import ScoredChunk

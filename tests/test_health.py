@@ -13,11 +13,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.server import build_web_app, run_jobs
-from bot.settings import Settings
-from bot.teams.app import build_teams_endpoint
-from bot.types import Question, ReplyTo
-from bot.wiring import Core, open_core
+from bot.core.types import Question, ReplyTo
+from bot.platforms.teams.app import build_teams_endpoint
+from bot.service.components import Core
+from bot.service.server import build_web_app, run_jobs
+from bot.service.settings import Settings
+from bot.service.wiring import open_core
 from knowledge.chunking import chunk_document
 from tests.documents import policy
 from tests.environment import core_environment

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.admin import AdminCommand, KnowledgeAdmin
-from bot.jobs import (
+from bot.core.types import ReplyTo
+from bot.platforms.admin import AdminCommand, KnowledgeAdmin
+from bot.service.jobs import (
     INGEST_TASK,
     QUEUE,
     IngestionJobs,
@@ -21,10 +22,9 @@ from bot.jobs import (
     JobQueueError,
     libpq_url,
 )
-from bot.metrics import Metrics
-from bot.settings import Settings
-from bot.types import ReplyTo
-from bot.wiring import open_knowledge_base
+from bot.service.metrics import Metrics
+from bot.service.settings import Settings
+from bot.service.wiring import open_knowledge_base
 from knowledge.errors import DatabaseUnavailableError
 from tests.environment import core_environment
 from tests.loopback import eventually

@@ -23,7 +23,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.slack.socket_lease import SOCKET_LOCK_KEY
+from bot.platforms.slack.socket_lease import SOCKET_LOCK_KEY
 from knowledge.chunking import chunk_document
 from knowledge.store import PgDocumentStore
 from tests.documents import policy

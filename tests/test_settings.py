@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import messages
-from bot.settings import Settings, SettingsError
-from bot.wiring import build_embedder
+from bot.service import messages
+from bot.service.settings import Settings, SettingsError
+from bot.service.wiring import build_embedder
 from knowledge.embedders import HashingEmbedder, LocalEmbedder, OpenAIEmbedder
 
 

@@ -18,11 +18,12 @@ import pytest
 from aiohttp import web
 from sqlalchemy import text
 
-from bot.server import build_web_app, run_jobs
-from bot.settings import Settings
-from bot.slack.app import build_slack_app
-from bot.slack.blocks import ACTION_ASK_HUMAN, ACTION_HELPFUL, ACTION_NOT_HELPFUL
-from bot.wiring import Core, open_core
+from bot.platforms.slack.app import build_slack_app
+from bot.platforms.slack.blocks import ACTION_ASK_HUMAN, ACTION_HELPFUL, ACTION_NOT_HELPFUL
+from bot.service.components import Core
+from bot.service.server import build_web_app, run_jobs
+from bot.service.settings import Settings
+from bot.service.wiring import open_core
 from knowledge.chunking import chunk_document
 from tests.documents import policy
 from tests.fake_openai import fake_openai, leave_answers

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bot.slack.blocks import (
+from bot.platforms.slack.blocks import (
     ACTION_ANSWER_GAP,
     ACTION_CONTACT_OK,
     ACTION_NOT_HELPFUL,

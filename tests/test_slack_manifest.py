@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from bot.server import SLACK_EVENTS_PATH
-from bot.slack.blocks import SHORTCUT_IMPROVE
+from bot.platforms.slack.blocks import SHORTCUT_IMPROVE
+from bot.service.server import SLACK_EVENTS_PATH
 
 MANIFEST = Path(__file__).parent.parent / "deploy" / "slack" / "manifest.yml"
 # Web API methods the adapter calls → the bot scope each needs (Slack's method docs).

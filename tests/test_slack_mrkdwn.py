@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack.mrkdwn import SECTION_LIMIT, escape, split_for_blocks, to_mrkdwn
+from bot.platforms.slack.mrkdwn import SECTION_LIMIT, escape, split_for_blocks, to_mrkdwn
 
 # to_mrkdwn: a whole answer
 

@@ -15,10 +15,10 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.server import SLACK_EVENTS_PATH, serve
-from bot.settings import Secret, Settings
-from bot.slack.app import SlackTokenError
-from bot.wiring import open_core
+from bot.platforms.slack.app import SlackTokenError
+from bot.service.server import SLACK_EVENTS_PATH, serve
+from bot.service.settings import Secret, Settings
+from bot.service.wiring import open_core
 from knowledge.chunking import chunk_document
 from tests.documents import policy
 from tests.fake_slack import (

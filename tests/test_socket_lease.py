@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio
 
-from bot.slack.socket_lease import SOCKET_LOCK_KEY, SocketModeLease
+from bot.platforms.slack.socket_lease import SOCKET_LOCK_KEY, SocketModeLease
 from tests.loopback import eventually
 
 TTL = 1.5  # seconds; the lease acts every TTL / 3

@@ -23,10 +23,11 @@ from aiohttp.test_utils import make_mocked_request
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from sqlalchemy import text
 
-from bot.server import build_web_app, run_jobs
-from bot.settings import Settings
-from bot.teams.app import TeamsEndpoint, build_teams_endpoint
-from bot.wiring import Core, open_core
+from bot.platforms.teams.app import TeamsEndpoint, build_teams_endpoint
+from bot.service.components import Core
+from bot.service.server import build_web_app, run_jobs
+from bot.service.settings import Settings
+from bot.service.wiring import open_core
 from knowledge.chunking import chunk_document
 from tests.documents import policy
 from tests.environment import core_environment
@@ -527,7 +528,7 @@ async def test_a_refusing_conversation_is_logged_with_a_reference_and_the_bot_ca
 ) -> None:
     url = bot.connector.service_url
     bot.connector.fail(status, times=2)  # the typing indicator and the answer
-    with caplog.at_level(logging.WARNING, logger="bot.teams"):
+    with caplog.at_level(logging.WARNING, logger="bot.platforms.teams"):
         question = personal_message(QUESTION, service_url=url)
         status_code, _ = await bot.post(question)
         assert status_code == 201

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.settings import Settings
-from bot.teams.cards import INPUT_ANSWER, INPUT_QUESTION, INPUT_SCOPES
+from bot.platforms.teams.cards import INPUT_ANSWER, INPUT_QUESTION, INPUT_SCOPES
+from bot.service.settings import Settings
 from tests.fake_teams import ALICE, BOB, FakeBotConnector, card_submit, channel_mention
 from tests.fake_teams import personal_message as personal
 from tests.test_teams import (

@@ -18,9 +18,10 @@ from botbuilder.schema import (
     Entity,
 )
 
-from bot.settings import Settings
-from bot.teams.app import build_teams_endpoint
-from bot.wiring import Core, open_core
+from bot.platforms.teams.app import build_teams_endpoint
+from bot.service.components import Core
+from bot.service.settings import Settings
+from bot.service.wiring import open_core
 from knowledge.chunking import chunk_document
 from tests.documents import policy
 from tests.environment import core_environment

@@ -22,7 +22,7 @@ from typing import Any, get_args
 
 import pytest
 
-from bot.admin import Action
+from bot.platforms.admin import Action
 
 ROOT = Path(__file__).parent.parent
 TEAMS_DIR = ROOT / "deploy" / "teams"

@@ -8,7 +8,7 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from bot.teams.markdown import to_card_blocks, to_plain_text
+from bot.platforms.teams.markdown import to_card_blocks, to_plain_text
 
 NBSP = "\u00a0"
 

@@ -22,14 +22,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli import main
-from bot.examples import ApprovedAnswer, PgExampleStore
-from bot.feedback import Feedback, PgFeedbackStore
-from bot.llm import ChatMessage
-from bot.prompts import Prompts
-from bot.tuning.export import ExportOptions, export_examples, normalised
-from bot.tuning.files import write_atomically
-from bot.tuning.scrub import Scrubber
-from bot.writers import answer_prompt
+from bot.core.llm import ChatMessage
+from bot.core.prompts import Prompts
+from bot.core.writers import answer_prompt
+from bot.loop.examples import ApprovedAnswer, PgExampleStore
+from bot.loop.feedback import Feedback, PgFeedbackStore
+from bot.loop.tuning.export import ExportOptions, export_examples, normalised
+from bot.loop.tuning.files import write_atomically
+from bot.loop.tuning.scrub import Scrubber
 from knowledge.chunking import chunk_document
 from knowledge.embedders import HashingEmbedder, Vectors
 from knowledge.store import PgDocumentStore

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import psycopg
 
-from bot.embedded import start_postgres
+from bot.core.knowledge_base import KnowledgeBase
 from bot.evaluation.dataset import EvalSet
-from bot.settings import Secret, Settings
-from bot.wiring import KnowledgeBase, build_embedder, open_engine, open_knowledge_base
+from bot.service.embedded import start_postgres
+from bot.service.settings import Secret, Settings
+from bot.service.wiring import build_embedder, open_engine, open_knowledge_base
 from knowledge.chunking import document_id_for
 from knowledge.database import ensure_database, migrate
 from knowledge.ingest import IngestReport, ingest

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.types import Turn
+from bot.core.types import Turn
 from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS, SAMPLE_QUESTIONS
 
 SAMPLE_DATASET = "sample"

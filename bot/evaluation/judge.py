@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bot.core.llm import ChatMessage, ChatModel
+from bot.core.prompts import Prompts
 from bot.evaluation.metrics import has_tokens, lexically_correct
-from bot.llm import ChatMessage, ChatModel
-from bot.prompts import Prompts
 
 
 class Judge(Protocol):

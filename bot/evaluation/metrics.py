@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from bot.core.writers import content_terms
 from bot.evaluation.results import (
     AnswerSummary,
     CaseResult,
@@ -15,7 +16,6 @@ from bot.evaluation.results import (
     RunInfo,
     Summary,
 )
-from bot.writers import content_terms
 
 # An answer is lexically correct when it holds this share of the expected answer's words.
 LEXICAL_RECALL_BAR = 0.5

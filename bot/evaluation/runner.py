@@ -14,15 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.answer_log import Prices
-from bot.answering import AnswerService
+from bot.core.answer_log import Prices
+from bot.core.answering import AnswerService
+from bot.core.types import Answer, Question
 from bot.evaluation.corpus import EvalCorpus, EvalError
 from bot.evaluation.dataset import EvalCase, EvalSet
 from bot.evaluation.judge import Judge
 from bot.evaluation.metrics import holds_evidence, summarise
 from bot.evaluation.results import CaseResult, CitedSource, RetrievedSource, RunInfo, Summary
 from bot.evaluation.tone import tone_problems
-from bot.types import Answer, Question
 from knowledge.types import PUBLIC_SCOPE, Query, ScoredChunk
 
 

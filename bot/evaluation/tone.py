@@ -1,4 +1,4 @@
-"""House-tone conformance: the rules of ``bot/prompts/style.md`` that a program can check.
+"""House-tone conformance: the rules of ``bot/core/prompts/style.md`` that a program can check.
 
 An answer is read as blocks: prose paragraphs (separated by blank lines) and list items
 (``-``, ``*``, ``+``, ``•``, ``1.`` or ``1)`` lines). ``tone_problems`` returns one short label

@@ -1,0 +1,182 @@
+"""Every sentence the command line prints, outside an answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from knowledge.ingest import IngestReport
+from knowledge.types import ScoredChunk, StoredDocument
+
+ERROR_PREFIX = "supportbot: error: "
+
+
+def error(message: str) -> str:
+    return f"{ERROR_PREFIX}{message}"
+
+
+def migrated(before: str | None, after: str) -> str:
+    if before == after:
+        return f"Database schema is up to date (revision {after})."
+    return f"Database schema upgraded from {before or 'empty'} to revision {after}."
+
+
+def ingest_line(report: IngestReport) -> str:
+    if report.skipped:
+        return f"skipped    {report.error}"
+    if report.result is None:
+        return f"failed     {report.error}"
+    result = report.result
+    return (
+        f"{result.status:<10} {result.title} ({result.section_count} sections, "
+        f"{result.chunk_count} chunks, {result.embedded_count} embedded) ← {report.source}"
+    )
+
+
+def ingest_summary(reports: list[IngestReport], corpus_version: int | None) -> str:
+    stored = [r.result for r in reports if r.result is not None]
+    failed = [r for r in reports if r.result is None and not r.skipped]
+    skipped = [r for r in reports if r.skipped]
+    counts = {s: sum(1 for r in stored if r.status == s) for s in ("added", "updated", "unchanged")}
+    detail = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    parts = [f"Ingested {len(stored)} document{'s' if len(stored) != 1 else ''}"
+             + (f" ({detail})" if detail else "")]  # fmt: skip
+    if failed:
+        parts.append(f"{len(failed)} failed: " + ", ".join(r.source for r in failed))
+    if skipped:
+        parts.append(f"{len(skipped)} skipped (unsupported format)")
+    if corpus_version is not None:
+        parts.append(f"corpus version {corpus_version}")
+    return "; ".join(parts) + "."
+
+
+def removed(document: StoredDocument) -> str:
+    return f"Removed {document.title!r} ({document.id}, {document.chunk_count} chunks)."
+
+
+def no_documents() -> str:
+    return "The knowledge base has no documents yet: add some with `supportbot ingest PATH|URL`."
+
+
+def document_row(document: StoredDocument) -> str:
+    scopes = ",".join(document.scopes)
+    updated = document.updated_at.strftime("%Y-%m-%d %H:%M")
+    return (
+        f"{document.id}  {document.title}  [{scopes}]  {document.chunk_count} chunks  "
+        f"v{document.version}  {updated}  {document.url}"
+    )
+
+
+def no_results() -> str:
+    return "No section is close enough to that question."
+
+
+def search_hit(rank: int, hit: ScoredChunk, *, snippet_chars: int = 240) -> str:
+    snippet = " ".join(hit.text.split())
+    if len(snippet) > snippet_chars:
+        snippet = snippet[: snippet_chars - 1].rstrip() + "…"
+    where = " › ".join([hit.title, *[h for h in hit.heading_path if h != hit.title]])
+    return (
+        f"{rank}. {where}  (score {hit.score:.4f}, similarity {hit.similarity:.2f})\n"
+        f"   {hit.url}\n   {snippet}"
+    )
+
+
+def reindexed(count: int, model: str) -> str:
+    return f"Re-embedded {count} distinct chunk texts with {model}."
+
+
+def status_lines(facts: dict[str, str]) -> list[str]:
+    width = max(len(k) for k in facts)
+    return [f"{key:<{width}}  {value}" for key, value in facts.items()]
+
+
+def answer_block(text: str, citations: list[tuple[int, str, str]]) -> str:
+    """An answer for the terminal: the text, then its numbered sources (n, where, url)."""
+    lines = [text]
+    if citations:
+        lines += ["", "Sources:"]
+        lines += [f"  [{n}] {where}  {url}" for n, where, url in citations]
+    return "\n".join(lines)
+
+
+CHAT_WELCOME = (
+    "Ask a question about our policies. Follow-ups remember the conversation; "
+    "/new starts a new one, /quit (or Ctrl-D) leaves."
+)
+
+
+CHAT_NEW_THREAD = "(new conversation)"
+
+
+def demo_loaded(documents: int) -> str:
+    return f"Loaded the sample handbook: {documents} documents."
+
+
+def eval_written(results: Path, html: Path | None) -> str:
+    report = f" and the report to {html}" if html else ""
+    return f"Wrote each question's results to {results}{report}."
+
+
+def usage_lines(days: int, totals: dict[str, float | int]) -> list[str]:
+    facts = {
+        "answers": f"{totals['answers']} in the last {days} days",
+        "grounded": str(totals["grounded"]),
+        "not covered": str(totals["not_covered"]),
+        "unavailable": str(totals["unavailable"]),
+        "from cache": str(totals["cached"]),
+        "tokens": f"{totals['prompt_tokens']} prompt + {totals['completion_tokens']} completion",
+        "estimated cost": f"${totals['cost_usd']:.4f}",
+        "latency": f"p50 {totals['latency_p50_ms']:.0f} ms, p95 {totals['latency_p95_ms']:.0f} ms",
+    }
+    return status_lines(facts)
+
+
+def eval_needs_dataset() -> str:
+    return "give a DATASET (a JSON Lines file, a public set's folder, or 'sample'), or --compare"
+
+
+def eval_dataset_or_compare() -> str:
+    return "give either DATASET or --compare MODEL_A MODEL_B, not both"
+
+
+def eval_compare_alone(options: Sequence[str]) -> str:
+    return f"--compare takes no {', '.join(options)}: they are for a DATASET run"
+
+
+def held_out_needs_compare() -> str:
+    return "--held-out goes with --compare MODEL_A MODEL_B"
+
+
+def tune_status(
+    *,
+    job_id: str,
+    status: str,
+    base_model: str,
+    trained_tokens: int | None,
+    events: Sequence[tuple[str, str, str]],
+    fine_tuned_model: str | None,
+    error: str | None,
+) -> str:
+    facts = {"job": job_id, "status": status, "base model": base_model}
+    if trained_tokens:
+        facts["trained tokens"] = f"{trained_tokens:,}"
+    lines = status_lines(facts)
+    if events:
+        lines += ["", "Recent events:"]
+        lines += [f"  {when}  {level:<5}  {text}" for when, level, text in events]
+    if status == "succeeded" and fine_tuned_model:
+        lines += [
+            "",
+            f"The tuned model is {fine_tuned_model}. Compare it with the base model:",
+            f"  supportbot eval --compare {base_model} {fine_tuned_model}",
+            "then, to answer with it, set:",
+            f"  SUPPORTBOT_CHAT_MODEL={fine_tuned_model}",
+        ]
+    elif status == "failed":
+        lines += ["", f"The job failed: {error or 'the API gave no reason'}"]
+    elif status == "cancelled":
+        lines += ["", "The job was cancelled: start another with `supportbot tune start`."]
+    else:
+        lines += ["", "Still working: run `supportbot tune status` again later."]
+    return "\n".join(lines)

@@ -1,0 +1,126 @@
+"""A row per answer in Postgres: outcome, model, tokens, estimated cost and latency.
+
+No question or answer text is stored, only a hash of the question, so totals and trends can be
+reported without keeping what employees asked.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.core.types import Answer
+from knowledge.database import CONNECTION_ERRORS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Prices:
+    """US dollars per 1,000 prompt and completion tokens, for the cost estimate."""
+
+    prompt_per_1k: float = 0.0
+    completion_per_1k: float = 0.0
+
+    def cost(self, answer: Answer) -> float:
+        return (
+            answer.usage.prompt_tokens * self.prompt_per_1k
+            + answer.usage.completion_tokens * self.completion_per_1k
+        ) / 1000
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    answers: int
+    grounded: int
+    not_covered: int
+    unavailable: int
+    cached: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+
+
+class PgAnswerLog:
+    def __init__(self, engine: AsyncEngine, prices: Prices) -> None:
+        self._engine = engine
+        self._prices = prices
+
+    async def record(
+        self, answer: Answer, *, question_hash: str, asker: str | None, corpus_version: int | None
+    ) -> None:
+        """Store one answer's figures; a database outage is logged, never raised."""
+        try:
+            await self._insert(answer, question_hash, asker, corpus_version)
+        except CONNECTION_ERRORS as e:
+            log.warning("answer %s not recorded: database unavailable (%s)", answer.id, e)
+
+    async def _insert(
+        self, answer: Answer, question_hash: str, asker: str | None, corpus_version: int | None
+    ) -> None:
+        async with self._engine.begin() as connection:
+            # Losing the last few rows of statistics in a crash is fine; waiting for the disk
+            # on every answer is not.
+            await connection.execute(text("SET LOCAL synchronous_commit = off"))
+            await connection.execute(
+                text(
+                    """
+                    INSERT INTO answers (id, outcome, grounded, cached, model, prompt_tokens,
+                        completion_tokens, cost_usd, latency_ms, question_hash, asker_hash,
+                        corpus_version)
+                    VALUES (:id, :outcome, :grounded, :cached, :model, :prompt_tokens,
+                        :completion_tokens, :cost, :latency, :question_hash, :asker,
+                        :corpus_version)
+                    """
+                ),
+                {
+                    "id": answer.id,
+                    "outcome": answer.outcome,
+                    "grounded": answer.grounded,
+                    "cached": answer.cached,
+                    "model": answer.model,
+                    "prompt_tokens": answer.usage.prompt_tokens,
+                    "completion_tokens": answer.usage.completion_tokens,
+                    "cost": self._prices.cost(answer),
+                    "latency": answer.latency_ms,
+                    "question_hash": question_hash,
+                    "asker": asker,
+                    "corpus_version": corpus_version,
+                },
+            )
+
+    async def totals(self, since: datetime) -> UsageTotals:
+        async with self._engine.connect() as connection:
+            row = (
+                (
+                    await connection.execute(
+                        text(
+                            """
+                        SELECT count(*) AS answers,
+                            count(*) FILTER (WHERE grounded) AS grounded,
+                            count(*) FILTER (WHERE outcome = 'not_covered') AS not_covered,
+                            count(*) FILTER (WHERE outcome = 'unavailable') AS unavailable,
+                            count(*) FILTER (WHERE cached) AS cached,
+                            coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
+                            coalesce(sum(completion_tokens), 0) AS completion_tokens,
+                            coalesce(sum(cost_usd), 0) AS cost_usd,
+                            coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms), 0)
+                                AS latency_p50_ms,
+                            coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms), 0)
+                                AS latency_p95_ms
+                        FROM answers WHERE created_at >= :since
+                        """
+                        ),
+                        {"since": since},
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        return UsageTotals(**row)

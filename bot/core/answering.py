@@ -1,0 +1,195 @@
+"""The answering core: a question in, an answer with trustworthy citations out.
+
+``AnswerService.answer`` is the whole flow, top to bottom:
+question → standalone question → cache → retrieval → good enough? → write → check citations
+→ cache → answer. Adapters (Slack, Teams, the terminal) call it and only translate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.core import messages
+from bot.core.answer_log import PgAnswerLog
+from bot.core.cache import AnswerCache, cache_key
+from bot.core.citations import resolve_citations
+from bot.core.llm import LLMUnavailableError
+from bot.core.types import Answer, Outcome, Question, Usage
+from bot.core.writers import AnswerWriter
+from bot.service.metrics import Metrics
+from knowledge.errors import KnowledgeError
+from knowledge.retrieval import PgHybridRetriever
+from knowledge.store import PgDocumentStore
+from knowledge.types import PUBLIC_SCOPE, Query, ScoredChunk
+
+log = logging.getLogger(__name__)
+
+
+class AnswerObserver(Protocol):
+    """Told of every answer after it is written (to remember it, or queue it as a gap)."""
+
+    async def observe(self, question: Question, answer: Answer) -> None:
+        """Must not raise: a failure here is logged and never costs the asker the answer."""
+        ...
+
+
+@dataclass(frozen=True)
+class AnsweringOptions:
+    """``min_similarity`` is the bar the best source must clear before a model is asked."""
+
+    top_k: int = 4
+    min_similarity: float = 0.35
+    contact: str = "your manager or the People Team"
+    max_question_chars: int = 2000
+    prompt_version: str = ""
+
+
+class AnswerService:
+    def __init__(
+        self,
+        *,
+        retriever: PgHybridRetriever,
+        store: PgDocumentStore,
+        writer: AnswerWriter,
+        cache: AnswerCache,
+        answer_log: PgAnswerLog,
+        options: AnsweringOptions,
+        metrics: Metrics | None = None,
+        observer: AnswerObserver | None = None,
+    ) -> None:
+        self._retriever = retriever
+        self._store = store
+        self._writer = writer
+        self._cache = cache
+        self._log = answer_log
+        self._options = options
+        self._metrics = metrics or Metrics()
+        self._observer = observer
+
+    async def answer(self, question: Question) -> Answer:
+        """Answer ``question``; never raises for bad input or a failing dependency."""
+        started = time.perf_counter()
+        answer_id = uuid.uuid4().hex[:16]
+        question_hash = hashlib.sha256(question.text.encode()).hexdigest()[:16]
+        scopes = tuple(sorted({PUBLIC_SCOPE, *question.scopes}))
+        version: int | None = None
+        self._metrics.answers_in_flight.inc()
+        try:
+            answer, version = await self._answer(answer_id, question, scopes)
+        except LLMUnavailableError as e:
+            log.warning("answer %s: the model is unavailable: %s", answer_id, e)
+            self._metrics.llm_errors.inc()
+            answer = self._refusal(answer_id, "unavailable", messages.unavailable(answer_id))
+        except KnowledgeError as e:
+            log.warning("answer %s: the knowledge base is unavailable: %s", answer_id, e)
+            answer = self._refusal(answer_id, "unavailable", messages.unavailable(answer_id))
+        finally:
+            self._metrics.answers_in_flight.dec()
+        answer = dataclasses.replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
+        self._metrics.observe_answer(question.platform, answer)
+        log.info(
+            "answer %s question=%s outcome=%s grounded=%s cached=%s citations=%d ms=%.0f",
+            answer.id, question_hash, answer.outcome, answer.grounded, answer.cached,
+            len(answer.citations), answer.latency_ms,
+        )  # fmt: skip
+        await self._log.record(
+            answer, question_hash=question_hash, asker=question.asker, corpus_version=version
+        )
+        if self._observer is not None:
+            await self._observer.observe(dataclasses.replace(question, scopes=scopes), answer)
+        return answer
+
+    async def _answer(
+        self, answer_id: str, question: Question, scopes: tuple[str, ...]
+    ) -> tuple[Answer, int | None]:
+        text = question.text.strip()
+        if not text:
+            return self._refusal(answer_id, "invalid", messages.empty_question()), None
+        if len(text) > self._options.max_question_chars:
+            limit = self._options.max_question_chars
+            return self._refusal(answer_id, "invalid", messages.question_too_long(limit)), None
+
+        standalone, rewrite_usage = await self._writer.standalone(
+            dataclasses.replace(question, text=text)
+        )
+        version = await self._store.corpus_version()
+        key = cache_key(
+            standalone, scopes, version, self._options.prompt_version, self._writer.model
+        )
+        cached = await self._cache.get(key)
+        self._metrics.cache_lookups.labels("miss" if cached is None else "hit").inc()
+        if cached is not None:
+            # A cache hit spent no tokens, whatever the original answer cost.
+            hit = dataclasses.replace(cached, id=answer_id, cached=True, usage=rewrite_usage)
+            return hit, version
+
+        sources = await self._retriever.search(Query(standalone, self._options.top_k, scopes))
+        if not self._good_enough(sources):
+            return self._not_covered(answer_id, standalone, rewrite_usage, sources), version
+
+        draft = await self._writer.write(standalone, sources)
+        usage = _add(rewrite_usage, draft.usage)
+        text_with_markers, citations = resolve_citations(draft.text, sources)
+        if draft.declined or not citations:
+            not_covered = self._not_covered(answer_id, standalone, usage, sources, draft.model)
+            return not_covered, version
+
+        answer = Answer(
+            id=answer_id,
+            text=text_with_markers,
+            citations=citations,
+            grounded=True,
+            outcome="answered",
+            model=draft.model,
+            usage=usage,
+            standalone_question=standalone,
+            sources=tuple(sources),
+        )
+        await self._cache.put(key, answer)
+        return answer, version
+
+    def _good_enough(self, sources: list[ScoredChunk]) -> bool:
+        return bool(sources) and sources[0].similarity >= self._options.min_similarity
+
+    def _not_covered(
+        self,
+        answer_id: str,
+        standalone: str,
+        usage: Usage,
+        sources: list[ScoredChunk],
+        model: str | None = None,
+    ) -> Answer:
+        return Answer(
+            id=answer_id,
+            text=messages.not_covered(self._options.contact),
+            citations=(),
+            grounded=False,
+            outcome="not_covered",
+            model=model or self._writer.model,
+            usage=usage,
+            standalone_question=standalone,
+            sources=tuple(sources),
+        )
+
+    def _refusal(self, answer_id: str, outcome: Outcome, text: str) -> Answer:
+        return Answer(
+            id=answer_id,
+            text=text,
+            citations=(),
+            grounded=False,
+            outcome=outcome,
+            model=self._writer.model,
+        )
+
+
+def _add(first: Usage, second: Usage) -> Usage:
+    return Usage(
+        first.prompt_tokens + second.prompt_tokens,
+        first.completion_tokens + second.completion_tokens,
+    )

@@ -1,0 +1,122 @@
+"""The answer cache in Redis.
+
+A key carries everything that changes an answer: the normalised question, the scopes it was
+answered for, the corpus version, the prompt and style version and the model. A document change
+bumps the corpus version, so no cached answer outlives the text it quoted. Redis being down
+never stops an answer: the cache logs a warning and answers go uncached.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from bot.core.types import Answer, Citation, Usage
+from knowledge.types import ScoredChunk
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NAMESPACE = "supportbot"
+_SPACE = re.compile(r"\s+")
+
+
+class AnswerCache(Protocol):
+    async def get(self, key: str) -> Answer | None: ...
+
+    async def put(self, key: str, answer: Answer) -> None: ...
+
+
+class NoAnswerCache:
+    """A cache that keeps nothing: every question is answered afresh (for evaluation)."""
+
+    async def get(self, key: str) -> Answer | None:
+        return None
+
+    async def put(self, key: str, answer: Answer) -> None:
+        return None
+
+
+def normalise(question: str) -> str:
+    """Case, spacing and trailing punctuation do not make a different question."""
+    return _SPACE.sub(" ", question.casefold()).strip().rstrip("?!. ")
+
+
+def cache_key(
+    question: str, scopes: Sequence[str], corpus_version: int, prompt_version: str, model: str
+) -> str:
+    parts = [normalise(question), sorted(set(scopes)), corpus_version, prompt_version, model]
+    digest = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+    return digest[:40]
+
+
+def redis_client(url: str) -> redis.asyncio.Redis:
+    """A client that gives up quickly: a cache that is down must not slow answers down."""
+    return redis.asyncio.Redis.from_url(
+        url,
+        socket_connect_timeout=1.0,
+        socket_timeout=1.0,
+        retry=Retry(NoBackoff(), retries=1),
+    )
+
+
+class RedisAnswerCache:
+    """Grounded answers as JSON under their key, expiring after ``ttl_seconds``."""
+
+    def __init__(
+        self, client: redis.asyncio.Redis, ttl_seconds: int, namespace: str = DEFAULT_NAMESPACE
+    ) -> None:
+        self._client = client
+        self._ttl = ttl_seconds
+        self._prefix = f"{namespace}:answer:"
+
+    async def get(self, key: str) -> Answer | None:
+        try:
+            raw = await self._client.get(self._prefix + key)
+        except (redis.RedisError, OSError) as e:
+            log.warning("answer cache unavailable, answering uncached: %s", type(e).__name__)
+            return None
+        return _decode(raw) if raw else None
+
+    async def put(self, key: str, answer: Answer) -> None:
+        if not answer.grounded:
+            return  # an ungrounded or failed answer is never worth repeating
+        try:
+            await self._client.set(
+                self._prefix + key, json.dumps(answer_to_json(answer)), ex=self._ttl
+            )
+        except (redis.RedisError, OSError) as e:
+            log.warning("answer cache unavailable, answer not cached: %s", type(e).__name__)
+
+
+def answer_to_json(answer: Answer) -> dict[str, Any]:
+    return dataclasses.asdict(answer)
+
+
+def answer_from_json(data: dict[str, Any]) -> Answer:
+    """The answer ``answer_to_json`` wrote; raises ValueError, TypeError or KeyError."""
+    data = dict(data)
+    data["citations"] = tuple(Citation(**c) for c in data["citations"])
+    data["usage"] = Usage(**data["usage"])
+    data["sources"] = tuple(scored_chunk_from_json(s) for s in data.get("sources", ()))
+    return Answer(**data)
+
+
+def scored_chunk_from_json(data: dict[str, Any]) -> ScoredChunk:
+    """A source as ``dataclasses.asdict`` wrote it (JSON turned its tuple into a list)."""
+    return ScoredChunk(**{**data, "heading_path": tuple(data["heading_path"])})
+
+
+def _decode(raw: bytes | str) -> Answer | None:
+    try:
+        return answer_from_json(json.loads(raw))
+    except (ValueError, TypeError, KeyError):
+        return None  # written by another version of the bot: treat as a miss

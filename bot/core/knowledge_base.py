@@ -1,0 +1,25 @@
+"""The knowledge base as the answering core and the feedback loop see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from knowledge.chunking import ChunkingOptions
+from knowledge.embedders import Embedder
+from knowledge.loading import LoadOptions
+from knowledge.retrieval import PgHybridRetriever
+from knowledge.store import PgDocumentStore
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """Everything needed to ingest into and search the knowledge base."""
+
+    engine: AsyncEngine
+    embedder: Embedder
+    store: PgDocumentStore
+    retriever: PgHybridRetriever
+    chunking: ChunkingOptions
+    load_options: LoadOptions

@@ -1,0 +1,288 @@
+"""The gap queue: questions the bot declined or answered badly, waiting for an admin.
+
+Similar questions share one gap: a new one joins the open gap whose question is closest in
+meaning (cosine similarity of their embeddings at least ``similar``), so admins see how often
+a gap is hit and one answer reaches every asker. Askers are kept as a keyed hash and the thread
+to tell them in; their platform mention only when they agreed to be contacted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.core.types import ReplyTo
+from knowledge.database import CONNECTION_ERRORS, GuardedConnection, unavailable
+from knowledge.types import ScoredChunk
+
+Reason = Literal["declined", "downvoted", "improve"]
+# Any constant will do, as long as nothing else takes this advisory lock.
+_GROUPING_LOCK = 0x6A95_0001
+# Open gaps compared with a new question; older ones are still listed, just never joined.
+_CANDIDATES = 2000
+
+
+@dataclass(frozen=True)
+class GapSource:
+    """A section retrieval found for the question, and how close it was (0-1)."""
+
+    title: str
+    section: str
+    url: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Gap:
+    id: int
+    question: str
+    reason: Reason
+    status: Literal["open", "answered"]
+    scopes: tuple[str, ...]
+    sources: tuple[GapSource, ...]
+    bot_answer: str | None
+    times_asked: int
+    first_asked_at: datetime
+    last_asked_at: datetime
+    contacts: tuple[str, ...]
+    answered_by: str | None = None
+    document_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NewGap:
+    """A question to queue: the asker's answer id, thread and scopes, and what was found."""
+
+    reason: Reason
+    question: str
+    answer_id: str
+    scopes: tuple[str, ...]
+    sources: tuple[ScoredChunk, ...]
+    bot_answer: str | None
+    asker: str | None
+    reply_to: ReplyTo | None
+    embedding: Sequence[float] | None
+
+
+class PgGapQueue:
+    def __init__(self, engine: AsyncEngine, *, similar: float = 0.85) -> None:
+        self._engine = engine
+        self._similar = similar
+
+    async def add(self, gap: NewGap) -> int:
+        """Queue ``gap`` (or count it against a similar open one); returns the gap's id.
+
+        The same answer is queued once, whoever votes on it. Raises
+        ``DatabaseUnavailableError``.
+        """
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _GROUPING_LOCK}
+                )
+                known = (
+                    await connection.execute(
+                        text("SELECT gap_id FROM gap_askers WHERE answer_id = :id LIMIT 1"),
+                        {"id": gap.answer_id},
+                    )
+                ).scalar_one_or_none()
+                if known is not None:
+                    return int(known)
+                gap_id = await self._similar_open_gap(connection, gap.embedding)
+                if gap_id is None:
+                    gap_id = await _insert_gap(connection, gap)
+                else:
+                    await connection.execute(
+                        text(
+                            "UPDATE gaps SET times_asked = times_asked + 1, last_asked_at = now()"
+                            " WHERE id = :id"
+                        ),
+                        {"id": gap_id},
+                    )
+                await connection.execute(
+                    text(
+                        """
+                        INSERT INTO gap_askers (gap_id, answer_id, asker_hash, reply_to)
+                        VALUES (:gap, :answer, :asker, CAST(:reply_to AS jsonb))
+                        """
+                    ),
+                    {
+                        "gap": gap_id,
+                        "answer": gap.answer_id,
+                        "asker": gap.asker,
+                        "reply_to": _reply_to_json(gap.reply_to),
+                    },
+                )
+                return gap_id
+        except CONNECTION_ERRORS as e:
+            raise unavailable(self._engine, e) from e
+
+    async def _similar_open_gap(
+        self, connection: AsyncConnection, embedding: Sequence[float] | None
+    ) -> int | None:
+        if embedding is None:
+            return None
+        rows = (
+            await connection.execute(
+                text(
+                    """
+                    SELECT id, embedding FROM gaps
+                    WHERE status = 'open' AND cardinality(embedding) = :dimension
+                    ORDER BY last_asked_at DESC LIMIT :limit
+                    """
+                ),
+                {"dimension": len(embedding), "limit": _CANDIDATES},
+            )
+        ).all()
+        if not rows:
+            return None
+        matrix = np.asarray([row.embedding for row in rows], dtype=np.float32)
+        similarities = matrix @ np.asarray(embedding, dtype=np.float32)
+        best = int(np.argmax(similarities))
+        return int(rows[best].id) if similarities[best] >= self._similar else None
+
+    async def open_gaps(self, limit: int) -> tuple[list[Gap], int]:
+        """The most asked open gaps (newest first among equals), and how many are open."""
+        async with self._connect() as connection:
+            total = (
+                await connection.execute(text("SELECT count(*) FROM gaps WHERE status = 'open'"))
+            ).scalar_one()
+            rows = (
+                await connection.execute(
+                    text(
+                        _SELECT_GAPS
+                        + " WHERE g.status = 'open'"
+                        + " ORDER BY g.times_asked DESC, g.last_asked_at DESC LIMIT :limit"
+                    ),
+                    {"limit": limit},
+                )
+            ).all()
+        return [_gap(row) for row in rows], int(total)
+
+    async def get(self, gap_id: int) -> Gap | None:
+        async with self._connect() as connection:
+            row = (
+                await connection.execute(text(_SELECT_GAPS + " WHERE g.id = :id"), {"id": gap_id})
+            ).one_or_none()
+        return None if row is None else _gap(row)
+
+    async def gap_of_answer(self, answer_id: str) -> int | None:
+        async with self._connect() as connection:
+            found = (
+                await connection.execute(
+                    text("SELECT gap_id FROM gap_askers WHERE answer_id = :id LIMIT 1"),
+                    {"id": answer_id},
+                )
+            ).scalar_one_or_none()
+        return None if found is None else int(found)
+
+    async def allow_contact(self, answer_id: str, *, asker: str, contact: str) -> bool:
+        """Show ``contact`` to admins on the gap of ``answer_id`` if ``asker`` asked it;
+        False when the question is not queued or someone else asked it."""
+        async with self._connect(write=True) as connection:
+            updated = await connection.execute(
+                text(
+                    "UPDATE gap_askers SET contact = :contact"
+                    " WHERE answer_id = :id AND asker_hash = :asker"
+                ),
+                {"contact": contact, "id": answer_id, "asker": asker},
+            )
+        return bool(updated.rowcount)
+
+    async def resolve(self, gap_id: int, *, answered_by: str, document_id: str) -> list[ReplyTo]:
+        """Mark the gap answered; returns the threads of askers not yet told (now claimed, so
+        no other replica tells them twice)."""
+        async with self._connect(write=True) as connection:
+            await connection.execute(
+                text(
+                    """
+                    UPDATE gaps SET status = 'answered', answered_by = :by, answered_at = now(),
+                        document_id = :document
+                    WHERE id = :id
+                    """
+                ),
+                {"id": gap_id, "by": answered_by, "document": document_id},
+            )
+            rows = (
+                await connection.execute(
+                    text(
+                        """
+                        UPDATE gap_askers SET notified_at = now()
+                        WHERE gap_id = :id AND notified_at IS NULL AND reply_to IS NOT NULL
+                        RETURNING reply_to
+                        """
+                    ),
+                    {"id": gap_id},
+                )
+            ).scalars()
+            return [ReplyTo(r["platform"], r.get("address") or {}) for r in rows]
+
+    def _connect(self, *, write: bool = False) -> GuardedConnection:
+        return GuardedConnection(self._engine, begin=write)
+
+
+_SELECT_GAPS = """
+    SELECT g.*, coalesce(
+        (SELECT array_agg(DISTINCT a.contact) FROM gap_askers a
+         WHERE a.gap_id = g.id AND a.contact IS NOT NULL), '{}') AS contacts
+    FROM gaps g
+"""
+
+
+async def _insert_gap(connection: AsyncConnection, gap: NewGap) -> int:
+    sources = [
+        {"title": s.title, "section": s.section, "url": s.url, "similarity": s.similarity}
+        for s in gap.sources
+    ]
+    gap_id = (
+        await connection.execute(
+            text(
+                """
+                INSERT INTO gaps (question, reason, scopes, sources, bot_answer, embedding)
+                VALUES (:question, :reason, :scopes, CAST(:sources AS jsonb), :bot_answer,
+                    :embedding)
+                RETURNING id
+                """
+            ),
+            {
+                "question": gap.question,
+                "reason": gap.reason,
+                "scopes": list(gap.scopes),
+                "sources": json.dumps(sources, ensure_ascii=False),
+                "bot_answer": gap.bot_answer,
+                "embedding": None if gap.embedding is None else [float(x) for x in gap.embedding],
+            },
+        )
+    ).scalar_one()
+    return int(gap_id)
+
+
+def _reply_to_json(reply_to: ReplyTo | None) -> str | None:
+    if reply_to is None:
+        return None
+    return json.dumps({"platform": reply_to.platform, "address": dict(reply_to.address)})
+
+
+def _gap(row: Any) -> Gap:
+    return Gap(
+        id=row.id,
+        question=row.question,
+        reason=row.reason,
+        status=row.status,
+        scopes=tuple(row.scopes),
+        sources=tuple(GapSource(**s) for s in row.sources),
+        bot_answer=row.bot_answer,
+        times_asked=row.times_asked,
+        first_asked_at=row.first_asked_at,
+        last_asked_at=row.last_asked_at,
+        contacts=tuple(row.contacts or ()),
+        answered_by=row.answered_by,
+        document_id=row.document_id,
+    )

@@ -1,0 +1,137 @@
+"""Knowledge-base administration from chat: ``kb add|remove|list|help`` and uploaded files.
+
+Platform-neutral: adapters check that the sender is an admin, pass the command text (or an
+uploaded file) here, and post the Markdown reply back in their own format. ``add`` of a URL
+becomes a background job (``queue_add``) when a job queue is given; its worker calls
+``ingest``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.core.knowledge_base import KnowledgeBase
+from bot.core.types import ReplyTo
+from bot.platforms import messages
+from bot.service.jobs import IngestionJobs, JobQueueError
+from knowledge.errors import DocumentNotFoundError, KnowledgeError
+from knowledge.ingest import IngestReport, ingest
+from knowledge.loading import RawSource
+
+log = logging.getLogger(__name__)
+
+Action = Literal["add", "remove", "list", "gaps", "help"]
+# Slack sends links in command text as <https://x|label> or <https://x> when escaping is on.
+_SLACK_LINK = re.compile(r"^<([^|>]+)(?:\|[^>]*)?>$")
+_SCOPE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class AdminCommand:
+    action: Action
+    argument: str = ""
+    scopes: tuple[str, ...] = ()
+
+
+class AdminCommandError(ValueError):
+    """The command text cannot be understood; the message says how to write it."""
+
+
+def parse_admin_command(text: str) -> AdminCommand:
+    """``add <url> [scope ...]``, ``remove <doc id|link|title>``, ``list``, ``gaps``, ``help``
+    (or empty). ``gaps`` is the adapters' to answer: it needs their buttons and forms."""
+    words = text.split()
+    if not words or words[0].lower() == "help":
+        return AdminCommand("help")
+    action, rest = words[0].lower(), words[1:]
+    if action == "list":
+        return AdminCommand("list")
+    if action == "gaps":
+        return AdminCommand("gaps")
+    if action == "add":
+        if not rest:
+            raise AdminCommandError(messages.admin_usage_add())
+        return AdminCommand("add", _unwrap_link(rest[0]), parse_scopes(rest[1:]))
+    if action == "remove":
+        if not rest:
+            raise AdminCommandError(messages.admin_usage_remove())
+        return AdminCommand("remove", " ".join(_unwrap_link(w) for w in rest))
+    raise AdminCommandError(messages.admin_unknown_command(action))
+
+
+def parse_scopes(words: Sequence[str]) -> tuple[str, ...]:
+    """Scope names as typed (any case); raises ``AdminCommandError`` naming a bad one."""
+    scopes = tuple(dict.fromkeys(w.lower().strip(",") for w in words if w.strip(",")))
+    bad = [s for s in scopes if not _SCOPE.match(s)]
+    if bad:
+        raise AdminCommandError(messages.admin_bad_scope(bad[0]))
+    return scopes
+
+
+def _unwrap_link(word: str) -> str:
+    match = _SLACK_LINK.match(word)
+    return match.group(1) if match else word
+
+
+class KnowledgeAdmin:
+    """Runs admin commands against the knowledge base; every reply is one Markdown message."""
+
+    def __init__(self, kb: KnowledgeBase, jobs: IngestionJobs | None = None) -> None:
+        self._kb = kb
+        self._jobs = jobs
+
+    async def queue_add(self, command: AdminCommand, reply_to: ReplyTo) -> str:
+        """Queue ``add`` as a background job (run it here when there is no queue)."""
+        if self._jobs is None:
+            return await self.run(command)
+        try:
+            job_id = await self._jobs.submit(command.argument, command.scopes, reply_to)
+        except JobQueueError as e:
+            log.warning("cannot queue kb add %s: %s", command.argument, e)
+            return messages.jobs_unavailable(str(e))
+        if job_id is None:
+            return messages.job_already_queued(command.argument)
+        return messages.job_queued(command.argument, job_id)
+
+    async def run(self, command: AdminCommand) -> str:
+        try:
+            if command.action == "add":
+                return await self.ingest(command.argument, command.scopes)
+            if command.action == "remove":
+                return messages.admin_removed(await self._kb.store.remove(command.argument))
+            if command.action == "list":
+                return messages.admin_document_list(await self._kb.store.list_documents())
+            return messages.admin_help()
+        except DocumentNotFoundError:
+            return messages.admin_not_found(command.argument)
+        except KnowledgeError as e:
+            log.warning("kb %s failed: %s", command.action, e)
+            return messages.admin_failed(str(e))
+
+    async def ingest_upload(self, source: RawSource) -> str:
+        """Ingest a file someone sent the bot."""
+        try:
+            return await self.ingest(source, ())
+        except KnowledgeError as e:
+            log.warning("ingesting an uploaded file failed: %s", e)
+            return messages.admin_failed(str(e))
+
+    async def ingest(self, target: str | RawSource, scopes: tuple[str, ...]) -> str:
+        """Add or update one document; the reply says what happened to it.
+
+        A source that cannot be loaded is part of the reply. Raises ``KnowledgeError`` when
+        the database or the embedder is down, which is worth trying again.
+        """
+        options = dataclasses.replace(self._kb.load_options, scopes=scopes or None)
+        reports: list[IngestReport] = [
+            report
+            async for report in ingest(
+                [target], self._kb.store, load_options=options, chunking=self._kb.chunking
+            )
+        ]
+        return messages.admin_ingested(reports)

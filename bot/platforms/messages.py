@@ -1,0 +1,311 @@
+"""Every sentence the bot posts in chat outside an answer (Markdown; each adapter converts it
+to its own format)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.loop.gaps import Gap
+from knowledge.ingest import IngestReport
+from knowledge.types import StoredDocument
+
+
+def admin_help(prefix: str = "/kb") -> str:
+    return "\n".join(
+        [
+            "**Knowledge base commands** (admins only):",
+            f"- `{prefix} add <url> [scope ...]`: add or update the document at a URL; "
+            "give scopes (e.g. `hr`) to limit who may see it, otherwise it is public",
+            f"- `{prefix} remove <doc id, link or title>`: remove a document",
+            f"- `{prefix} list`: list the documents",
+            f"- `{prefix} gaps`: the questions I could not answer, or answered badly, "
+            "most asked first, to answer once for everyone",
+            "- Send me a file (Markdown, HTML, PDF, Word or text) in a direct message to add it.",
+        ]
+    )
+
+
+def admin_refusal() -> str:
+    return (
+        "Sorry, only knowledge-base admins can change documents. "
+        "If a document is missing or out of date, please tell its owner."
+    )
+
+
+def job_queued(source: str, job_id: int) -> str:
+    return (
+        f"Queued `add {source}` (job {job_id}). I'll tell you here when it starts "
+        "and when the document is ready."
+    )
+
+
+def job_already_queued(source: str) -> str:
+    return f"`add {source}` is already waiting in the queue; I'll report on that one."
+
+
+def job_started(source: str, attempt: int) -> str:
+    again = f" (attempt {attempt}: the previous one was interrupted)" if attempt > 1 else ""
+    return f"Started adding {source}{again}…"
+
+
+def job_failed(source: str, attempts: int) -> str:
+    return (
+        f"Could not add {source} after {attempts} attempts: the database or the embedding "
+        "model kept failing. The server log has the details; try again later."
+    )
+
+
+def jobs_unavailable(reason: str) -> str:
+    return f"I couldn't queue that: the job queue is unavailable ({reason}). Try again later."
+
+
+def admin_usage_add() -> str:
+    return "Please give a link: `add <url> [scope ...]`."
+
+
+def admin_usage_remove() -> str:
+    return "Please say which document: `remove <doc id, link or title>`."
+
+
+def admin_bad_scope(scope: str) -> str:
+    return f"`{scope}` is not a scope name: use lowercase letters, digits, `-` and `_`."
+
+
+def admin_unknown_command(action: str) -> str:
+    return f"I don't know the command `{action}`. Try `help`."
+
+
+def admin_ingested(reports: Sequence[IngestReport]) -> str:
+    lines = []
+    for report in reports:
+        if report.result is None:
+            lines.append(f"Could not add {report.source}: {report.error}")
+            continue
+        result = report.result
+        verb = {"added": "Added", "updated": "Updated", "unchanged": "Already up to date:"}
+        lines.append(
+            f"{verb.get(result.status, result.status)} **{result.title}** "
+            f"({result.section_count} sections, {result.chunk_count} chunks). "
+            + ("It is answerable now." if result.status != "unchanged" else "")
+        )
+    return "\n".join(line.strip() for line in lines) or "Nothing was ingested."
+
+
+def admin_removed(document: StoredDocument) -> str:
+    return f"Removed **{document.title}** ({document.id}). It is no longer used in answers."
+
+
+def admin_not_found(reference: str) -> str:
+    return f"No document matches `{reference}`. Use `list` to see the documents."
+
+
+def admin_failed(reason: str) -> str:
+    return f"That did not work: {reason}"
+
+
+def admin_document_list(documents: Sequence[StoredDocument], limit: int = 50) -> str:
+    if not documents:
+        return "The knowledge base has no documents yet. Add one with `add <url>`."
+    lines = [f"**{len(documents)} documents:**"]
+    for document in documents[:limit]:
+        scopes = ", ".join(document.scopes)
+        lines.append(
+            f"- [{document.title}]({document.url}) `{document.id}` ({scopes}; "
+            f"{document.chunk_count} chunks; updated {document.updated_at:%Y-%m-%d})"
+        )
+    if len(documents) > limit:
+        lines.append(f"…and {len(documents) - limit} more.")
+    return "\n".join(lines)
+
+
+SOURCES_HEADING = "Sources"
+
+
+BUTTON_HELPFUL = "👍 Helpful"
+
+
+BUTTON_NOT_HELPFUL = "👎 Not helpful"
+
+
+BUTTON_ASK_HUMAN = "Ask a human"
+
+
+def feedback_thanks(vote: int) -> str:
+    if vote > 0:
+        return "Thanks for the feedback! Glad it helped."
+    return "Thanks for telling me. The team will use this to improve the answers."
+
+
+def feedback_not_saved(reference: str) -> str:
+    return (
+        f"Sorry, I couldn't save your feedback just now. Please try again. (Reference: {reference})"
+    )
+
+
+CONTACT_CONSENT_PROMPT = (
+    "An admin will look at this question. May they see who asked, to contact you about it?"
+)
+
+
+BUTTON_CONTACT_OK = "🙋 Yes, you may contact me"
+
+
+def contact_allowed() -> str:
+    return "Thanks: the admins can now see that you asked, and may contact you about it."
+
+
+def contact_not_queued() -> str:
+    return (
+        "Only the person who asked can agree to this, while their question is waiting for an admin."
+    )
+
+
+def not_a_bot_answer() -> str:
+    return "That message is not one of my answers, so there is nothing to improve."
+
+
+BUTTON_ANSWER_GAP = "Answer"
+
+
+BUTTON_IMPROVE = "Improve this answer"
+
+
+BUTTON_SAVE_ANSWER = "Save and tell the askers"
+
+
+FORM_ANSWER_GAP_TITLE = "Answer a question"
+
+
+FORM_IMPROVE_TITLE = "Improve this answer"
+
+
+FIELD_QUESTION = "Question (as it should appear in the knowledge base)"
+
+
+FIELD_ANSWER = "Answer"
+
+
+FIELD_ANSWER_HINT = "Write it as it should be given to everyone who asks this. Markdown is fine."
+
+
+FIELD_SCOPES = "Who may see it"
+
+
+FIELD_SCOPES_HINT = "Scopes separated by spaces, e.g. `public` or `hr`."
+
+
+GAP_REASONS = {
+    "declined": "I could not answer",
+    "downvoted": "answer got 👎",
+    "improve": "answer improved by an admin",
+}
+
+
+def no_gaps() -> str:
+    return "No open questions: everything asked recently was answered, and nobody voted 👎."
+
+
+def gaps_heading(shown: int, total: int) -> str:
+    more = f" (the {shown} most asked shown)" if total > shown else ""
+    noun = "question is" if total == 1 else "questions are"
+    return f"**{total} {noun} waiting for an answer**{more}:"
+
+
+def gap_summary(gap: Gap) -> str:
+    """One gap for admins: the question, when, how often, why and what was found. Who may be
+    contacted is ``gap_contacts``, which adapters add in their own mention syntax."""
+    times = "once" if gap.times_asked == 1 else f"{gap.times_asked} times"
+    lines = [
+        f"**#{gap.id}** · asked {times}, last {gap.last_asked_at:%d %b %Y %H:%M} UTC · "
+        f"{GAP_REASONS[gap.reason]} · visible to {', '.join(gap.scopes)}",
+        _quoted(gap.question),
+    ]
+    if gap.sources:
+        found = "; ".join(
+            f"{' › '.join(p for p in (s.title, s.section) if p)} ({s.similarity:.2f})"
+            for s in gap.sources[:3]
+        )
+        lines.append(f"Closest sources: {found}")
+    else:
+        lines.append("Closest sources: none")
+    return "\n".join(lines)
+
+
+def gap_contacts(mentions: Sequence[str]) -> str:
+    """The askers who agreed to be contacted (the others are never shown)."""
+    return f"May be contacted: {', '.join(mentions)}"
+
+
+def form_not_opened() -> str:
+    return "Slack did not open the form in time. Please click again."
+
+
+def answer_required() -> str:
+    return "Please write the answer."
+
+
+def escalation_sent(channel_mention: str) -> str:
+    return f"I've asked the experts in {channel_mention}. Someone will reply in your thread."
+
+
+def escalation_unavailable(contact: str) -> str:
+    return f"I can't reach the experts from here. Please ask {contact}."
+
+
+def slack_escalation_post(
+    *, asker: str, where: str, question: str, answer: str, permalink: str, experts: str
+) -> str:
+    quoted_question, quoted_answer = _quoted(question), _quoted(answer)
+    return (
+        f"{experts + ' ' if experts else ''}{asker} asked for a human in {where}:\n"
+        f"{quoted_question}\n*The bot answered:*\n{quoted_answer}\n<{permalink}|Open the thread>"
+    )
+
+
+def teams_escalation_post(*, asker: str, where: str, question: str, answer: str, link: str) -> str:
+    quoted_question, quoted_answer = _quoted(question), _quoted(answer)
+    open_link = f"\n\n[Open the conversation]({link})" if link else ""
+    return (
+        f"**{asker}** asked for a human in {where}:\n\n{quoted_question}\n\n"
+        f"**The bot answered:**\n\n{quoted_answer}{open_link}"
+    )
+
+
+def teams_escalation_sent() -> str:
+    return "I've asked the experts. Someone will get back to you."
+
+
+def teams_welcome(admin: bool) -> str:
+    text = (
+        "Hi! I answer questions about our policies and procedures, with links to the exact "
+        "sources. Ask me here, or mention me in a channel. If the documents don't cover "
+        "something, I'll say so rather than guess."
+    )
+    if admin:
+        text += " As a knowledge-base admin you can also type `kb help`."
+    return text
+
+
+def teams_admin_in_personal_chat() -> str:
+    return "Knowledge-base commands work in a personal chat with me, not in channels."
+
+
+def teams_not_understood() -> str:
+    return "Please type your question as text, for example: How many days of annual leave do I get?"
+
+
+def unexpected_error(reference: str) -> str:
+    return f"Sorry, something went wrong on my side. Please try again. (Reference: {reference})"
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a Markdown block quote, line by line."""
+    return "\n".join(f"> {line}" for line in text.splitlines() or [""])
+
+
+def upload_refused() -> str:
+    return "Thanks! Only knowledge-base admins can add documents, so I haven't stored this file."
+
+
+def upload_failed(name: str, reason: str) -> str:
+    return f"I couldn't read {name}: {reason}"

@@ -1,0 +1,63 @@
+"""Messages posted later in Slack: job reports to an admin, answers in an asker's thread.
+
+A job report goes to the command's response URL, so it appears where the command was typed,
+only to that admin. Slack honours a response URL for 30 minutes and five messages; after that
+the report arrives as a direct message from the bot instead. A message for a question's
+thread (``slack_thread``) is a reply in that thread.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.core.types import ReplyTo
+from bot.platforms.slack.mrkdwn import to_mrkdwn
+
+log = logging.getLogger(__name__)
+
+
+def slack_reply_to(response_url: str, user_id: str) -> ReplyTo:
+    return ReplyTo("slack", {"response_url": response_url, "user": user_id})
+
+
+def slack_thread(channel: str, thread_ts: str) -> ReplyTo:
+    return ReplyTo("slack", {"channel": channel, "thread_ts": thread_ts})
+
+
+class SlackReporter:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def report(self, reply_to: ReplyTo, markdown: str) -> None:
+        text = to_mrkdwn(markdown)
+        channel = reply_to.address.get("channel")
+        if channel:
+            await self._post(channel, text, reply_to.address.get("thread_ts"))
+            return
+        url = reply_to.address.get("response_url")
+        if url:
+            try:
+                response = await AsyncWebhookClient(url).send(
+                    text=text, response_type="ephemeral", replace_original=False
+                )
+                if response.status_code == 200:
+                    return
+                log.info("response URL refused a job report (HTTP %s)", response.status_code)
+            except (aiohttp.ClientError, OSError) as e:
+                log.info("response URL unreachable for a job report: %s", e)
+        user = reply_to.address.get("user")
+        if user:
+            await self._post(user, text)
+
+    async def _post(self, channel: str, text: str, thread_ts: str | None = None) -> None:
+        try:
+            await self._client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text=text, unfurl_links=False
+            )
+        except SlackApiError as e:
+            log.warning("cannot post to %s: %s", channel, e.response.get("error"))

@@ -1,0 +1,98 @@
+"""The botbuilder side of Teams: Bot Framework authentication, the adapter and the bot.
+
+With ``MICROSOFT_APP_ID`` set, botbuilder checks every request's Bot Framework token and
+signs outgoing calls with the app's credentials. Without it, requests are not authenticated
+at all, so the server accepts them only from loopback (the Bot Framework Emulator).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
+from botframework.connector.auth import BotFrameworkAuthentication
+
+from bot.loop.feedback import PgFeedbackStore
+from bot.platforms import messages
+from bot.platforms.admin import KnowledgeAdmin
+from bot.platforms.memory import RedisConversationMemory
+from bot.platforms.teams.connector import send_text
+from bot.platforms.teams.handler import TeamsBot, TeamsOptions
+from bot.platforms.teams.reporter import TeamsReporter
+from bot.service.components import Core
+from bot.service.markers import RedisMarkers
+from bot.service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TeamsEndpoint:
+    """What ``/api/messages`` needs: the adapter, the bot, and whether requests are signed."""
+
+    adapter: CloudAdapter
+    bot: TeamsBot
+    authenticated: bool
+
+
+class BotFrameworkConfiguration:
+    """The attribute names ``ConfigurationBotFrameworkAuthentication`` reads its settings from."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.APP_ID = settings.teams_app_id or ""
+        self.APP_PASSWORD = (
+            settings.teams_app_password.reveal() if settings.teams_app_password else ""
+        )
+        self.APP_TYPE = settings.teams_app_type
+        self.APP_TENANTID = settings.teams_tenant_id or ""
+
+
+def build_teams_endpoint(
+    settings: Settings, core: Core, *, authentication: BotFrameworkAuthentication | None = None
+) -> TeamsEndpoint:
+    """The Teams bot on ``core``. ``authentication`` replaces the Bot Framework's public cloud
+    (tests pass one that trusts a loopback token issuer)."""
+    adapter = CloudAdapter(
+        authentication
+        or ConfigurationBotFrameworkAuthentication(BotFrameworkConfiguration(settings))
+    )
+    adapter.on_turn_error = _on_turn_error
+    bot = TeamsBot(
+        answers=core.answers,
+        admin=KnowledgeAdmin(core.kb, core.jobs),
+        feedback=PgFeedbackStore(core.kb.engine),
+        markers=RedisMarkers(core.redis, settings.redis_namespace),
+        memory=RedisConversationMemory(core.redis, settings.redis_namespace),
+        work=core.work,
+        access=settings.access.teams,
+        curator=core.curator,
+        options=TeamsOptions(
+            app_id=settings.teams_app_id or "",
+            admins=frozenset(settings.teams_admins),
+            escalation_channel=settings.teams_escalation_channel,
+            escalation_user=settings.teams_escalation_user,
+            contact=settings.contact,
+            user_hash_key=settings.user_hash_secret,
+            max_upload_bytes=settings.max_document_bytes,
+            reply_within_seconds=settings.teams_reply_within_seconds,
+        ),
+    )
+    core.reporters.register("teams", TeamsReporter(adapter, settings.teams_app_id or ""))
+    return TeamsEndpoint(adapter=adapter, bot=bot, authenticated=settings.teams_authenticated)
+
+
+async def _on_turn_error(context: TurnContext, error: Exception) -> None:
+    reference = uuid.uuid4().hex[:12]
+    activity = context.activity
+    log.error(
+        "unhandled error %s in a Teams %s activity: %s",
+        reference, activity.type, error, exc_info=error,
+    )  # fmt: skip
+    if activity.type == "message":
+        await send_text(context, messages.unexpected_error(reference))

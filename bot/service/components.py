@@ -1,0 +1,29 @@
+"""What the composition root hands the server and the chat adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio
+
+from bot.core.answering import AnswerService
+from bot.core.knowledge_base import KnowledgeBase
+from bot.loop.curation import Curator
+from bot.platforms.delivery import PlatformReporter
+from bot.service.jobs import IngestionJobs
+from bot.service.lifecycle import WorkInProgress
+from bot.service.metrics import Metrics
+
+
+@dataclass(frozen=True)
+class Core:
+    """The answering core and what the chat adapters share with it."""
+
+    answers: AnswerService
+    kb: KnowledgeBase
+    redis: redis.asyncio.Redis
+    metrics: Metrics
+    jobs: IngestionJobs
+    work: WorkInProgress
+    reporters: PlatformReporter
+    curator: Curator

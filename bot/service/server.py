@@ -1,0 +1,249 @@
+"""The one HTTP server: Slack events, Teams activities and health, on aiohttp.
+
+``supportbot serve`` runs it. With ``SLACK_APP_TOKEN`` the Slack app connects out over Socket
+Mode instead of receiving ``/slack/events``, for workspaces without public ingress. Teams
+activities arrive at ``/api/messages``; without Bot Framework credentials only from loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import signal
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
+
+from bot.platforms.admin import KnowledgeAdmin
+from bot.platforms.slack.app import build_slack_app, check_tokens
+from bot.platforms.slack.socket_lease import SocketModeLease
+from bot.platforms.teams.app import TeamsEndpoint, build_teams_endpoint
+from bot.service import messages
+from bot.service.components import Core
+from bot.service.health import check_readiness
+from bot.service.lifecycle import WorkInProgress
+from bot.service.metrics import CONTENT_TYPE
+from bot.service.settings import Settings
+from bot.service.wiring import open_core
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 3000
+# Slack's payloads are small; anything much larger is not from Slack.
+MAX_REQUEST_BYTES = 1024 * 1024
+SLACK_EVENTS_PATH = "/slack/events"
+TEAMS_MESSAGES_PATH = "/api/messages"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def build_web_app(
+    *,
+    slack: AsyncApp | None = None,
+    slack_signing_secret: str | None = None,
+    teams: TeamsEndpoint | None = None,
+    core: Core | None = None,
+) -> web.Application:
+    """The aiohttp application: ``/healthz`` always; ``/readyz`` and ``/metrics`` with a core;
+    ``/slack/events`` when Slack is on HTTP; ``/api/messages`` when Teams is given."""
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app.router.add_get("/healthz", _healthz)
+    work = core.work if core is not None else WorkInProgress()
+    if core is not None:
+        app.router.add_get("/readyz", _readyz_handler(core))
+        app.router.add_get("/metrics", _metrics_handler(core))
+    if slack is not None and slack_signing_secret is not None:
+        verifier = SignatureVerifier(slack_signing_secret)
+        app.router.add_post(
+            SLACK_EVENTS_PATH, _refused_when_stopping(work, _slack_handler(slack, verifier))
+        )
+    if teams is not None:
+        app.router.add_post(
+            TEAMS_MESSAGES_PATH, _refused_when_stopping(work, _teams_handler(teams))
+        )
+    return app
+
+
+def _refused_when_stopping(work: WorkInProgress, handler: Handler) -> Handler:
+    # 503 makes Slack and Teams deliver the request again, to a replica that is not stopping.
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if work.stopping:
+            return web.json_response({"error": "shutting down"}, status=503)
+        return await handler(request)
+
+    return handle
+
+
+def _readyz_handler(core: Core) -> Handler:
+    async def handle(_request: web.Request) -> web.StreamResponse:
+        readiness = await check_readiness(core.kb.engine, core.redis)
+        checks = {**readiness.checks, "replica": "stopping" if core.work.stopping else "ok"}
+        ready = readiness.ready and not core.work.stopping
+        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        return web.json_response(body, status=200 if ready else 503)
+
+    return handle
+
+
+def _metrics_handler(core: Core) -> Handler:
+    async def handle(_request: web.Request) -> web.StreamResponse:
+        response = web.Response(body=core.metrics.render())
+        response.headers["Content-Type"] = CONTENT_TYPE
+        return response
+
+    return handle
+
+
+def _slack_handler(slack: AsyncApp, verifier: SignatureVerifier) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body = await request.text()
+        # Bolt verifies too, but only after parsing the body; nothing unsigned gets parsed.
+        if not verifier.is_valid_request(body, dict(request.headers)):
+            return web.json_response({"error": "invalid request signature"}, status=401)
+        try:
+            bolt_request = await to_bolt_request(request)
+        except ValueError:
+            return web.json_response({"error": "malformed request body"}, status=400)
+        return await to_aiohttp_response(await slack.async_dispatch(bolt_request))
+
+    return handle
+
+
+def _teams_handler(teams: TeamsEndpoint) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if not teams.authenticated and not _from_loopback(request):
+            return web.json_response(
+                {"error": "Teams requests are accepted only from loopback without credentials"},
+                status=403,
+            )
+        try:
+            response = await teams.adapter.process(request, teams.bot)
+        except web.HTTPException as e:
+            return web.json_response({"error": e.reason}, status=e.status)
+        except Exception as e:
+            # The bot's own errors are handled inside the turn; what reaches here failed
+            # before it: a token that cannot be checked, or a body that is not an activity.
+            reference = uuid.uuid4().hex[:12]
+            log.warning("Teams request %s refused: %s: %s", reference, type(e).__name__, e)
+            status = 401 if teams.authenticated else 400
+            return web.json_response({"error": f"request refused ({reference})"}, status=status)
+        return response if response is not None else web.Response(status=201)
+
+    return handle
+
+
+def _from_loopback(request: web.Request) -> bool:
+    try:
+        return request.remote is not None and ipaddress.ip_address(request.remote).is_loopback
+    except ValueError:
+        return False
+
+
+async def _healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def serve(settings: Settings, *, host: str, port: int) -> None:
+    """Run until SIGTERM or SIGINT, then stop gracefully.
+
+    Stopping refuses new work (``/readyz`` and the webhooks answer 503, so the load balancer
+    and the platforms' retries go to other replicas), hands the Slack Socket Mode connection
+    to another replica, and gives answers and ingestion jobs in flight
+    ``SUPPORTBOT_SHUTDOWN_TIMEOUT`` seconds to finish.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await _serve_until(stop, settings, host=host, port=port)
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+
+
+async def _serve_until(stop: asyncio.Event, settings: Settings, *, host: str, port: int) -> None:
+    loop = asyncio.get_running_loop()
+    async with open_core(settings) as core:
+        slack = build_slack_app(settings, core) if settings.slack_enabled else None
+        if slack is not None:
+            app_token = settings.slack_app_token
+            await check_tokens(slack.client, app_token.reveal() if app_token else None)
+        socket_mode = slack is not None and settings.slack_app_token is not None
+        secret = settings.slack_signing_secret
+        teams = build_teams_endpoint(settings, core)
+        runner = web.AppRunner(
+            build_web_app(
+                slack=None if socket_mode else slack,
+                slack_signing_secret=secret.reveal() if secret else None,
+                teams=teams,
+                core=core,
+            ),
+            shutdown_timeout=settings.shutdown_timeout,
+        )
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                await stack.enter_async_context(run_jobs(core))
+                if slack is not None and settings.slack_app_token is not None:
+                    await stack.enter_async_context(
+                        _socket_mode(slack, settings.slack_app_token.reveal(), core, settings)
+                    )
+                print(
+                    messages.serving(
+                        host,
+                        port,
+                        slack=slack is not None,
+                        socket_mode=socket_mode,
+                        teams_auth=teams.authenticated,
+                    ),
+                    flush=True,
+                )
+                await stop.wait()
+                log.warning("stopping: finishing the work in flight")
+                core.work.stop_taking_work()
+                deadline = loop.time() + settings.shutdown_timeout
+                # Leaving the stack hands Socket Mode over and stops the job workers.
+            if not await core.work.wait_idle(max(0.0, deadline - loop.time())):
+                log.warning("stopped with %d answers still in flight", core.work.count)
+        finally:
+            await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def run_jobs(core: Core) -> AsyncIterator[None]:
+    """This replica's ingestion workers, reporting to admins through the chat adapters that
+    registered a reporter with ``core.reporters``."""
+    async with core.jobs.running(KnowledgeAdmin(core.kb).ingest, core.reporters):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _socket_mode(
+    slack: AsyncApp, app_token: str, core: Core, settings: Settings
+) -> AsyncIterator[None]:
+    """The Socket Mode connection, held by one replica at a time."""
+    handler: AsyncSocketModeHandler | None = None
+
+    async def connect() -> None:
+        nonlocal handler
+        handler = AsyncSocketModeHandler(slack, app_token)
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+
+    async def disconnect() -> None:
+        nonlocal handler
+        if handler is not None:
+            await handler.close_async()  # type: ignore[no-untyped-call]
+            handler = None
+
+    lease = SocketModeLease(core.redis, settings.redis_namespace, settings.socket_lock_seconds)
+    async with lease.hold(connect, disconnect):
+        yield

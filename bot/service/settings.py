@@ -1,0 +1,299 @@
+"""The one place that reads the environment. Everything else receives a ``Settings``.
+
+Tests build settings from a plain dict: ``Settings.from_env({"DATABASE_URL": ...})``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import platformdirs
+
+from bot.platforms.access import AccessFileError, AccessRules
+from bot.platforms.identity import DEFAULT_KEY
+
+T = TypeVar("T")
+
+EMBEDDERS = ("local", "openai", "hashing")
+DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
+DEFAULT_CHAT_MODEL = "gpt-4o-mini"
+DEFAULT_TUNE_BASE_MODEL = "gpt-4o-mini-2024-07-18"
+OFFLINE_CHAT_MODEL = "offline"
+SLACK_API_URL = "https://slack.com/api/"
+TEAMS_APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+class Secret:
+    """A string that never prints: repr and str show only that it is set."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the product; see the README's configuration table."""
+
+    home: Path
+    database_url: Secret | None = None
+    eval_database_url: Secret | None = None
+    redis_url: Secret | None = None
+    embedder: str = "local"
+    embedding_model: str | None = None
+    embedding_dimension: int | None = None
+    openai_api_key: Secret | None = field(default=None)
+    openai_base_url: str | None = None
+    chunk_size: int = 1000
+    chunk_overlap: int = 150
+    top_k: int = 4
+    min_similarity: float = 0.2
+    max_document_mb: float = 25.0
+    fetch_timeout: float = 20.0
+    log_level: str = "WARNING"
+    chat_model: str | None = None
+    llm_timeout: float = 20.0
+    llm_max_retries: int = 2
+    style_file: Path | None = None
+    company_name: str = "our company"
+    contact: str = "your manager or the People Team"
+    answer_min_similarity: float = 0.35
+    cache_ttl_seconds: int = 86_400
+    max_question_chars: int = 2000
+    prompt_price_per_1k: float = 0.0
+    completion_price_per_1k: float = 0.0
+    tune_base_model: str = DEFAULT_TUNE_BASE_MODEL
+    access: AccessRules = field(default_factory=AccessRules)
+    redis_namespace: str = "supportbot"
+    user_hash_key: Secret | None = None
+    slack_bot_token: Secret | None = None
+    slack_signing_secret: Secret | None = None
+    slack_app_token: Secret | None = None
+    slack_api_url: str = SLACK_API_URL
+    slack_admins: tuple[str, ...] = ()
+    slack_admin_channel: str | None = None
+    slack_escalation_channel: str | None = None
+    slack_experts: tuple[str, ...] = ()
+    teams_app_id: str | None = None
+    teams_app_password: Secret | None = None
+    teams_tenant_id: str | None = None
+    teams_app_type: str = "MultiTenant"
+    teams_admins: tuple[str, ...] = ()
+    teams_escalation_channel: str | None = None
+    teams_escalation_user: str | None = None
+    teams_reply_within_seconds: float = 10.0
+    shutdown_timeout: float = 20.0
+    job_workers: int = 1
+    job_stalled_seconds: float = 30.0
+    socket_lock_seconds: float = 15.0
+    answer_memory_days: float = 14.0
+    gap_similarity: float = 0.85
+
+    @property
+    def max_document_bytes(self) -> int:
+        return int(self.max_document_mb * 1024 * 1024)
+
+    @property
+    def user_hash_secret(self) -> bytes:
+        """The key of the hashes stored instead of chat user ids."""
+        return self.user_hash_key.reveal().encode() if self.user_hash_key else DEFAULT_KEY
+
+    @property
+    def teams_authenticated(self) -> bool:
+        """Whether Teams requests must carry a Bot Framework token (else: loopback only)."""
+        return self.teams_app_id is not None
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Whether the Slack adapter runs (over HTTP, or Socket Mode with an app token)."""
+        return self.slack_bot_token is not None
+
+    @property
+    def uses_llm(self) -> bool:
+        """Whether answers are written by a chat model (else by the offline writer)."""
+        return self.chat_model is not None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from environment variables (``os.environ`` when none are given)."""
+        env = dict(os.environ if environ is None else environ)
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def number(name: str, kind: Callable[[str], T], default: T, minimum: float) -> T:
+            raw = get(name)
+            if raw is None:
+                return default
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+            if value < minimum:  # type: ignore[operator]
+                raise SettingsError(f"{name} must be at least {minimum}, got {raw!r}")
+            return value
+
+        embedder = (get("SUPPORTBOT_EMBEDDER") or "local").lower()
+        if embedder not in EMBEDDERS:
+            raise SettingsError(
+                f"SUPPORTBOT_EMBEDDER must be one of {', '.join(EMBEDDERS)}, got {embedder!r}"
+            )
+        model = get("SUPPORTBOT_EMBEDDING_MODEL")
+        if embedder == "openai" and model is None:
+            model = DEFAULT_OPENAI_EMBEDDING_MODEL
+        dimension = get("SUPPORTBOT_EMBEDDING_DIMENSION")
+        chunk_size = number("SUPPORTBOT_CHUNK_SIZE", int, 1000, 100)
+        overlap = number("SUPPORTBOT_CHUNK_OVERLAP", int, 150, 0)
+        if overlap >= chunk_size // 2:
+            raise SettingsError("SUPPORTBOT_CHUNK_OVERLAP must be less than half the chunk size")
+        min_similarity = number("SUPPORTBOT_MIN_SIMILARITY", float, 0.2, -1.0)
+        if min_similarity > 1:
+            raise SettingsError("SUPPORTBOT_MIN_SIMILARITY must be between -1 and 1")
+        chat_model = get("SUPPORTBOT_CHAT_MODEL")
+        llm_configured = get("OPENAI_API_KEY") or get("OPENAI_BASE_URL")
+        if chat_model is None and llm_configured:
+            chat_model = DEFAULT_CHAT_MODEL
+        if chat_model == OFFLINE_CHAT_MODEL:
+            chat_model = None
+        style_file = get("SUPPORTBOT_STYLE_FILE")
+        if style_file and not Path(style_file).is_file():
+            raise SettingsError(f"SUPPORTBOT_STYLE_FILE {style_file!r} is not a readable file")
+        answer_min_similarity = number("SUPPORTBOT_ANSWER_MIN_SIMILARITY", float, 0.35, -1.0)
+        if answer_min_similarity > 1:
+            raise SettingsError("SUPPORTBOT_ANSWER_MIN_SIMILARITY must be between -1 and 1")
+        access_file = get("SUPPORTBOT_ACCESS_FILE")
+        try:
+            access = AccessRules.from_file(Path(access_file)) if access_file else AccessRules()
+        except AccessFileError as e:
+            raise SettingsError(f"SUPPORTBOT_ACCESS_FILE: {e}") from None
+        slack_token = get("SLACK_BOT_TOKEN")
+        if slack_token and not (get("SLACK_SIGNING_SECRET") or get("SLACK_APP_TOKEN")):
+            raise SettingsError(
+                "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP events) "
+                "nor SLACK_APP_TOKEN (Socket Mode) is"
+            )
+        slack_api_url = get("SLACK_API_URL") or SLACK_API_URL
+        if not slack_api_url.startswith(("https://", "http://")):
+            raise SettingsError(f"SLACK_API_URL must be an http(s) URL, got {slack_api_url!r}")
+        return cls(
+            home=Path(get("SUPPORTBOT_HOME") or platformdirs.user_data_path("supportbot")),
+            database_url=_secret(get("DATABASE_URL")),
+            eval_database_url=_secret(get("SUPPORTBOT_EVAL_DATABASE_URL")),
+            redis_url=_secret(get("REDIS_URL")),
+            embedder=embedder,
+            embedding_model=model,
+            embedding_dimension=(
+                number("SUPPORTBOT_EMBEDDING_DIMENSION", int, 0, 1) if dimension else None
+            ),
+            openai_api_key=_secret(get("OPENAI_API_KEY")),
+            openai_base_url=get("OPENAI_BASE_URL"),
+            chunk_size=chunk_size,
+            chunk_overlap=overlap,
+            top_k=number("SUPPORTBOT_TOP_K", int, 4, 1),
+            min_similarity=min_similarity,
+            max_document_mb=number("SUPPORTBOT_MAX_DOCUMENT_MB", float, 25.0, 0.001),
+            fetch_timeout=number("SUPPORTBOT_FETCH_TIMEOUT", float, 20.0, 0.1),
+            log_level=(get("SUPPORTBOT_LOG_LEVEL") or "WARNING").upper(),
+            chat_model=chat_model,
+            llm_timeout=number("SUPPORTBOT_LLM_TIMEOUT", float, 20.0, 0.1),
+            llm_max_retries=number("SUPPORTBOT_LLM_MAX_RETRIES", int, 2, 0),
+            style_file=Path(style_file) if style_file else None,
+            company_name=get("SUPPORTBOT_COMPANY_NAME") or "our company",
+            contact=get("SUPPORTBOT_CONTACT") or "your manager or the People Team",
+            answer_min_similarity=answer_min_similarity,
+            cache_ttl_seconds=number("SUPPORTBOT_CACHE_TTL", int, 86_400, 1),
+            max_question_chars=number("SUPPORTBOT_MAX_QUESTION_CHARS", int, 2000, 10),
+            prompt_price_per_1k=number("SUPPORTBOT_PROMPT_PRICE_PER_1K", float, 0.0, 0.0),
+            completion_price_per_1k=number("SUPPORTBOT_COMPLETION_PRICE_PER_1K", float, 0.0, 0.0),
+            tune_base_model=get("SUPPORTBOT_TUNE_BASE_MODEL") or DEFAULT_TUNE_BASE_MODEL,
+            access=access,
+            redis_namespace=get("SUPPORTBOT_REDIS_NAMESPACE") or "supportbot",
+            user_hash_key=_secret(get("SUPPORTBOT_USER_HASH_KEY")),
+            slack_bot_token=_secret(slack_token),
+            slack_signing_secret=_secret(get("SLACK_SIGNING_SECRET")),
+            slack_app_token=_secret(get("SLACK_APP_TOKEN")),
+            slack_api_url=slack_api_url.rstrip("/") + "/",
+            slack_admins=_ids(get("SLACK_ADMINS")),
+            slack_admin_channel=get("SLACK_ADMIN_CHANNEL"),
+            slack_escalation_channel=get("SLACK_ESCALATION_CHANNEL"),
+            slack_experts=_ids(get("SLACK_EXPERTS")),
+            **_teams_settings(get),
+            teams_reply_within_seconds=number("TEAMS_REPLY_WITHIN_SECONDS", float, 10.0, 0.0),
+            shutdown_timeout=number("SUPPORTBOT_SHUTDOWN_TIMEOUT", float, 20.0, 0.0),
+            job_workers=number("SUPPORTBOT_JOB_WORKERS", int, 1, 0),
+            answer_memory_days=number("SUPPORTBOT_ANSWER_MEMORY_DAYS", float, 14.0, 0.01),
+            gap_similarity=number("SUPPORTBOT_GAP_SIMILARITY", float, 0.85, 0.0),
+            job_stalled_seconds=number("SUPPORTBOT_JOB_STALLED_SECONDS", float, 30.0, 3.0),
+            socket_lock_seconds=number("SUPPORTBOT_SOCKET_LOCK_SECONDS", float, 15.0, 3.0),
+        )
+
+
+def _teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """The Microsoft Teams settings, checked together (they only make sense as a set)."""
+    app_id, password = get("MICROSOFT_APP_ID"), get("MICROSOFT_APP_PASSWORD")
+    tenant = get("MICROSOFT_APP_TENANT_ID")
+    app_type = get("MICROSOFT_APP_TYPE") or ("SingleTenant" if tenant else "MultiTenant")
+    if app_type not in TEAMS_APP_TYPES:
+        raise SettingsError(
+            f"MICROSOFT_APP_TYPE must be one of {', '.join(TEAMS_APP_TYPES)}, got {app_type!r}"
+        )
+    if app_id is None and (password or tenant):
+        raise SettingsError(
+            "MICROSOFT_APP_PASSWORD or _TENANT_ID is set but MICROSOFT_APP_ID is not"
+        )
+    if app_id and app_type != "UserAssignedMSI" and not password:
+        raise SettingsError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not")
+    if app_id and app_type == "SingleTenant" and not tenant:
+        raise SettingsError(
+            "MICROSOFT_APP_TYPE is SingleTenant but MICROSOFT_APP_TENANT_ID is unset"
+        )
+    channel = get("TEAMS_ESCALATION_CHANNEL")
+    if channel and not channel.startswith("19:"):
+        raise SettingsError(
+            f"TEAMS_ESCALATION_CHANNEL must be a channel id (19:…@thread.tacv2), got {channel!r}"
+        )
+    metadata_url = get("TEAMS_OPENID_METADATA_URL")
+    if metadata_url and not metadata_url.startswith(("https://", "http://")):
+        raise SettingsError(
+            f"TEAMS_OPENID_METADATA_URL must be an http(s) URL, got {metadata_url!r}"
+        )
+    return {
+        "teams_app_id": app_id,
+        "teams_app_password": _secret(password),
+        "teams_tenant_id": tenant,
+        "teams_app_type": app_type,
+        "teams_admins": _ids(get("TEAMS_ADMINS")),
+        "teams_escalation_channel": channel,
+        "teams_escalation_user": get("TEAMS_ESCALATION_USER"),
+    }
+
+
+def _secret(value: str | None) -> Secret | None:
+    return Secret(value) if value else None
+
+
+def _ids(value: str | None) -> tuple[str, ...]:
+    """A list of ids separated by commas and/or spaces."""
+    return tuple(part for part in (value or "").replace(",", " ").split() if part)

@@ -1,0 +1,211 @@
+"""The composition root: the one place where settings meet concrete classes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.core.answer_log import PgAnswerLog, Prices
+from bot.core.answering import AnsweringOptions, AnswerObserver, AnswerService
+from bot.core.cache import AnswerCache, RedisAnswerCache, redis_client
+from bot.core.knowledge_base import KnowledgeBase
+from bot.core.llm import OpenAIChatModel
+from bot.core.prompts import Prompts
+from bot.core.writers import AnswerWriter, ExtractiveAnswerWriter, LLMAnswerWriter
+from bot.evaluation.judge import Judge, LexicalJudge, LLMJudge
+from bot.loop.answer_records import RedisAnswerRecords
+from bot.loop.curation import Curator
+from bot.loop.examples import PgExampleStore
+from bot.loop.gaps import PgGapQueue
+from bot.platforms.delivery import PlatformReporter
+from bot.service.components import Core
+from bot.service.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgres
+from bot.service.jobs import IngestionJobs, JobOptions
+from bot.service.lifecycle import WorkInProgress
+from bot.service.metrics import Metrics
+from bot.service.settings import Settings
+from knowledge.chunking import ChunkingOptions
+from knowledge.database import create_engine, ensure_database, require_current_schema
+from knowledge.embedders import Embedder, HashingEmbedder, LocalEmbedder, OpenAIEmbedder
+from knowledge.loading import LoadOptions
+from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
+from knowledge.store import PgDocumentStore
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The configured embedder; models load lazily, on first use."""
+    if settings.embedder == "openai":
+        return OpenAIEmbedder(
+            settings.embedding_model or "",
+            api_key=settings.openai_api_key.reveal() if settings.openai_api_key else None,
+            base_url=settings.openai_base_url,
+            dimension=settings.embedding_dimension,
+        )
+    if settings.embedder == "hashing":
+        return HashingEmbedder(settings.embedding_dimension or 384)
+    return LocalEmbedder()
+
+
+def load_options(settings: Settings) -> LoadOptions:
+    return LoadOptions(max_bytes=settings.max_document_bytes, timeout=settings.fetch_timeout)
+
+
+async def database_url(settings: Settings) -> str:
+    """``DATABASE_URL``, or the embedded Postgres's database (started if needed)."""
+    if settings.database_url is not None:
+        return settings.database_url.reveal()
+    server = await start_postgres(settings.home)
+    return await ensure_database(server, EMBEDDED_DATABASE)
+
+
+async def redis_url(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
+    """``REDIS_URL``, or the embedded Redis (started if needed) and its handle."""
+    if settings.redis_url is not None:
+        return settings.redis_url.reveal(), None
+    embedded = EmbeddedRedis(settings.home)
+    return await embedded.start(), embedded
+
+
+@asynccontextmanager
+async def open_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(await database_url(settings))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def build_chat_model(settings: Settings, model: str) -> OpenAIChatModel:
+    """A chat model on the configured OpenAI-compatible endpoint."""
+    return OpenAIChatModel(
+        model,
+        api_key=settings.openai_api_key.reveal() if settings.openai_api_key else None,
+        base_url=settings.openai_base_url,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_max_retries,
+    )
+
+
+def build_writer(settings: Settings, prompts: Prompts) -> AnswerWriter:
+    """The chat model's writer when an LLM is configured, else the offline extractive one."""
+    if settings.chat_model is None:
+        return ExtractiveAnswerWriter()
+    chat = build_chat_model(settings, settings.chat_model)
+    return LLMAnswerWriter(chat, prompts, company=settings.company_name)
+
+
+def build_judge(settings: Settings, prompts: Prompts, model: str | None = None) -> Judge:
+    """The evaluation's grader: ``model`` (else the chat model) when an LLM is configured."""
+    model = model or settings.chat_model
+    if model is None:
+        return LexicalJudge()
+    return LLMJudge(build_chat_model(settings, model), prompts)
+
+
+def build_answer_service(
+    settings: Settings,
+    kb: KnowledgeBase,
+    prompts: Prompts,
+    cache: AnswerCache,
+    metrics: Metrics | None = None,
+    observer: AnswerObserver | None = None,
+) -> AnswerService:
+    """The answering core over ``kb`` with the configured writer and the given cache."""
+    return AnswerService(
+        retriever=kb.retriever,
+        store=kb.store,
+        writer=build_writer(settings, prompts),
+        cache=cache,
+        answer_log=PgAnswerLog(
+            kb.engine, Prices(settings.prompt_price_per_1k, settings.completion_price_per_1k)
+        ),
+        options=AnsweringOptions(
+            top_k=settings.top_k,
+            min_similarity=settings.answer_min_similarity,
+            contact=settings.contact,
+            max_question_chars=settings.max_question_chars,
+            prompt_version=prompts.version,
+        ),
+        metrics=metrics,
+        observer=observer,
+    )
+
+
+@asynccontextmanager
+async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> AsyncIterator[Core]:
+    """The answering core over the knowledge base, with its cache and answer log."""
+    prompts = Prompts.load(settings.style_file)
+    url, embedded_redis = await redis_url(settings)
+    client = redis_client(url)
+    try:
+        async with open_knowledge_base(settings, embedder=embedder) as kb:
+            cache = RedisAnswerCache(client, settings.cache_ttl_seconds, settings.redis_namespace)
+            metrics = Metrics()
+            reporters = PlatformReporter()
+            curator = Curator(
+                kb=kb,
+                records=RedisAnswerRecords(
+                    client, settings.redis_namespace, int(settings.answer_memory_days * 86_400)
+                ),
+                gaps=PgGapQueue(kb.engine, similar=settings.gap_similarity),
+                examples=PgExampleStore(kb.engine),
+                reporter=reporters,
+                top_k=settings.top_k,
+            )
+            service = build_answer_service(settings, kb, prompts, cache, metrics, curator)
+            jobs = IngestionJobs(
+                kb.engine.url.render_as_string(hide_password=False),
+                kb.engine,
+                metrics,
+                JobOptions(
+                    workers=settings.job_workers,
+                    stalled_seconds=settings.job_stalled_seconds,
+                    shutdown_timeout=settings.shutdown_timeout,
+                ),
+            )
+            try:
+                yield Core(
+                    answers=service,
+                    kb=kb,
+                    redis=client,
+                    metrics=metrics,
+                    jobs=jobs,
+                    work=WorkInProgress(),
+                    reporters=reporters,
+                    curator=curator,
+                )
+            finally:
+                await jobs.close()
+    finally:
+        await client.aclose()
+        if embedded_redis is not None:
+            embedded_redis.stop()
+
+
+@asynccontextmanager
+async def open_knowledge_base(
+    settings: Settings, *, embedder: Embedder | None = None, check_model: bool = True
+) -> AsyncIterator[KnowledgeBase]:
+    """The knowledge base on a database whose schema is current.
+
+    ``check_model=False`` is for ``reindex``, which exists to change the model.
+    """
+    embedder = embedder or build_embedder(settings)
+    async with open_engine(settings) as engine:
+        await require_current_schema(engine)
+        store = PgDocumentStore(engine, embedder)
+        await store.ensure_vector_index()
+        if check_model:
+            await store.check_embedder()
+        yield KnowledgeBase(
+            engine=engine,
+            embedder=embedder,
+            store=store,
+            retriever=PgHybridRetriever(
+                engine, embedder, RetrievalOptions(min_similarity=settings.min_similarity)
+            ),
+            chunking=ChunkingOptions(settings.chunk_size, settings.chunk_overlap),
+            load_options=load_options(settings),
+        )
