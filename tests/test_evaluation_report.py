@@ -6,8 +6,8 @@ import dataclasses
 from typing import Any
 
 import pytest
-from bot.messages import offline_answer
 
+from bot.core.messages import offline_answer
 from bot.evaluation.report import html_report, summary_table
 from bot.evaluation.results import (
     AnswerSummary,
