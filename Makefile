@@ -3,18 +3,21 @@
 
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+# Every install takes its versions from constraints.txt, the versions the tests last passed with
+# (`make lock` refreshes it).
+CONSTRAINTS := constraints.txt
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CONSTRAINTS) | sha1sum | cut -c1-12)
 # The CPU build of PyTorch; install it before sentence-transformers so pip does not pull CUDA.
 TORCH ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH)"
-	$(BIN)/pip install --quiet -e '.[local,embedded,dev]'
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[local,embedded,dev]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -35,6 +38,15 @@ test: lint
 
 bench: setup
 	$(BIN)/python bench/knowledge_bench.py
+
+## Re-resolve constraints.txt from pyproject.toml (newest versions its ranges allow), then run
+## `make test` before committing it. PyTorch is left out: it is pinned above and comes from the
+## CPU build.
+lock: setup
+	echo torch > $(VENV)/lock-excludes.txt
+	$(BIN)/uv pip compile pyproject.toml --extra local --extra embedded --extra dev \
+		--python-version 3.11 --excludes $(VENV)/lock-excludes.txt --upgrade \
+		--quiet -o $(CONSTRAINTS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

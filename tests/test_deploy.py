@@ -257,6 +257,10 @@ def check_dockerfile(path: Path, context: Path = ROOT) -> None:
     pip_installs = [run for run in dockerfile.runs() if "pip install" in run]
     assert all(" -e " not in run and "--editable" not in run for run in pip_installs)
     assert any('".[local]"' in run for run in pip_installs), "the local model is never installed"
+    project_installs = [run for run in pip_installs if "torch" not in run]
+    assert project_installs and all("-c constraints.txt" in run for run in project_installs), (
+        "the project is installed without the tested versions (constraints.txt)"
+    )
 
     for copy in copies(final):
         assert copy.from_stage is not None, f"the runtime stage copies {copy.sources} from source"
@@ -734,7 +738,10 @@ def test_the_dockerfile_builds_a_small_non_root_image() -> None:
         pytest.param("ARG LOCAL_MODEL=1", "ARG LOCAL_MODEL=0", id="no-local-model"),
         pytest.param('"torch==2.13.0"', "torch", id="torch-unpinned"),
         pytest.param('--index-url "${TORCH_INDEX_URL}"', "", id="torch-from-pypi"),
-        pytest.param('pip install ".[local]"', 'pip install -e ".[local]"', id="editable"),
+        pytest.param(
+            'pip install -c constraints.txt ".[local]"', 'pip install -e ".[local]"', id="editable"
+        ),
+        pytest.param("pip install -c constraints.txt .;", "pip install .;", id="unconstrained"),
         pytest.param(
             "COPY --from=builder /opt/venv /opt/venv",
             "COPY --from=builder /opt/venv /opt/venv\nCOPY tests /opt/tests",
