@@ -1,0 +1,110 @@
+"""What admins change from Slack: ``/kb`` commands, and files sent to the bot in a DM to be
+added to the knowledge base."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.platforms import messages
+from bot.platforms.admin import AdminCommandError, KnowledgeAdmin, parse_admin_command
+from bot.platforms.slack.curation import SlackCuration
+from bot.platforms.slack.directory import SlackDirectory
+from bot.platforms.slack.errors import log_slack_error
+from bot.platforms.slack.mrkdwn import to_mrkdwn
+from bot.platforms.slack.reporter import slack_reply_to
+from knowledge.errors import LoadError
+from knowledge.loading import uploaded
+
+
+class SlackAdminCommands:
+    def __init__(
+        self,
+        *,
+        admin: KnowledgeAdmin,
+        directory: SlackDirectory,
+        curation: SlackCuration,
+        max_upload_bytes: int,
+        file_hosts: frozenset[str | None],
+    ) -> None:
+        self._admin = admin
+        self._directory = directory
+        self._curation = curation
+        self._max_upload_bytes = max_upload_bytes
+        self._file_hosts = file_hosts
+
+    def register(self, app: AsyncApp) -> None:
+        app.command("/kb")(self.on_kb_command)
+
+    async def on_kb_command(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        if not await self._directory.is_admin(command["user_id"]):
+            await respond(text=messages.admin_refusal(), response_type="ephemeral")
+            return
+        try:
+            parsed = parse_admin_command(command.get("text", ""))
+        except AdminCommandError as e:
+            await respond(text=to_mrkdwn(str(e)), response_type="ephemeral")
+            return
+        if parsed.action == "gaps":
+            await self._curation.show_gaps(respond)
+            return
+        if parsed.action == "add":
+            reply_to = slack_reply_to(command.get("response_url", ""), command["user_id"])
+            reply = await self._admin.queue_add(parsed, reply_to)
+        else:
+            reply = await self._admin.run(parsed)
+        await respond(text=to_mrkdwn(reply), response_type="ephemeral", replace_original=False)
+
+    async def ingest_files(self, client: AsyncWebClient, event: dict[str, Any]) -> None:
+        channel, user = event["channel"], event["user"]
+        if not await self._directory.is_admin(user):
+            await self._post_quietly(client, channel, messages.upload_refused())
+            return
+        for file in event["files"]:
+            name = file.get("name") or file.get("title") or "upload"
+            try:
+                data = await self._download(client, file)
+                source = uploaded(
+                    name,
+                    data,
+                    link=file.get("permalink") or file.get("url_private", ""),
+                    max_bytes=self._max_upload_bytes,
+                )
+            except LoadError as e:
+                await self._post_quietly(client, channel, messages.upload_failed(name, e.reason))
+                continue
+            reply = await self._admin.ingest_upload(source)
+            await self._post_quietly(client, channel, to_mrkdwn(reply))
+
+    async def _download(self, client: AsyncWebClient, file: dict[str, Any]) -> bytes:
+        name = file.get("name") or "upload"
+        if int(file.get("size") or 0) > self._max_upload_bytes:
+            limit = self._max_upload_bytes // 1_048_576
+            raise LoadError(name, f"is over the {limit} MB limit")
+        url = file.get("url_private_download") or file.get("url_private") or ""
+        # The bot token goes only to Slack's own file hosts, never to a URL someone typed.
+        if urlsplit(url).hostname not in self._file_hosts:
+            raise LoadError(name, "is not a file hosted by Slack")
+        headers = {"Authorization": f"Bearer {client.token}"}
+        try:
+            async with httpx.AsyncClient(timeout=30, follow_redirects=False) as http:
+                response = await http.get(url, headers=headers)
+        except httpx.HTTPError as e:
+            raise LoadError(name, f"could not be downloaded ({e.__class__.__name__})") from e
+        if response.status_code != 200:
+            raise LoadError(name, f"could not be downloaded (HTTP {response.status_code})")
+        return response.content
+
+    async def _post_quietly(self, client: AsyncWebClient, channel: str, text: str) -> None:
+        try:
+            await client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
+        except SlackApiError as e:
+            log_slack_error("posting a reply", e)

@@ -1,0 +1,116 @@
+"""What admins change from Teams, in a personal chat with the bot: ``kb`` commands (``kb gaps``
+among them) and files sent to be added to the knowledge base."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from botbuilder.core import TurnContext
+
+from bot.loop.curation import Curator
+from bot.platforms import messages
+from bot.platforms.admin import AdminCommandError, KnowledgeAdmin, parse_admin_command
+from bot.platforms.teams.activity import user_id
+from bot.platforms.teams.cards import GAPS_SHOWN, gap_list_activity
+from bot.platforms.teams.connector import send, send_text, send_typing
+from bot.platforms.teams.reporter import teams_reply_to
+from knowledge.errors import DatabaseUnavailableError, LoadError
+from knowledge.loading import uploaded
+
+ADMIN_COMMAND = "kb"
+FILE_DOWNLOAD = "application/vnd.microsoft.teams.file.download.info"
+
+
+def admin_command(text: str) -> str | None:
+    """The command after a leading ``kb`` (any case), or None when the text is not one."""
+    first, _, rest = text.partition(" ")
+    return rest.strip() if first.lower() == ADMIN_COMMAND else None
+
+
+class TeamsAdminCommands:
+    def __init__(
+        self,
+        *,
+        admin: KnowledgeAdmin,
+        curator: Curator,
+        admins: frozenset[str],
+        max_upload_bytes: int,
+    ) -> None:
+        self._admin = admin
+        self._curator = curator
+        self._admins = admins
+        self._max_upload_bytes = max_upload_bytes
+
+    async def on_command(self, context: TurnContext, command: str, personal: bool) -> None:
+        if not personal:
+            await send_text(context, messages.teams_admin_in_personal_chat())
+            return
+        if user_id(context.activity) not in self._admins:
+            await send_text(context, messages.admin_refusal())
+            return
+        try:
+            parsed = parse_admin_command(command)
+        except AdminCommandError as e:
+            await send_text(context, str(e))
+            return
+        if parsed.action == "help":
+            await send_text(context, messages.admin_help(ADMIN_COMMAND))
+            return
+        if parsed.action == "gaps":
+            await self._show_gaps(context)
+            return
+        if parsed.action == "add":
+            reply = await self._admin.queue_add(parsed, teams_reply_to(context.activity))
+        else:
+            reply = await self._admin.run(parsed)
+        await send_text(context, reply)
+
+    async def ingest_files(self, context: TurnContext, files: list[Any]) -> None:
+        if user_id(context.activity) not in self._admins:
+            await send_text(context, messages.upload_refused())
+            return
+        await send_typing(context)
+        for file in files:
+            name = file.name or "upload"
+            try:
+                data = await self._download(name, (file.content or {}).get("downloadUrl", ""))
+                source = uploaded(
+                    name,
+                    data,
+                    link=file.content_url or "",
+                    max_bytes=self._max_upload_bytes,
+                )
+            except LoadError as e:
+                await send_text(context, messages.upload_failed(name, e.reason))
+                continue
+            await send_text(context, await self._admin.ingest_upload(source))
+
+    async def _download(self, name: str, url: str) -> bytes:
+        if not url.startswith(("https://", "http://")):
+            raise LoadError(name, "has no download link")
+        limit = self._max_upload_bytes
+        try:
+            # Teams' download links are pre-authorised: no credentials are sent with them.
+            async with (
+                httpx.AsyncClient(timeout=30, follow_redirects=True) as http,
+                http.stream("GET", url) as response,
+            ):
+                if response.status_code != 200:
+                    raise LoadError(name, f"could not be downloaded (HTTP {response.status_code})")
+                data = bytearray()
+                async for piece in response.aiter_bytes():
+                    data += piece
+                    if len(data) > limit:
+                        raise LoadError(name, f"is over the {limit // 1_048_576} MB limit")
+                return bytes(data)
+        except httpx.HTTPError as e:
+            raise LoadError(name, f"could not be downloaded ({e.__class__.__name__})") from e
+
+    async def _show_gaps(self, context: TurnContext) -> None:
+        try:
+            gaps, total = await self._curator.open_gaps(GAPS_SHOWN)
+        except DatabaseUnavailableError as e:
+            await send_text(context, messages.admin_failed(str(e)))
+            return
+        await send(context, gap_list_activity(gaps, total), doing="listing gaps")
