@@ -143,6 +143,7 @@ class FakeSlack:
     _files: dict[str, _HostedFile] = field(default_factory=dict)
     _faults: dict[str, deque[_Fail | _RateLimit]] = field(default_factory=dict)
     _delays: dict[str, float] = field(default_factory=dict)
+    _held: dict[str, asyncio.Event] = field(default_factory=dict)
     _tickets: set[str] = field(default_factory=set)
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
 
@@ -284,6 +285,14 @@ class FakeSlack:
         else:
             self._delays.pop(method, None)
 
+    def hold(self, method: str) -> None:
+        """Keep every call of ``method`` waiting until ``release(method)``."""
+        self._held.setdefault(method, asyncio.Event())
+
+    def release(self, method: str) -> None:
+        if (gate := self._held.pop(method, None)) is not None:
+            gate.set()
+
     # ---- HTTP handlers
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -298,6 +307,8 @@ class FakeSlack:
 
         if seconds := self._delays.get(method):
             await asyncio.sleep(seconds)
+        if (gate := self._held.get(method)) is not None:
+            await gate.wait()
         queue = self._faults.get(method)
         fault = queue.popleft() if queue else None
         if isinstance(fault, _RateLimit):

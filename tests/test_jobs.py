@@ -140,12 +140,19 @@ async def test_kb_add_says_plainly_when_the_queue_is_down(
 async def test_the_job_of_a_replica_that_stopped_is_queued_again_once(
     database_url: str, engine: AsyncEngine
 ) -> None:
-    async with ingestion_jobs(database_url, engine, workers=0, stalled_seconds=3) as jobs:
+    async with ingestion_jobs(database_url, engine, workers=0, stalled_seconds=60) as jobs:
         job_id = await jobs.submit("https://hb.test/a", (), SLACK)
         async with _dead_replica_running_a_job(database_url) as taken:
             assert taken == job_id
             assert await jobs.retry_stalled() == 0  # its heartbeat is still fresh
-            await asyncio.sleep(3.5)
+            # Its last heartbeat a minute and a second ago, without waiting for the clock.
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text(
+                        "UPDATE procrastinate_workers "
+                        "SET last_heartbeat = now() - interval '61 seconds'"
+                    )
+                )
             assert await jobs.retry_stalled() == 1
             assert await jobs.retry_stalled() == 0
     assert await _job_rows(engine) == [("todo", 1)]

@@ -215,10 +215,8 @@ async def test_unverified_requests_get_401_and_change_nothing(
 
 async def test_a_mention_is_answered_in_its_thread_with_source_links(bot: Bot) -> None:
     question = mention(f"<@{BOT_USER_ID}> How many days of annual leave do I get?")
-    started = time.perf_counter()
     status, _ = await bot.event(question)
-    acked_in = time.perf_counter() - started
-    assert status == 200 and acked_in < 3
+    assert status == 200
     await bot.slack.wait_for(lambda: bool(bot.slack.posted("CGENERAL")))
     reply = bot.slack.posted("CGENERAL")[0]
     assert reply["thread_ts"] == question["ts"]
@@ -319,11 +317,16 @@ async def test_fifty_simultaneous_mentions_get_fifty_threaded_answers(bot: Bot) 
         mention(f"<@{BOT_USER_ID}> How many days of annual leave do I get? ({i})")
         for i in range(50)
     ]
-    started = time.perf_counter()
-    statuses = await asyncio.gather(*(bot.event(q) for q in questions))
+    # No answer can be posted until released: every event is acknowledged without waiting for
+    # its answer (how fast an ack is, is measured by bench/slack_bench.py, not here).
+    bot.slack.hold("chat.postMessage")
+    try:
+        acks = asyncio.gather(*(bot.event(q) for q in questions))
+        statuses = await asyncio.wait_for(acks, timeout=120)
+    finally:
+        bot.slack.release("chat.postMessage")
     assert [s for s, _ in statuses] == [200] * 50
-    assert time.perf_counter() - started < 3  # every ack within Slack's deadline
-    await bot.slack.wait_for(lambda: len(bot.slack.posted()) >= 50, timeout=60)
+    await bot.slack.wait_for(lambda: len(bot.slack.posted()) >= 50, timeout=120)
     threads = sorted(p["thread_ts"] for p in bot.slack.posted())
     assert threads == sorted(q["ts"] for q in questions)
     assert all("25 days" in p["text"] for p in bot.slack.posted())

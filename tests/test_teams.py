@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -255,7 +254,7 @@ async def test_a_slow_answer_ends_the_turn_and_arrives_proactively_in_the_reply_
 ) -> None:
     async with fake_openai() as llm:
         llm.default = leave_answers
-        llm.delay = 2.0
+        llm.delay = 3.0
         settings = _environment(
             database_url,
             redis_url,
@@ -265,11 +264,9 @@ async def test_a_slow_answer_ends_the_turn_and_arrives_proactively_in_the_reply_
         )
         async with running_bot(settings, connector) as bot:
             question = channel_mention(QUESTION, service_url=connector.service_url)
-            started = time.perf_counter()
             status, _ = await bot.post(question)
-            turn_seconds = time.perf_counter() - started
             assert status == 201
-            assert turn_seconds < 1.5  # the turn ended before the model answered
+            # The turn ended before the model answered: nothing but typing within it.
             assert [a["type"] for a in connector.replies_to(question["id"])] == ["typing"]
             await connector.wait_for(lambda: bool(bot.messages_to(question)))
     (reply,) = bot.messages_to(question)
