@@ -63,12 +63,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.service.embedded import start_postgres
+from knowledge.chunk_rows import CHUNK_COPY_COLUMNS, CHUNK_COPY_TYPES
 from knowledge.chunking import chunk_document
 from knowledge.database import create_engine, ensure_database, migrate
 from knowledge.embedders import HashingEmbedder, LocalEmbedder, Vectors
 from knowledge.retrieval import _HYBRID_QUERY, PgHybridRetriever, RetrievalOptions
 from knowledge.schema import HNSW_INDEX, TEXT_SEARCH_CONFIG, hnsw_index_ddl
-from knowledge.store import CHUNK_COPY_COLUMNS, CHUNK_COPY_TYPES, PgDocumentStore
+from knowledge.store import PgDocumentStore
 from knowledge.types import PUBLIC_SCOPE, Chunk, Document, Query, Section
 
 DIMENSION = 384

@@ -3,38 +3,29 @@
 Every change runs in one transaction that first bumps the single ``corpus`` row. That row lock
 serialises writers, and the new version number is what answer caches key on: a reader sees the
 old document or the new one, never a mix, and never an old answer under a new version.
+
+``PgDocumentStore`` decides what each change does and in which transaction; the SQL lives with
+the rows it touches: ``corpus_row``, ``document_rows``, ``chunk_rows`` and ``vector_index``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import numpy as np
-import psycopg
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from knowledge import chunk_rows, corpus_row, document_rows, vector_index
 from knowledge.chunking import document_id_for, stored_hash
 from knowledge.database import GuardedConnection
-from knowledge.embedders import Embedder, Vectors
-from knowledge.errors import DocumentNotFoundError, EmbeddingModelMismatchError
-from knowledge.schema import CHUNKS_TABLE, HNSW_BUILD_MEMORY, HNSW_INDEX, hnsw_index_ddl
+from knowledge.embedders import Embedder
+from knowledge.errors import DocumentNotFoundError
+from knowledge.schema import CHUNKS_TABLE
 from knowledge.types import Chunk, Document, IngestResult, StoredDocument
 
-# The chunk columns and their types in COPY order (the benchmark loads the same rows).
-CHUNK_COPY_COLUMNS = (
-    "id, document_id, position, heading_path, url, context, text, content_hash, scopes, "
-    "model, embedding"
-)
-CHUNK_COPY_TYPES = [
-    "text", "text", "int4", "text[]", "text", "text", "text", "text", "text[]", "text", "vector",
-]  # fmt: skip
-
 ProgressCallback = Callable[[int], None]
-_DOCUMENT_FIELDS = [f.name for f in dataclasses.fields(StoredDocument)]
 
 
 class PgDocumentStore:
@@ -47,27 +38,13 @@ class PgDocumentStore:
     async def corpus_version(self) -> int:
         """A number that changes with every change to the stored documents."""
         async with self._connect() as connection:
-            result = await connection.execute(text("SELECT version FROM corpus"))
-            return int(result.scalar_one())
+            return await corpus_row.read_version(connection)
 
     async def check_embedder(self) -> None:
         """Refuse to mix vectors: the configured model must be the one the corpus was built with."""
         async with self._connect() as connection:
-            row = (
-                await connection.execute(
-                    text("SELECT embedding_model, embedding_dimension FROM corpus")
-                )
-            ).one()
-        self._require_same_model(row.embedding_model, row.embedding_dimension)
-
-    def _require_same_model(self, stored_model: str | None, stored_dimension: int) -> None:
-        model, dimension = self._embedder.model, self._embedder.dimension
-        if stored_model not in (None, model) or stored_dimension != dimension:
-            stored = f"{stored_model or 'no model'} ({stored_dimension} dimensions)"
-            raise EmbeddingModelMismatchError(
-                f"the knowledge base was embedded with {stored}, but the configured model is "
-                f"{model} ({dimension} dimensions): run `supportbot reindex`"
-            )
+            model, dimension = await corpus_row.stored_model(connection)
+        corpus_row.require_same_model(self._embedder, model, dimension)
 
     @asynccontextmanager
     async def bulk_load(self) -> AsyncIterator[None]:
@@ -84,7 +61,7 @@ class PgDocumentStore:
                 await connection.execute(text("SELECT EXISTS (SELECT 1 FROM chunks)"))
             ).scalar()
             if empty:
-                await connection.execute(text(f"DROP INDEX IF EXISTS {HNSW_INDEX}"))
+                await vector_index.drop_vector_index(connection, if_exists=True)
         try:
             yield
             # Full-text search picks a question's words by the lexeme statistics ANALYZE
@@ -98,15 +75,11 @@ class PgDocumentStore:
     async def ensure_vector_index(self) -> None:
         """Build the HNSW index if it is missing (after an interrupted bulk load)."""
         async with self._connect() as connection:
-            exists = (
-                await connection.execute(
-                    text("SELECT 1 FROM pg_indexes WHERE indexname = :name"), {"name": HNSW_INDEX}
-                )
-            ).scalar()
+            exists = await vector_index.vector_index_exists(connection)
         if exists:
             return
         async with self._transaction() as connection:
-            await _build_vector_index(connection)
+            await vector_index.build_vector_index(connection)
 
     async def upsert(self, document: Document, chunks: Sequence[Chunk]) -> IngestResult:
         """Add ``document`` or replace the stored version of it, atomically.
@@ -117,28 +90,17 @@ class PgDocumentStore:
         content_hash = stored_hash(document, chunks)
         model = self._embedder.model
         async with self._connect() as connection:
-            existing = (
-                await connection.execute(
-                    text("SELECT content_hash FROM documents WHERE id = :id"), {"id": doc_id}
-                )
-            ).scalar_one_or_none()
-            stored_models = (
-                (
-                    await connection.execute(
-                        text("SELECT DISTINCT model FROM chunks WHERE document_id = :id"),
-                        {"id": doc_id},
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            existing = await document_rows.stored_content_hash(connection, doc_id)
+            stored_models = await chunk_rows.chunk_models(connection, doc_id)
             if existing == content_hash and set(stored_models) <= {model}:
                 version = (await connection.execute(text("SELECT version FROM corpus"))).scalar()
                 return IngestResult(
                     doc_id, document.title, "unchanged", len(chunks), 0, int(version or 0),
                     len(document.sections),
                 )  # fmt: skip
-            known = await self._known_vectors(connection, [c.content_hash for c in chunks])
+            known = await chunk_rows.known_vectors(
+                connection, [c.content_hash for c in chunks], model
+            )
 
         missing = [c for c in chunks if c.content_hash not in known]
         if missing:
@@ -147,40 +109,12 @@ class PgDocumentStore:
             known.update(zip(unique, vectors, strict=True))
 
         async with self._transaction() as connection:
-            version = await self._bump_version(connection)
-            await connection.execute(
-                text(
-                    """
-                    INSERT INTO documents (id, title, url, source, format, owner, scopes,
-                        content_hash, effective_date, review_by)
-                    VALUES (:id, :title, :url, :source, :format, :owner, :scopes,
-                        :content_hash, :effective_date, :review_by)
-                    ON CONFLICT (id) DO UPDATE SET
-                        title = EXCLUDED.title, source = EXCLUDED.source,
-                        format = EXCLUDED.format, owner = EXCLUDED.owner,
-                        scopes = EXCLUDED.scopes, content_hash = EXCLUDED.content_hash,
-                        effective_date = EXCLUDED.effective_date,
-                        review_by = EXCLUDED.review_by,
-                        version = documents.version + 1, updated_at = now()
-                    """
-                ),
-                {
-                    "id": doc_id,
-                    "title": document.title,
-                    "url": document.url,
-                    "source": document.source,
-                    "format": document.format,
-                    "owner": document.owner,
-                    "scopes": list(document.scopes),
-                    "content_hash": content_hash,
-                    "effective_date": document.effective_date,
-                    "review_by": document.review_by,
-                },
-            )
-            await connection.execute(
-                text("DELETE FROM chunks WHERE document_id = :id"), {"id": doc_id}
-            )
-            await self._copy_chunks(connection, chunks, document.scopes, known)
+            version = await corpus_row.bump_version(connection, self._embedder)
+            await document_rows.write_document(connection, doc_id, document, content_hash)
+            await chunk_rows.delete_chunks(connection, doc_id)
+            if chunks:
+                await corpus_row.claim_model(connection, model)
+                await chunk_rows.copy_chunks(connection, chunks, document.scopes, model, known)
         return IngestResult(
             doc_id,
             document.title,
@@ -195,17 +129,14 @@ class PgDocumentStore:
         """Remove the document whose id, canonical link or title is ``reference``."""
         document = await self.find(reference)
         async with self._transaction() as connection:
-            await self._bump_version(connection, same_model=False)
-            await connection.execute(
-                text("DELETE FROM documents WHERE id = :id"), {"id": document.id}
-            )
+            await corpus_row.bump_version(connection, self._embedder, same_model=False)
+            await document_rows.delete_document(connection, document.id)
         return document
 
     async def find(self, reference: str) -> StoredDocument:
         """The one stored document whose id, canonical link or title (any case) is ``reference``."""
-        matches = await self._documents(
-            "WHERE d.id = :ref OR d.url = :ref OR lower(d.title) = lower(:ref)", {"ref": reference}
-        )
+        async with self._connect() as connection:
+            matches = await document_rows.documents_matching(connection, reference)
         if not matches:
             raise DocumentNotFoundError(f"no document with id, link or title {reference!r}")
         if len(matches) > 1:
@@ -217,21 +148,8 @@ class PgDocumentStore:
 
     async def list_documents(self) -> list[StoredDocument]:
         """Every stored document, by title."""
-        return await self._documents("", {})
-
-    async def _documents(self, where: str, params: dict[str, str]) -> list[StoredDocument]:
-        query = f"""
-            SELECT d.*, (SELECT count(*) FROM chunks c WHERE c.document_id = d.id) AS chunk_count
-            FROM documents d {where} ORDER BY lower(d.title), d.id
-        """  # noqa: S608 - ``where`` is one of this class's constants; values are bound
         async with self._connect() as connection:
-            rows = (await connection.execute(text(query), params)).mappings()
-            return [
-                StoredDocument(
-                    **{**{n: row[n] for n in _DOCUMENT_FIELDS}, "scopes": tuple(row["scopes"])}
-                )
-                for row in rows
-            ]
+            return await document_rows.all_documents(connection)
 
     async def reindex(self, progress: ProgressCallback | None = None) -> int:
         """Re-embed every chunk with the configured model; returns how many were embedded.
@@ -240,67 +158,29 @@ class PgDocumentStore:
         rebuilt for it in the same transaction, so searches see old vectors or new, never both.
         """
         async with self._connect() as connection:
-            pending = await self._texts_to_reembed(connection)
+            pending = await chunk_rows.texts_to_reembed(connection)
         vectors = await self._embed_in_batches(pending, progress)
 
+        model, dimension = self._embedder.model, self._embedder.dimension
         async with self._transaction() as connection:
-            await self._bump_version(connection, same_model=False)
+            await corpus_row.bump_version(connection, self._embedder, same_model=False)
             # Chunks written while we were embedding are picked up here, under the lock.
             late = {
                 h: t
-                for h, t in (await self._texts_to_reembed(connection)).items()
+                for h, t in (await chunk_rows.texts_to_reembed(connection)).items()
                 if h not in vectors
             }
             vectors.update(await self._embed_in_batches(late, progress))
-            dimension = (
-                await connection.execute(text("SELECT embedding_dimension FROM corpus"))
-            ).scalar_one()
-            if dimension != self._embedder.dimension:
-                # The vector column's size is fixed by the model; a new model needs a new column
-                # type, and the index is rebuilt once after the update rather than per row.
-                await connection.execute(text(f"DROP INDEX {HNSW_INDEX}"))
-                await connection.execute(
-                    text(
-                        "ALTER TABLE chunks ALTER COLUMN embedding TYPE "
-                        f"vector({int(self._embedder.dimension)}) USING NULL"
-                    )
-                )
-            await connection.execute(
-                text(
-                    "CREATE TEMPORARY TABLE reindexed (content_hash text PRIMARY KEY, "
-                    "embedding vector) ON COMMIT DROP"
-                )
-            )
-            driver = await _driver_connection(connection)
-            async with (
-                driver.cursor() as cursor,
-                cursor.copy(
-                    "COPY reindexed (content_hash, embedding) FROM STDIN (FORMAT BINARY)"
-                ) as copy,
-            ):
-                copy.set_types(["text", "vector"])
-                for content_hash, vector in vectors.items():
-                    await copy.write_row((content_hash, vector))
-            await connection.execute(
-                text(
-                    "UPDATE chunks SET embedding = r.embedding, model = :model "
-                    "FROM reindexed r WHERE r.content_hash = chunks.content_hash"
-                ),
-                {"model": self._embedder.model},
-            )
-            if dimension != self._embedder.dimension:
-                await _build_vector_index(connection)
-            await connection.execute(
-                text("UPDATE corpus SET embedding_model = :model, embedding_dimension = :dim"),
-                {"model": self._embedder.model, "dim": self._embedder.dimension},
-            )
+            resized = await corpus_row.stored_dimension(connection) != dimension
+            if resized:
+                # The index is rebuilt once after the update rather than grown per row.
+                await vector_index.drop_vector_index(connection)
+                await vector_index.resize_vectors(connection, dimension)
+            await chunk_rows.replace_vectors(connection, vectors, model)
+            if resized:
+                await vector_index.build_vector_index(connection)
+            await corpus_row.record_model(connection, model, dimension)
         return len(vectors)
-
-    async def _texts_to_reembed(self, connection: AsyncConnection) -> dict[str, str]:
-        rows = await connection.execute(
-            text("SELECT DISTINCT ON (content_hash) content_hash, context, text FROM chunks")
-        )
-        return {row.content_hash: f"{row.context}\n\n{row.text}" for row in rows}
 
     async def _embed_in_batches(
         self, texts: dict[str, str], progress: ProgressCallback | None, batch: int = 256
@@ -315,101 +195,8 @@ class PgDocumentStore:
                 progress(len(part))
         return vectors
 
-    async def _known_vectors(
-        self, connection: AsyncConnection, hashes: Sequence[str]
-    ) -> dict[str, Any]:
-        """Stored vectors for these chunk texts from the current model, from any document."""
-        if not hashes:
-            return {}
-        rows = await connection.execute(
-            text(
-                "SELECT DISTINCT ON (content_hash) content_hash, embedding FROM chunks "
-                "WHERE content_hash = ANY(:hashes) AND model = :model"
-            ),
-            {"hashes": list(set(hashes)), "model": self._embedder.model},
-        )
-        return {row.content_hash: _as_array(row.embedding) for row in rows}
-
-    async def _bump_version(self, connection: AsyncConnection, *, same_model: bool = True) -> int:
-        """Take the writers' lock, advance the corpus version and return it."""
-        row = (
-            await connection.execute(
-                text(
-                    "UPDATE corpus SET version = version + 1, updated_at = now() "
-                    "RETURNING version, embedding_model, embedding_dimension"
-                )
-            )
-        ).one()
-        if same_model:
-            self._require_same_model(row.embedding_model, row.embedding_dimension)
-        return int(row.version)
-
-    async def _copy_chunks(
-        self,
-        connection: AsyncConnection,
-        chunks: Sequence[Chunk],
-        scopes: Sequence[str],
-        vectors: dict[str, Vectors],
-    ) -> None:
-        if not chunks:
-            return
-        await connection.execute(
-            text("UPDATE corpus SET embedding_model = coalesce(embedding_model, :model)"),
-            {"model": self._embedder.model},
-        )
-        model, scope_list = self._embedder.model, list(scopes)
-        driver = await _driver_connection(connection)
-        async with (
-            driver.cursor() as cursor,
-            cursor.copy(f"COPY chunks ({CHUNK_COPY_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
-        ):
-            copy.set_types(CHUNK_COPY_TYPES)
-            for chunk in chunks:
-                await copy.write_row(
-                    (
-                        chunk.id,
-                        chunk.document_id,
-                        chunk.position,
-                        list(chunk.heading_path),
-                        chunk.url,
-                        chunk.context,
-                        chunk.text,
-                        chunk.content_hash,
-                        scope_list,
-                        model,
-                        vectors[chunk.content_hash],
-                    )
-                )
-
     def _connect(self) -> GuardedConnection:
         return GuardedConnection(self._engine, begin=False)
 
     def _transaction(self) -> GuardedConnection:
         return GuardedConnection(self._engine, begin=True)
-
-
-async def _build_vector_index(connection: AsyncConnection) -> None:
-    await connection.execute(
-        text("SELECT set_config('maintenance_work_mem', :memory, true)"),
-        {"memory": HNSW_BUILD_MEMORY},
-    )
-    await connection.execute(text(hnsw_index_ddl()))
-
-
-def _stored_document(row: Any) -> StoredDocument:
-    values = {name: row[name] for name in _DOCUMENT_FIELDS}
-    return StoredDocument(**{**values, "scopes": tuple(row["scopes"])})
-
-
-def _as_array(value: Any) -> Vectors:
-    """A stored vector (pgvector's ``Vector``) as the float32 array the embedders produce."""
-    raw = value.to_numpy() if hasattr(value, "to_numpy") else value
-    return np.asarray(raw, dtype=np.float32)
-
-
-async def _driver_connection(connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
-    """The psycopg connection under a SQLAlchemy one, for COPY (same transaction)."""
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert isinstance(driver, psycopg.AsyncConnection)
-    return driver

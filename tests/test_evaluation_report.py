@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from bot.core.messages import offline_answer
-from bot.evaluation.report import html_report, summary_table
+from bot.evaluation.html_report import html_report
+from bot.evaluation.report import summary_table
 from bot.evaluation.results import (
     AnswerSummary,
     CaseResult,

@@ -24,7 +24,8 @@ from bot.core.types import Answer, Question, Turn
 from bot.core.writers import OFFLINE_MODEL
 from bot.evaluation.corpus import EvalError, open_eval_corpus
 from bot.evaluation.dataset import DatasetError, read_dataset
-from bot.evaluation.report import html_report, summary_table
+from bot.evaluation.html_report import html_report
+from bot.evaluation.report import summary_table
 from bot.evaluation.runner import EvalOptions, Evaluation, run_evaluation
 from bot.loop.examples import PgExampleStore
 from bot.loop.tuning import messages as tuning_messages
