@@ -1,0 +1,30 @@
+"""The ``supportbot serve`` command: the chat server."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.cli.common import EXIT_OK, Commands
+from bot.service.server import DEFAULT_PORT, serve
+from bot.service.settings import Settings
+from bot.service.wiring import build_embedder, open_engine
+from knowledge.database import migrate
+
+
+def register(commands: Commands) -> None:
+    """Add ``serve`` to ``commands``."""
+    serve_cmd = commands.add_parser("serve", help="run the chat server (Slack)")
+    serve_cmd.add_argument("--host", default="0.0.0.0", help="interface (default all: 0.0.0.0)")
+    serve_cmd.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+    )
+    serve_cmd.set_defaults(handler=_serve)
+
+
+async def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.database_url is None:
+        # The embedded database is ours to keep current; a real one is migrated by its owner.
+        async with open_engine(settings) as engine:
+            await migrate(engine, embedding_dimension=build_embedder(settings).dimension)
+    await serve(settings, host=args.host, port=args.port)
+    return EXIT_OK
