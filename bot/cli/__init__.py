@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.cli import answers, evaluate, knowledge, messages, serve, tune
+from bot.cli import answers, documents, evaluate, messages, serve, tune
 from bot.cli.common import EXIT_FAILED
 from bot.evaluation.corpus import EvalError
 from bot.evaluation.dataset import DatasetError
@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # The order here is the order of ``supportbot --help``.
-    knowledge.register(commands)
+    documents.register(commands)
     answers.register(commands)
     evaluate.register(commands)
     tune.register(commands)
