@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -314,3 +316,22 @@ async def test_bad_urls_get_one_line_errors(web_server: str) -> None:
         assert "\n" not in message
     huge = await load_one(f"{web_server}/huge.txt", LoadOptions(max_bytes=10_000))
     assert "over the 0.0 MB limit" in str(huge.error)
+
+
+async def test_a_url_that_drips_is_stopped_at_the_total_deadline() -> None:
+    async def drip(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        await response.prepare(request)
+        while True:  # a byte every 0.2 s: no single read ever waits a whole second
+            await response.write(b"x")
+            await asyncio.sleep(0.2)
+
+    app = web.Application()
+    app.router.add_get("/drip.txt", drip)
+    async with serve(app) as base_url:
+        started = time.monotonic()
+        outcome = await asyncio.wait_for(
+            load_one(f"{base_url}/drip.txt", LoadOptions(timeout=1.0)), 15
+        )
+    assert time.monotonic() - started < 3
+    assert "timed out (the limit is 1 s)" in str(outcome.error)

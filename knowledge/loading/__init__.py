@@ -46,7 +46,8 @@ __all__ = ["LoadOptions", "LoadOutcome", "RawSource", "load", "parse", "uploaded
 class LoadOptions:
     """How to load: overrides for scope and owner, link base, limits.
 
-    ``scopes`` and ``owner`` replace what a document declares itself when given.
+    ``scopes`` and ``owner`` replace what a document declares itself when given; ``timeout``
+    is the seconds a URL's download may take in all.
     """
 
     base_url: str | None = None
@@ -106,7 +107,9 @@ async def _load_target(
         return
     if is_url(target):
         yield await _outcome(
-            target, options, fetch_url(target, client, max_bytes=options.max_bytes)
+            target,
+            options,
+            fetch_url(target, client, max_bytes=options.max_bytes, deadline=options.timeout),
         )
         return
     path = Path(target)

@@ -6,6 +6,7 @@ into a ``Document``. Every failure is a ``LoadError`` naming the file or URL.
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 import re
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 
 from knowledge.errors import LoadError
+from knowledge.loading.guarded_fetch import Fetched
 
 FORMATS_BY_EXTENSION = {
     ".md": "markdown",
@@ -117,13 +119,20 @@ def uploaded(name: str, data: bytes, *, link: str, max_bytes: int) -> RawSource:
     return RawSource(name, data, fmt, None, fallback_url=link)
 
 
-async def fetch_url(url: str, client: httpx.AsyncClient, *, max_bytes: int) -> RawSource:
-    """Download ``url``; the final URL after redirects becomes the canonical link."""
+async def fetch_url(
+    url: str, client: httpx.AsyncClient, *, max_bytes: int, deadline: float
+) -> RawSource:
+    """Download ``url`` within ``deadline`` seconds in all (however slowly the body comes);
+    the final URL after redirects becomes the canonical link.
+
+    Unguarded: for the operator's command line. What chat asks for goes through
+    ``knowledge.loading.guarded_fetch`` instead.
+    """
     scheme = urlsplit(url).scheme.lower()
     if scheme not in {"http", "https"}:
         raise LoadError(url, f"unsupported URL scheme {scheme!r}: only http and https")
     try:
-        async with client.stream("GET", url) as response:
+        async with asyncio.timeout(deadline), client.stream("GET", url) as response:
             if response.status_code >= 400:
                 reason = response.reason_phrase or "error"
                 raise LoadError(url, f"the server answered HTTP {response.status_code} {reason}")
@@ -143,8 +152,8 @@ async def fetch_url(url: str, client: httpx.AsyncClient, *, max_bytes: int) -> R
             media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     except LoadError:
         raise
-    except httpx.TimeoutException as e:
-        raise LoadError(url, "timed out") from e
+    except (httpx.TimeoutException, TimeoutError) as e:
+        raise LoadError(url, f"timed out (the limit is {deadline:g} s)") from e
     except httpx.InvalidURL as e:
         raise LoadError(url, f"is not a valid URL ({e})") from e
     except httpx.TooManyRedirects as e:
@@ -153,6 +162,13 @@ async def fetch_url(url: str, client: httpx.AsyncClient, *, max_bytes: int) -> R
         raise LoadError(url, f"cannot be reached ({_first_line(e) or type(e).__name__})") from e
     fmt = _format_for_response(url, final_url, media_type)
     return RawSource(url, b"".join(chunks), fmt, final_url, final_url, fetched=True)
+
+
+def web_source(fetched: Fetched) -> RawSource:
+    """A page downloaded by the guarded fetcher, ready to parse; linked by its final URL."""
+    fmt = _format_for_response(fetched.url, fetched.final_url, fetched.media_type)
+    final_url = fetched.final_url
+    return RawSource(fetched.url, fetched.data, fmt, final_url, final_url, fetched=True)
 
 
 def _format_for_response(url: str, final_url: str, media_type: str) -> str:

@@ -1,0 +1,255 @@
+"""Downloads that someone in chat asks the server to make, guarded against reaching inside the
+network (server-side request forgery).
+
+Only http(s). Each host is resolved once and every address it resolves to must be allowed;
+the connection then goes to that checked address (the name still travels in the Host header
+and, for https, in SNI, so certificates are checked against the name). Loopback, link-local,
+private, shared (CGNAT), multicast, unspecified and reserved addresses, and IPv6 forms that
+embed one, are refused unless the operator's ``AllowList`` names them. Redirects are followed
+here, each hop checked again. One deadline covers the whole download and one byte cap the whole
+body. Every refusal and failure is the same ``FetchRefused``: what went wrong is logged (with
+the host only, never the URL), not told to the person who asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import re
+import socket
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+import httpx
+
+from knowledge.errors import LoadError
+
+log = logging.getLogger(__name__)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+"""``(host, port)`` → the addresses the host resolves to, as strings."""
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_HOST_NAME = re.compile(r"^(\*?\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
+_SHARED = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class FetchRefused(LoadError):
+    """The URL was refused or could not be downloaded. Its message is the same whatever the
+    cause, so it can be shown in chat; ``detail`` says why, for the server log only."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__(url, "could not be downloaded")
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class AllowList:
+    """Networks and host names the operator allows whatever their kind (an intranet, a
+    development machine). ``.corp.example`` allows that name and every name under it."""
+
+    networks: tuple[IPNetwork, ...] = ()
+    hosts: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, text: str) -> AllowList:
+        """CIDRs, addresses and host names separated by commas and/or spaces; raises
+        ``ValueError`` naming the first entry that is none of these."""
+        networks: list[IPNetwork] = []
+        hosts: set[str] = set()
+        for entry in text.replace(",", " ").split():
+            try:
+                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+                continue
+            except ValueError:
+                pass
+            name = entry.lower().rstrip(".")
+            if not _HOST_NAME.match(name):
+                raise ValueError(f"{entry!r} is neither a network (CIDR), an address nor a host")
+            hosts.add(name.removeprefix("*"))
+        return cls(tuple(networks), frozenset(hosts))
+
+    def allows_host(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return host in self.hosts or any(
+            h.startswith(".") and (host.endswith(h) or host == h[1:]) for h in self.hosts
+        )
+
+    def allows_address(self, address: IPAddress) -> bool:
+        return any(address in network for network in self.networks)
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """What a guarded download may do: ``deadline_seconds`` for all of it (every hop and the
+    whole body), at most ``max_bytes`` of body and ``max_redirects`` hops."""
+
+    allowed: AllowList = field(default_factory=AllowList)
+    max_bytes: int = 25 * 1024 * 1024
+    deadline_seconds: float = 20.0
+    max_redirects: int = 5
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A downloaded body; ``final_url`` is where the last redirect led."""
+
+    url: str
+    final_url: str
+    media_type: str
+    data: bytes
+
+
+def is_web_link(target: str) -> bool:
+    """Whether ``target`` is an http(s) URL with a host: the only thing chat may ask for."""
+    try:
+        url = httpx.URL(target)
+    except (httpx.InvalidURL, ValueError):
+        return False
+    return url.scheme in ("http", "https") and bool(url.host)
+
+
+def address_refusal(address: IPAddress) -> str | None:
+    """Why ``address`` is refused by default (its kind), or None for a public address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address_refusal(address.ipv4_mapped)
+        if address in _NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
+            return address_refusal(embedded) and "a NAT64 form of a refused address"
+        if address.sixtofour is not None and address_refusal(address.sixtofour):
+            return "a 6to4 form of a refused address"
+        if address.is_site_local:
+            return "site-local"
+    kinds = (
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("unspecified", address.is_unspecified),
+        ("reserved", address.is_reserved),
+        ("shared (CGNAT)", address in _SHARED),
+        ("private", address.is_private),
+        ("not public", not address.is_global),
+    )
+    return next((kind for kind, refused in kinds if refused), None)
+
+
+async def system_resolver(host: str, port: int) -> Sequence[str]:
+    """The system's resolver (getaddrinfo), run off the event loop."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+class GuardedFetcher:
+    """Downloads a URL for someone in chat, or raises ``FetchRefused``.
+
+    ``resolver`` and ``verify`` (an SSL context) are for tests; by default the system's
+    resolver and certificate store are used. Proxies from the environment are ignored: a
+    proxy would resolve the name itself, after the check.
+    """
+
+    def __init__(
+        self,
+        policy: FetchPolicy,
+        *,
+        resolver: Resolver = system_resolver,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        self._policy = policy
+        self._resolver = resolver
+        self._verify = verify
+
+    async def fetch(self, url: str) -> Fetched:
+        host = _host_of(url)
+        try:
+            async with asyncio.timeout(self._policy.deadline_seconds):
+                return await self._follow(url)
+        except FetchRefused as e:
+            detail = e.detail
+        except TimeoutError:
+            detail = f"not done within {self._policy.deadline_seconds:g} s"
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as e:
+            detail = f"{type(e).__name__}: {_first_line(e)}"
+        log.warning("chat download from %s refused: %s", host, detail)
+        raise FetchRefused(url, detail) from None
+
+    async def _follow(self, url: str) -> Fetched:
+        current = url
+        for _ in range(self._policy.max_redirects + 1):
+            target = httpx.URL(current)
+            pinned = await self._pinned(target)
+            # A client per hop: a pooled connection opened for another name must not be reused.
+            async with (
+                httpx.AsyncClient(
+                    verify=self._verify,
+                    trust_env=False,
+                    follow_redirects=False,
+                    timeout=self._policy.deadline_seconds,
+                ) as client,
+                client.stream(
+                    "GET",
+                    pinned,
+                    headers={
+                        "Host": target.netloc.decode("ascii"),
+                        "User-Agent": "supportbot (knowledge base ingest)",
+                    },
+                    extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
+                ) as response,
+            ):
+                location = response.headers.get("location")
+                if response.status_code in _REDIRECTS and location:
+                    current = urljoin(current, location)
+                    continue
+                if not response.is_success:
+                    raise FetchRefused(current, f"HTTP {response.status_code}")
+                data = await self._body(current, response)
+                media_type = response.headers.get("content-type", "").split(";")[0].strip()
+                return Fetched(url, current, media_type.lower(), data)
+        raise FetchRefused(url, f"more than {self._policy.max_redirects} redirects")
+
+    async def _pinned(self, url: httpx.URL) -> httpx.URL:
+        """``url`` with its host replaced by the address it resolves to, once that is checked."""
+        if url.scheme not in ("http", "https") or not url.host:
+            raise FetchRefused(str(url), f"not an http(s) URL: scheme {url.scheme!r}")
+        host = url.raw_host.decode("ascii")
+        port = url.port or (443 if url.scheme == "https" else 80)
+        addresses = [
+            ipaddress.ip_address(a.split("%")[0]) for a in await self._resolver(host, port)
+        ]
+        if not addresses:
+            raise FetchRefused(str(url), f"{host} resolves to no address")
+        allowed = self._policy.allowed
+        if not allowed.allows_host(host):
+            for address in addresses:
+                kind = address_refusal(address)
+                if kind and not allowed.allows_address(address):
+                    raise FetchRefused(str(url), f"{host} resolves to {address}, {kind}")
+        return url.copy_with(host=str(addresses[0]))
+
+    async def _body(self, url: str, response: httpx.Response) -> bytes:
+        limit = self._policy.max_bytes
+        if int(response.headers.get("content-length") or 0) > limit:
+            raise FetchRefused(url, f"declares more than {limit} bytes")
+        data = bytearray()
+        async for piece in response.aiter_bytes():
+            data += piece
+            if len(data) > limit:
+                raise FetchRefused(url, f"sends more than {limit} bytes")
+        return bytes(data)
+
+
+def _host_of(url: str) -> str:
+    try:
+        return httpx.URL(url).host or "(no host)"
+    except (httpx.InvalidURL, ValueError):
+        return "(not a URL)"
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [""])[0]
