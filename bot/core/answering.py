@@ -2,7 +2,8 @@
 
 ``AnswerService.answer`` is the whole flow, top to bottom:
 question → standalone question → cache → retrieval → good enough? → write → check citations
-→ cache → answer. Adapters (Slack, Teams, the terminal) call it and only translate.
+→ cache → answer, linking only to its sources' hosts. Adapters (Slack, Teams, the terminal)
+call it and only translate.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.core import messages
 from bot.core.answer_log import PgAnswerLog
 from bot.core.cache import AnswerCache, cache_key
 from bot.core.citations import resolve_citations
+from bot.core.links import restrict_links
 from bot.core.llm import LLMUnavailableError
 from bot.core.types import Answer, Outcome, Question, Usage
 from bot.core.writers import AnswerWriter
@@ -91,6 +93,9 @@ class AnswerService:
             answer = self._refusal(answer_id, "unavailable", messages.unavailable(answer_id))
         finally:
             self._metrics.answers_in_flight.dec()
+        if answer.outcome == "answered":
+            # Also for cached answers: whatever was stored, no answer links off its sources.
+            answer = dataclasses.replace(answer, text=restrict_links(answer.text, answer.citations))
         answer = dataclasses.replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
         self._metrics.observe_answer(question.platform, answer)
         log.info(
