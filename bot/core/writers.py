@@ -5,7 +5,8 @@
   of the top sources that share the most words with the question and cites each. It is
   deterministic, never paraphrases, and cannot translate or reason across sources.
 
-Both also make a follow-up ("does that cover a chair too?") standalone before retrieval.
+Both also make a follow-up ("does that cover a chair too?") standalone before retrieval, and
+leave a new question that needs no thread as it is (``bot/core/follow_up.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core import messages
+from bot.core.follow_up import continues_thread, last_question, subject_terms, words
 from bot.core.llm import ChatMessage, ChatModel
 from bot.core.prompts import Prompts
 from bot.core.types import Question, Usage
@@ -172,11 +174,14 @@ class ExtractiveAnswerWriter:
         return OFFLINE_MODEL
 
     async def standalone(self, question: Question) -> tuple[str, Usage]:
-        # Without a model, a follow-up borrows the words of the thread's last question.
-        earlier = [t.text for t in question.history if t.role == "user"]
-        if not earlier:
+        previous = last_question(question)
+        if not continues_thread(question.text, previous):
             return question.text, Usage()
-        return f"{earlier[-1]} {question.text}", Usage()
+        # The message's own words lead the search; the thread's subject fills in what it
+        # leaves out ("and can I carry some over?" + "annual leave").
+        own = set(words(question.text))
+        subject = [term for term in subject_terms(previous) if term not in own]
+        return " ".join([question.text, *subject]), Usage()
 
     async def write(self, question: str, sources: Sequence[ScoredChunk]) -> Draft:
         wanted = content_terms(question)
