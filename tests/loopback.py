@@ -4,6 +4,7 @@ and the small helpers that go with them: a free port, waiting for a condition.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -46,3 +47,15 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"still not true after {timeout}s: {what}")
         await asyncio.sleep(0.02)
+
+
+async def drip(request: web.Request) -> web.StreamResponse:
+    """A handler that sends a byte every 0.2 s until the client leaves: no single read waits
+    long, so only a deadline for the whole download stops it."""
+    response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+    await response.prepare(request)
+    with contextlib.suppress(ConnectionResetError):
+        while True:
+            await response.write(b"x")
+            await asyncio.sleep(0.2)
+    return response

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from bot.core.types import Turn
+from bot.evaluation.dataset import EvalCase
 from bot.evaluation.judge import LexicalJudge
 from bot.evaluation.metrics import (
     LEXICAL_RECALL_BAR,
@@ -25,6 +27,7 @@ from bot.evaluation.results import (
     RetrievalSummary,
     RunInfo,
 )
+from bot.evaluation.runner import unrelated_predecessors
 
 # --- normalise and holds_evidence ---
 
@@ -412,3 +415,42 @@ async def test_otherwise_lexical() -> None:
 def test_emphasis_next_to_punctuation_still_matches() -> None:
     chunk = "Book it in **Harbour**, then tell your `manager`."
     assert holds_evidence(chunk, ["Book it in Harbour, then tell your manager."])
+
+
+def test_conversation_figures_count_follow_ups_and_new_topics_apart() -> None:
+    results = [
+        result(case_id="f1", follow_up=True, checks_evidence=True, evidence_rank=1, doc_recall=1.0),
+        result(case_id="f2", follow_up=True, checks_evidence=True, evidence_rank=5, doc_recall=0.0),
+        result(case_id="n1", new_topic_as_alone=True),
+        result(case_id="n2", new_topic_as_alone=True),
+        result(case_id="n3", new_topic_as_alone=False),
+        result(case_id="alone"),
+    ]
+    conversation = summarise(RUN, results, k=3).conversation
+    assert (conversation.follow_ups, conversation.new_topics) == (2, 3)
+    assert conversation.follow_up_evidence_hit_at_k == 0.5
+    assert conversation.follow_up_doc_recall_at_k == 0.5
+    assert conversation.new_topics_as_alone == pytest.approx(2 / 3)
+    assert summarise(RUN, [result()], k=3).conversation.new_topics_as_alone is None
+
+
+def test_results_written_before_the_conversation_figures_still_load() -> None:
+    written = result().to_json()
+    del written["follow_up"], written["new_topic_as_alone"]
+    assert CaseResult.from_json(written) == result()
+
+
+def test_a_question_is_paired_with_the_closest_earlier_one_on_other_documents() -> None:
+    def case(case_id: str, *gold: str, history: bool = False) -> EvalCase:
+        turns = (Turn("user", "earlier"),) if history else ()
+        return EvalCase(id=case_id, question=case_id, gold_documents=gold, history=turns)
+
+    cases = [
+        case("leave-1", "leave.md"),
+        case("expenses", "expenses.md"),
+        case("leave-2", "leave.md"),
+        case("follow-up", "leave.md", history=True),
+        case("no-gold"),
+    ]
+    paired = {k: v.id for k, v in unrelated_predecessors(cases).items()}
+    assert paired == {"expenses": "leave-1", "leave-2": "expenses"}

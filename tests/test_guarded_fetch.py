@@ -31,7 +31,7 @@ from knowledge.loading.guarded_fetch import (
     address_refusal,
     system_resolver,
 )
-from tests.loopback import free_port, serve
+from tests.loopback import drip, free_port, serve
 
 PAGE = b"# Travel\n\nBook trains through the travel desk.\n"
 
@@ -74,13 +74,9 @@ async def site() -> AsyncIterator[Site]:
         await record(request)
         return web.Response(status=401, text="who are you?")
 
-    async def drip(request: web.Request) -> web.StreamResponse:
+    async def dripping(request: web.Request) -> web.StreamResponse:
         await record(request)
-        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
-        await response.prepare(request)
-        while True:  # a byte every 0.2 s, forever: no single read ever times out
-            await response.write(b"x")
-            await asyncio.sleep(0.2)
+        return await drip(request)
 
     async def big(request: web.Request) -> web.StreamResponse:
         await record(request)
@@ -99,7 +95,7 @@ async def site() -> AsyncIterator[Site]:
         ("/to", redirect),
         ("/hops/{left}", hops),
         ("/401", unauthorised),
-        ("/drip", drip),
+        ("/drip", dripping),
         ("/big", big),
     ]:
         app.router.add_get(path, handler)

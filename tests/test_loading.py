@@ -16,7 +16,7 @@ from fpdf import FPDF
 
 from knowledge.loading import LoadOptions, LoadOutcome, load
 from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS
-from tests.loopback import serve
+from tests.loopback import drip, serve
 
 MARKDOWN = """---
 title: Travel Policy
@@ -319,13 +319,6 @@ async def test_bad_urls_get_one_line_errors(web_server: str) -> None:
 
 
 async def test_a_url_that_drips_is_stopped_at_the_total_deadline() -> None:
-    async def drip(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
-        await response.prepare(request)
-        while True:  # a byte every 0.2 s: no single read ever waits a whole second
-            await response.write(b"x")
-            await asyncio.sleep(0.2)
-
     app = web.Application()
     app.router.add_get("/drip.txt", drip)
     async with serve(app) as base_url:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from bot.service import messages
 from bot.service.settings import Settings, SettingsError
 from bot.service.wiring import build_embedder
 from knowledge.embedders import HashingEmbedder, LocalEmbedder, OpenAIEmbedder
+from knowledge.loading.guarded_fetch import AllowList
 
 
 def test_defaults_need_no_environment() -> None:
@@ -60,11 +62,29 @@ def test_values_are_parsed_and_secrets_hidden() -> None:
             "SUPPORTBOT_SOCKET_LOCK_SECONDS must be a number",
         ),
         ({"SUPPORTBOT_SHUTDOWN_TIMEOUT": "-5"}, "SUPPORTBOT_SHUTDOWN_TIMEOUT must be at least 0"),
+        (
+            {"SUPPORTBOT_FETCH_ALLOWED_NETWORKS": "10.0.0.0/8 10.0.0.0/33"},
+            "SUPPORTBOT_FETCH_ALLOWED_NETWORKS: '10.0.0.0/33' is neither",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(environ: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(environ)
+
+
+def test_the_networks_chat_may_fetch_from_are_parsed() -> None:
+    assert Settings.from_env({}).fetch_allowed == AllowList()
+    allowed = Settings.from_env(
+        {"SUPPORTBOT_FETCH_ALLOWED_NETWORKS": "10.20.0.0/16, wiki.corp.example  .intranet.test ::1"}
+    ).fetch_allowed
+    assert allowed.allows_address(ip_address("10.20.3.4"))
+    assert not allowed.allows_address(ip_address("10.21.0.1"))
+    assert allowed.allows_address(ip_address("::1"))
+    assert allowed.allows_host("WIKI.corp.example") and allowed.allows_host("hr.intranet.test")
+    assert not allowed.allows_host("corp.example") and not allowed.allows_host(
+        "evil-wiki.corp.example"
+    )
 
 
 def test_replica_settings_are_parsed() -> None:

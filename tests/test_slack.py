@@ -432,6 +432,58 @@ async def test_kb_add_of_an_updated_policy_is_answered_from_the_new_text_at_once
     assert "3 days a week" in second["text"] and "2 days" not in second["text"]
 
 
+@pytest.mark.parametrize("target", ["/", "/etc", "{folder}", "file:///etc/passwd"])
+async def test_kb_add_of_a_path_on_the_server_is_refused_and_reads_nothing(
+    bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    folder = tmp_path / "server-files"
+    folder.mkdir()
+    (folder / "secret.md").write_text("# Secret\n\nThe database password is hunter2.\n")
+
+    def no_reading(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("a path typed in chat was read on the server")
+
+    for name in ("_kind_of", "files_in", "read_file"):
+        monkeypatch.setattr(f"knowledge.loading.{name}", no_reading)
+    key = await bot.command(f"add {target.format(folder=folder)}")
+    await bot.slack.wait_for(lambda: bool(bot.responses(key)))
+    [refusal] = bot.responses(key)
+    assert refusal.startswith("Please give a link (http or https)")
+    async with bot.core.kb.engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM procrastinate_jobs")) == 0
+    assert len(await bot.core.kb.store.list_documents()) == 2
+
+
+async def test_kb_add_of_an_address_inside_the_network_is_refused_without_fetching_it(
+    slack: FakeSlack, database_url: str, redis_url: str
+) -> None:
+    hits: list[str] = []
+
+    async def internal(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        if request.path == "/redirect":
+            raise web.HTTPFound(f"http://127.0.0.1:{request.url.port}/secret.md")
+        return web.Response(text="# Secret\n\nhunter2\n", content_type="text/markdown")
+
+    site = web.Application()
+    site.router.add_get("/{path:.*}", internal)
+    # Not allow-listed here, unlike the other tests' loopback pages.
+    settings = _settings(slack, database_url, redis_url, SUPPORTBOT_FETCH_ALLOWED_NETWORKS="")
+    async with running_bot(settings, slack) as bot, serve(site) as base:
+        port = base.rsplit(":", 1)[1]
+        for url in (f"{base}/secret.md", f"http://localhost:{port}/redirect",
+                    f"http://2130706433:{port}/secret.md"):  # fmt: skip
+            key = await bot.command(f"add {url}")
+            await bot.slack.wait_for(lambda key=key: len(bot.responses(key)) >= 3)  # type: ignore[misc]
+            assert bot.responses(key)[2] == (
+                f"Could not add {url}: I could not download it. I fetch only public web pages "
+                "(and addresses the operator has allowed), within a size and time limit; the "
+                "server log says more."
+            )
+        assert hits == []
+        assert len(await bot.core.kb.store.list_documents()) == 2
+
+
 async def test_kb_list_remove_and_help(bot: Bot) -> None:
     key = await bot.command("list")
     await bot.slack.wait_for(lambda: bool(bot.responses(key)))

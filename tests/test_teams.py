@@ -414,6 +414,33 @@ async def test_an_admin_adds_a_page_and_a_file_and_both_are_answerable_at_once(
     assert "three days a week" in card_text(answer)
 
 
+async def test_a_download_link_or_url_inside_the_network_is_refused(
+    connector: FakeBotConnector, database_url: str, redis_url: str, access_file: Path
+) -> None:
+    # The fake connector hosts files on 127.0.0.1, not allow-listed here: a downloadUrl or a
+    # link pointing inside the network must not be fetched.
+    settings = _environment(
+        database_url, redis_url, access_file, SUPPORTBOT_FETCH_ALLOWED_NETWORKS=""
+    )
+    async with running_bot(settings, connector) as bot:
+        url = connector.service_url
+        download = connector.host_file("remote.md", b"# Remote work\n\nThree days a week.\n")
+        refused = await bot.ask(file_message("remote.md", download, user=ADMIN, service_url=url))
+        assert refused["text"] == (
+            "I couldn't download remote.md. Please try sending it again; the server log says more."
+        )
+        command = personal_message(f"kb add {download}", user=ADMIN, service_url=url)
+        await bot.ask(command)
+        await connector.wait_for(lambda: len(bot.messages_to(command)) >= 3)
+        assert bot.messages_to(command)[2]["text"].startswith(
+            f"Could not add {download}: I could not download it."
+        )
+        path = await bot.ask(personal_message("kb add /etc", user=ADMIN, service_url=url))
+        assert path["text"].startswith("Please give a link (http or https)")
+        assert connector.downloads == []
+        assert len(await bot.core.kb.store.list_documents()) == 2
+
+
 async def test_kb_commands_in_a_channel_point_to_the_personal_chat(bot: TeamsBot) -> None:
     reply = await bot.ask(
         channel_mention("kb list", user=ADMIN, service_url=bot.connector.service_url)

@@ -74,6 +74,12 @@ class AnswerService:
         self._metrics = metrics or Metrics()
         self._observer = observer
 
+    async def standalone(self, question: Question) -> str:
+        """What the answer flow would search for: a follow-up made standalone, a new question
+        as it was asked. Raises what the writer raises (the evaluation wants to know)."""
+        text, _ = await self._writer.standalone(question)
+        return text
+
     async def answer(self, question: Question) -> Answer:
         """Answer ``question``; never raises for bad input or a failing dependency."""
         started = time.perf_counter()

@@ -9,13 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from knowledge.chunking import ChunkingOptions
 from knowledge.embedders import Embedder
 from knowledge.loading import LoadOptions
+from knowledge.loading.guarded_fetch import GuardedFetcher
 from knowledge.retrieval import PgHybridRetriever
 from knowledge.store import PgDocumentStore
 
 
 @dataclass(frozen=True)
 class KnowledgeBase:
-    """Everything needed to ingest into and search the knowledge base."""
+    """Everything needed to ingest into and search the knowledge base.
+
+    ``load_options`` is how the operator's command line loads sources; what people ask for in
+    chat is downloaded by ``guarded_fetcher``, which refuses addresses inside the network.
+    """
 
     engine: AsyncEngine
     embedder: Embedder
@@ -23,3 +28,4 @@ class KnowledgeBase:
     retriever: PgHybridRetriever
     chunking: ChunkingOptions
     load_options: LoadOptions
+    guarded_fetcher: GuardedFetcher

@@ -11,6 +11,7 @@ from bot.core.writers import content_terms
 from bot.evaluation.results import (
     AnswerSummary,
     CaseResult,
+    ConversationSummary,
     CostSummary,
     RetrievalSummary,
     RunInfo,
@@ -79,6 +80,7 @@ def summarise(run: RunInfo, results: Sequence[CaseResult], k: int) -> Summary:
         retrieval=_retrieval(results, k),
         answers=_answers(results),
         cost=_cost(results),
+        conversation=_conversation(results, k),
     )
 
 
@@ -134,4 +136,20 @@ def _cost(results: Sequence[CaseResult]) -> CostSummary:
         completion_tokens_per_question=sum(r.completion_tokens for r in results) / count,
         cost_per_question_usd=total / count,
         cost_total_usd=total,
+    )
+
+
+def _conversation(results: Sequence[CaseResult], k: int) -> ConversationSummary:
+    follow_ups = [r for r in results if r.follow_up and r.answerable]
+    with_evidence = [r for r in follow_ups if r.checks_evidence]
+    with_gold = [r.doc_recall for r in follow_ups if r.doc_recall is not None]
+    paired = [r.new_topic_as_alone for r in results if r.new_topic_as_alone is not None]
+    return ConversationSummary(
+        follow_ups=len(follow_ups),
+        follow_up_evidence_hit_at_k=_mean(
+            [float(r.evidence_rank is not None and r.evidence_rank <= k) for r in with_evidence]
+        ),
+        follow_up_doc_recall_at_k=_mean(with_gold),
+        new_topics=len(paired),
+        new_topics_as_alone=_mean([float(same) for same in paired]),
     )

@@ -41,6 +41,12 @@ PROMPT_TOKENS = "prompt tokens / question"
 COMPLETION_TOKENS = "completion tokens / question"
 COST_PER_QUESTION = "cost / question"
 COST_TOTAL = "cost total"
+SECTION_CONVERSATION = "Conversations"
+FOLLOW_UP_EVIDENCE_HIT = "follow-ups: evidence hit@{k}"
+FOLLOW_UP_DOC_RECALL = "follow-ups: document recall@{k}"
+OF_FOLLOW_UPS = "of {n} follow-ups"
+NEW_TOPICS_AS_ALONE = "new topic searched as if asked alone"
+OF_PAIRS = "of {n} questions asked after an unrelated one"
 
 Row = tuple[str, str, str]  # label, value, detail
 
@@ -77,8 +83,10 @@ def run_rows(summary: Summary) -> list[tuple[str, str]]:
 
 
 def figure_sections(summary: Summary) -> list[tuple[str, list[Row]]]:
-    """The figures in titled sections (retrieval, answers, cost), a row per figure."""
+    """The figures in titled sections (retrieval, answers, conversations, cost), a row per
+    figure."""
     retrieval, answers, cost = summary.retrieval, summary.answers, summary.cost
+    conversation = summary.conversation
     judged = (
         JUDGED_BY.format(n=answers.judged, by=answers.judged_by)
         if answers.judged_by
@@ -117,6 +125,26 @@ def figure_sections(summary: Summary) -> list[tuple[str, list[Row]]]:
                     OF_UNANSWERABLE.format(n=answers.unanswerable),
                 ),
                 (TONE_CONFORMANCE, _rate(answers.tone_conformance), ""),
+            ],
+        ),
+        (
+            SECTION_CONVERSATION,
+            [
+                (
+                    FOLLOW_UP_EVIDENCE_HIT.format(k=retrieval.k),
+                    _rate(conversation.follow_up_evidence_hit_at_k),
+                    OF_FOLLOW_UPS.format(n=conversation.follow_ups),
+                ),
+                (
+                    FOLLOW_UP_DOC_RECALL.format(k=retrieval.k),
+                    _rate(conversation.follow_up_doc_recall_at_k),
+                    OF_FOLLOW_UPS.format(n=conversation.follow_ups),
+                ),
+                (
+                    NEW_TOPICS_AS_ALONE,
+                    _rate(conversation.new_topics_as_alone),
+                    OF_PAIRS.format(n=conversation.new_topics),
+                ),
             ],
         ),
         (

@@ -60,6 +60,10 @@ class CaseResult:
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
+    follow_up: bool = False  # asked with earlier turns of its conversation
+    # Asked right after an unrelated question: was it searched exactly as when asked alone?
+    # None when not checked (a follow-up, or no unrelated question to pair it with).
+    new_topic_as_alone: bool | None = None
 
     @property
     def answered(self) -> bool:
@@ -117,6 +121,18 @@ class CostSummary:
 
 
 @dataclass(frozen=True)
+class ConversationSummary:
+    """Questions in a conversation: follow-ups must find their thread's sources, and a new
+    topic after an unrelated question must be searched as if it were asked alone."""
+
+    follow_ups: int = 0
+    follow_up_evidence_hit_at_k: float | None = None
+    follow_up_doc_recall_at_k: float | None = None
+    new_topics: int = 0
+    new_topics_as_alone: float | None = None
+
+
+@dataclass(frozen=True)
 class RunInfo:
     """What was evaluated and how, printed with the figures so they can be reproduced."""
 
@@ -135,6 +151,7 @@ class Summary:
     retrieval: RetrievalSummary
     answers: AnswerSummary
     cost: CostSummary
+    conversation: ConversationSummary = ConversationSummary()
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.core.answer_log import Prices
 from bot.core.answering import AnswerService
-from bot.core.types import Answer, Question
+from bot.core.types import Answer, Question, Turn
 from bot.evaluation.corpus import EvalCorpus, EvalError
 from bot.evaluation.dataset import EvalCase, EvalSet
 from bot.evaluation.judge import Judge
@@ -68,13 +68,14 @@ async def run_evaluation(
     for _ in done:
         advance()
     pending = [c for c in cases if c.id not in done]
+    asked_after = unrelated_predecessors(cases)
     slots = asyncio.Semaphore(max(1, options.parallel))
     mode = "a" if options.resume else "w"
     with options.results_path.open(mode, encoding="utf-8") as out:
 
         async def one(case: EvalCase) -> None:
             async with slots:
-                result = await evaluate_case(evaluation, case, options)
+                result = await evaluate_case(evaluation, case, options, asked_after.get(case.id))
             out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
             out.flush()
             results[case.id] = result
@@ -109,8 +110,27 @@ def _finished(path: Path, wanted: set[str]) -> dict[str, CaseResult]:
     return done
 
 
-async def evaluate_case(evaluation: Evaluation, case: EvalCase, options: EvalOptions) -> CaseResult:
-    """Ask one question as an employee would, then score its retrieval and answer."""
+def unrelated_predecessors(cases: Sequence[EvalCase]) -> dict[str, EvalCase]:
+    """For each question asked on its own, the closest earlier one about other documents: the
+    question a colleague might have asked just before, in the same chat, on another topic."""
+    paired: dict[str, EvalCase] = {}
+    for i, case in enumerate(cases):
+        if case.history or not case.gold_documents:
+            continue
+        earlier = (c for c in reversed(cases[:i]) if c.gold_documents and not c.history)
+        other = next(
+            (c for c in earlier if not set(c.gold_documents) & set(case.gold_documents)), None
+        )
+        if other is not None:
+            paired[case.id] = other
+    return paired
+
+
+async def evaluate_case(
+    evaluation: Evaluation, case: EvalCase, options: EvalOptions, after: EvalCase | None = None
+) -> CaseResult:
+    """Ask one question as an employee would, then score its retrieval and answer; with
+    ``after``, also check that asked right after that unrelated question it is searched the same."""
     corpus = evaluation.corpus
     scopes = tuple(sorted({PUBLIC_SCOPE, *case.scopes}))
     asked = case.asked(with_context=options.with_context)
@@ -129,6 +149,9 @@ async def evaluate_case(evaluation: Evaluation, case: EvalCase, options: EvalOpt
     evidence_rank = _first(retrieved, lambda s: s.has_evidence)
     gold_rank = _first(retrieved, lambda s: s.gold_document)
     found = {hit.document_id for hit in hits[: options.k]}
+    as_alone = None
+    if after is not None:
+        as_alone = await _searched_as_alone(evaluation, case, after, options, hits[: options.k])
     correct: bool | None = None
     if case.answerable and (case.expected_answer or case.required_tokens):
         correct = (
@@ -159,7 +182,28 @@ async def evaluate_case(evaluation: Evaluation, case: EvalCase, options: EvalOpt
         prompt_tokens=answer.usage.prompt_tokens,
         completion_tokens=answer.usage.completion_tokens,
         cost_usd=evaluation.prices.cost(answer),
+        follow_up=bool(case.history),
+        new_topic_as_alone=as_alone,
     )
+
+
+async def _searched_as_alone(
+    evaluation: Evaluation,
+    case: EvalCase,
+    after: EvalCase,
+    options: EvalOptions,
+    alone: Sequence[ScoredChunk],
+) -> bool:
+    """Whether ``case`` asked right after ``after`` finds the same top k as asked alone."""
+    asked = case.asked(with_context=options.with_context)
+    scopes = tuple(sorted({PUBLIC_SCOPE, *case.scopes}))
+    before = after.asked(with_context=options.with_context)
+    thread = (Turn("user", before), Turn("assistant", after.expected_answer or "…"))
+    searched = await evaluation.answers.standalone(Question(asked, scopes=scopes, history=thread))
+    if searched == asked:
+        return True
+    hits = await evaluation.corpus.kb.retriever.search(Query(searched, options.k, scopes=scopes))
+    return [h.chunk_id for h in hits[: options.k]] == [h.chunk_id for h in alone]
 
 
 def _judged_source(

@@ -4,6 +4,10 @@ Platform-neutral: adapters check that the sender is an admin, pass the command t
 uploaded file) here, and post the Markdown reply back in their own format. ``add`` of a URL
 becomes a background job (``queue_add``) when a job queue is given; its worker calls
 ``ingest``.
+
+Chat may add http(s) links and files sent to the bot, nothing else: links and Teams' file
+downloads go through the knowledge base's guarded fetcher, and nothing typed in chat is read as
+a path on the server (that is the command line's, for the operator).
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from bot.core.knowledge_base import KnowledgeBase
 from bot.core.types import ReplyTo
 from bot.platforms import messages
 from bot.service.jobs import IngestionJobs, JobQueueError
-from knowledge.errors import DocumentNotFoundError, KnowledgeError
+from knowledge.errors import DocumentNotFoundError, KnowledgeError, LoadError
 from knowledge.ingest import IngestReport, ingest
 from knowledge.loading import RawSource
+from knowledge.loading.guarded_fetch import FetchRefused, is_web_link
+from knowledge.loading.sources import web_source
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +62,10 @@ def parse_admin_command(text: str) -> AdminCommand:
     if action == "add":
         if not rest:
             raise AdminCommandError(messages.admin_usage_add())
-        return AdminCommand("add", _unwrap_link(rest[0]), parse_scopes(rest[1:]))
+        scopes, target = parse_scopes(rest[1:]), _unwrap_link(rest[0])
+        if not is_web_link(target):
+            raise AdminCommandError(messages.admin_usage_add())
+        return AdminCommand("add", target, scopes)
     if action == "remove":
         if not rest:
             raise AdminCommandError(messages.admin_usage_remove())
@@ -121,12 +130,28 @@ class KnowledgeAdmin:
             log.warning("ingesting an uploaded file failed: %s", e)
             return messages.admin_failed(str(e))
 
+    async def download(self, url: str) -> bytes:
+        """A file's bytes from a download link a chat platform gave; raises ``FetchRefused``."""
+        return (await self._kb.guarded_fetcher.fetch(url)).data
+
     async def ingest(self, target: str | RawSource, scopes: tuple[str, ...]) -> str:
-        """Add or update one document; the reply says what happened to it.
+        """Add or update one document from an http(s) link or an uploaded file; the reply says
+        what happened to it.
 
         A source that cannot be loaded is part of the reply. Raises ``KnowledgeError`` when
         the database or the embedder is down, which is worth trying again.
         """
+        if isinstance(target, str):
+            url = target
+            # Also checked when the command is parsed; a job queued before then comes here.
+            if not is_web_link(url):
+                return messages.admin_usage_add()
+            try:
+                target = web_source(await self._kb.guarded_fetcher.fetch(url))
+            except FetchRefused:
+                return messages.fetch_refused(url)
+            except LoadError as e:
+                return messages.admin_ingested([IngestReport(url, error=str(e))])
         options = dataclasses.replace(self._kb.load_options, scopes=scopes or None)
         reports: list[IngestReport] = [
             report

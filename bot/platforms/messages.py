@@ -60,7 +60,20 @@ def jobs_unavailable(reason: str) -> str:
 
 
 def admin_usage_add() -> str:
-    return "Please give a link: `add <url> [scope ...]`."
+    return (
+        "Please give a link (http or https): `add <url> [scope ...]`. "
+        "To add a file, send it to me in a direct message."
+    )
+
+
+def fetch_refused(url: str) -> str:
+    # The same words whatever went wrong: a reason (refused, timed out, HTTP 401) would let
+    # chat map the network behind the server.
+    return (
+        f"Could not add {url}: I could not download it. I fetch only public web pages (and "
+        "addresses the operator has allowed), within a size and time limit; the server log "
+        "says more."
+    )
 
 
 def admin_usage_remove() -> str:
@@ -309,3 +322,7 @@ def upload_refused() -> str:
 
 def upload_failed(name: str, reason: str) -> str:
     return f"I couldn't read {name}: {reason}"
+
+
+def upload_not_downloaded(name: str) -> str:
+    return f"I couldn't download {name}. Please try sending it again; the server log says more."

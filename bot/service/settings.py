@@ -15,6 +15,7 @@ import platformdirs
 
 from bot.platforms.access import AccessFileError, AccessRules
 from bot.platforms.identity import DEFAULT_KEY
+from knowledge.loading.guarded_fetch import AllowList
 
 T = TypeVar("T")
 
@@ -71,6 +72,7 @@ class Settings:
     min_similarity: float = 0.2
     max_document_mb: float = 25.0
     fetch_timeout: float = 20.0
+    fetch_allowed: AllowList = field(default_factory=AllowList)
     log_level: str = "WARNING"
     chat_model: str | None = None
     llm_timeout: float = 20.0
@@ -188,6 +190,10 @@ class Settings:
             access = AccessRules.from_file(Path(access_file)) if access_file else AccessRules()
         except AccessFileError as e:
             raise SettingsError(f"SUPPORTBOT_ACCESS_FILE: {e}") from None
+        try:
+            fetch_allowed = AllowList.parse(get("SUPPORTBOT_FETCH_ALLOWED_NETWORKS") or "")
+        except ValueError as e:
+            raise SettingsError(f"SUPPORTBOT_FETCH_ALLOWED_NETWORKS: {e}") from None
         slack_token = get("SLACK_BOT_TOKEN")
         if slack_token and not (get("SLACK_SIGNING_SECRET") or get("SLACK_APP_TOKEN")):
             raise SettingsError(
@@ -215,6 +221,7 @@ class Settings:
             min_similarity=min_similarity,
             max_document_mb=number("SUPPORTBOT_MAX_DOCUMENT_MB", float, 25.0, 0.001),
             fetch_timeout=number("SUPPORTBOT_FETCH_TIMEOUT", float, 20.0, 0.1),
+            fetch_allowed=fetch_allowed,
             log_level=(get("SUPPORTBOT_LOG_LEVEL") or "WARNING").upper(),
             chat_model=chat_model,
             llm_timeout=number("SUPPORTBOT_LLM_TIMEOUT", float, 20.0, 0.1),

@@ -30,6 +30,7 @@ from knowledge.chunking import ChunkingOptions
 from knowledge.database import create_engine, ensure_database, require_current_schema
 from knowledge.embedders import Embedder, HashingEmbedder, LocalEmbedder, OpenAIEmbedder
 from knowledge.loading import LoadOptions
+from knowledge.loading.guarded_fetch import FetchPolicy, GuardedFetcher
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
 from knowledge.store import PgDocumentStore
 
@@ -50,6 +51,17 @@ def build_embedder(settings: Settings) -> Embedder:
 
 def load_options(settings: Settings) -> LoadOptions:
     return LoadOptions(max_bytes=settings.max_document_bytes, timeout=settings.fetch_timeout)
+
+
+def guarded_fetcher(settings: Settings) -> GuardedFetcher:
+    """What downloads the links and files people give the bot in chat."""
+    return GuardedFetcher(
+        FetchPolicy(
+            allowed=settings.fetch_allowed,
+            max_bytes=settings.max_document_bytes,
+            deadline_seconds=settings.fetch_timeout,
+        )
+    )
 
 
 async def database_url(settings: Settings) -> str:
@@ -208,4 +220,5 @@ async def open_knowledge_base(
             ),
             chunking=ChunkingOptions(settings.chunk_size, settings.chunk_overlap),
             load_options=load_options(settings),
+            guarded_fetcher=guarded_fetcher(settings),
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from botbuilder.core import TurnContext
 
 from bot.loop.curation import Curator
@@ -17,6 +16,7 @@ from bot.platforms.teams.connector import send, send_text, send_typing
 from bot.platforms.teams.reporter import teams_reply_to
 from knowledge.errors import DatabaseUnavailableError, LoadError
 from knowledge.loading import uploaded
+from knowledge.loading.guarded_fetch import FetchRefused
 
 ADMIN_COMMAND = "kb"
 FILE_DOWNLOAD = "application/vnd.microsoft.teams.file.download.info"
@@ -81,6 +81,9 @@ class TeamsAdminCommands:
                     link=file.content_url or "",
                     max_bytes=self._max_upload_bytes,
                 )
+            except FetchRefused:
+                await send_text(context, messages.upload_not_downloaded(name))
+                continue
             except LoadError as e:
                 await send_text(context, messages.upload_failed(name, e.reason))
                 continue
@@ -89,23 +92,9 @@ class TeamsAdminCommands:
     async def _download(self, name: str, url: str) -> bytes:
         if not url.startswith(("https://", "http://")):
             raise LoadError(name, "has no download link")
-        limit = self._max_upload_bytes
-        try:
-            # Teams' download links are pre-authorised: no credentials are sent with them.
-            async with (
-                httpx.AsyncClient(timeout=30, follow_redirects=True) as http,
-                http.stream("GET", url) as response,
-            ):
-                if response.status_code != 200:
-                    raise LoadError(name, f"could not be downloaded (HTTP {response.status_code})")
-                data = bytearray()
-                async for piece in response.aiter_bytes():
-                    data += piece
-                    if len(data) > limit:
-                        raise LoadError(name, f"is over the {limit // 1_048_576} MB limit")
-                return bytes(data)
-        except httpx.HTTPError as e:
-            raise LoadError(name, f"could not be downloaded ({e.__class__.__name__})") from e
+        # Teams' download links are pre-authorised: no credentials are sent with them. The link
+        # comes in the activity, so it is fetched like any link typed in chat: guarded.
+        return await self._admin.download(url)
 
     async def _show_gaps(self, context: TurnContext) -> None:
         try:
