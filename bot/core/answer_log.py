@@ -1,11 +1,14 @@
 """A row per answer in Postgres: outcome, model, tokens, estimated cost and latency.
 
-No question or answer text is stored, only a hash of the question, so totals and trends can be
-reported without keeping what employees asked.
+No question or answer text is stored, only a keyed hash of the question, so totals and trends
+can be reported without keeping what employees asked. The hash is an HMAC: without the key, a
+guessed question cannot be hashed and compared with the stored ones.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +20,11 @@ from bot.core.types import Answer
 from knowledge.database import CONNECTION_ERRORS
 
 log = logging.getLogger(__name__)
+
+
+def question_hash(text: str, key: bytes) -> str:
+    """The keyed hash a question is logged and stored under instead of its text."""
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,15 @@ call it and only translate.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core import messages
-from bot.core.answer_log import PgAnswerLog
+from bot.core.answer_log import PgAnswerLog, question_hash
 from bot.core.cache import AnswerCache, cache_key
 from bot.core.citations import resolve_citations
 from bot.core.links import restrict_links
@@ -43,13 +43,15 @@ class AnswerObserver(Protocol):
 
 @dataclass(frozen=True)
 class AnsweringOptions:
-    """``min_similarity`` is the bar the best source must clear before a model is asked."""
+    """``min_similarity`` is the bar the best source must clear before a model is asked;
+    ``hash_key`` keys the question hashes in the logs (a random key when none is given)."""
 
     top_k: int = 4
     min_similarity: float = 0.35
     contact: str = "your manager or the People Team"
     max_question_chars: int = 2000
     prompt_version: str = ""
+    hash_key: bytes | None = None
 
 
 class AnswerService:
@@ -73,6 +75,7 @@ class AnswerService:
         self._options = options
         self._metrics = metrics or Metrics()
         self._observer = observer
+        self._hash_key = options.hash_key or secrets.token_bytes(32)
 
     async def standalone(self, question: Question) -> str:
         """What the answer flow would search for: a follow-up made standalone, a new question
@@ -84,7 +87,7 @@ class AnswerService:
         """Answer ``question``; never raises for bad input or a failing dependency."""
         started = time.perf_counter()
         answer_id = uuid.uuid4().hex[:16]
-        question_hash = hashlib.sha256(question.text.encode()).hexdigest()[:16]
+        hashed = question_hash(question.text, self._hash_key)
         scopes = tuple(sorted({PUBLIC_SCOPE, *question.scopes}))
         version: int | None = None
         self._metrics.answers_in_flight.inc()
@@ -106,11 +109,11 @@ class AnswerService:
         self._metrics.observe_answer(question.platform, answer)
         log.info(
             "answer %s question=%s outcome=%s grounded=%s cached=%s citations=%d ms=%.0f",
-            answer.id, question_hash, answer.outcome, answer.grounded, answer.cached,
+            answer.id, hashed, answer.outcome, answer.grounded, answer.cached,
             len(answer.citations), answer.latency_ms,
         )  # fmt: skip
         await self._log.record(
-            answer, question_hash=question_hash, asker=question.asker, corpus_version=version
+            answer, question_hash=hashed, asker=question.asker, corpus_version=version
         )
         if self._observer is not None:
             await self._observer.observe(dataclasses.replace(question, scopes=scopes), answer)

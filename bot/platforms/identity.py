@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-# Without SUPPORTBOT_USER_HASH_KEY the hash is still one-way, but anyone who knows a user id
-# could recompute it; the README asks production installs to set a key.
+# Only for callers that give no key (unit tests): the service always passes its own, from
+# SUPPORTBOT_USER_HASH_KEY or generated and kept in SUPPORTBOT_HOME (bot/service/user_key.py).
 DEFAULT_KEY = b"supportbot-user-hash"
 
 

@@ -27,3 +27,5 @@ class Core:
     work: WorkInProgress
     reporters: PlatformReporter
     curator: Curator
+    # The key of the hashes stored instead of chat user ids (bot/service/user_key.py).
+    user_hash_key: bytes

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 import platformdirs
 
 from bot.platforms.access import AccessFileError, AccessRules
-from bot.platforms.identity import DEFAULT_KEY
 from knowledge.loading.guarded_fetch import AllowList
 
 T = TypeVar("T")
@@ -115,11 +114,6 @@ class Settings:
     @property
     def max_document_bytes(self) -> int:
         return int(self.max_document_mb * 1024 * 1024)
-
-    @property
-    def user_hash_secret(self) -> bytes:
-        """The key of the hashes stored instead of chat user ids."""
-        return self.user_hash_key.reveal().encode() if self.user_hash_key else DEFAULT_KEY
 
     @property
     def teams_authenticated(self) -> bool:

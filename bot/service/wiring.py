@@ -26,6 +26,7 @@ from bot.service.jobs import IngestionJobs, JobOptions
 from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import Metrics
 from bot.service.settings import Settings
+from bot.service.user_key import user_hash_key
 from knowledge.chunking import ChunkingOptions
 from knowledge.database import create_engine, ensure_database, require_current_schema
 from knowledge.embedders import Embedder, HashingEmbedder, LocalEmbedder, OpenAIEmbedder
@@ -139,6 +140,7 @@ def build_answer_service(
             contact=settings.contact,
             max_question_chars=settings.max_question_chars,
             prompt_version=prompts.version,
+            hash_key=user_hash_key(settings),
         ),
         metrics=metrics,
         observer=observer,
@@ -187,6 +189,7 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                     work=WorkInProgress(),
                     reporters=reporters,
                     curator=curator,
+                    user_hash_key=user_hash_key(settings),
                 )
             finally:
                 await jobs.close()

@@ -109,13 +109,13 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
             curator=core.curator,
             directory=directory,
             work=core.work,
-            user_hash_key=settings.user_hash_secret,
+            user_hash_key=core.user_hash_key,
         ),
         options=SlackOptions(
             escalation_channel=settings.slack_escalation_channel,
             experts=settings.slack_experts,
             contact=settings.contact,
-            user_hash_key=settings.user_hash_secret,
+            user_hash_key=core.user_hash_key,
             max_upload_bytes=settings.max_document_bytes,
             file_hosts=frozenset(
                 {"files.slack.com", urlsplit(settings.slack_api_url).hostname or ""}

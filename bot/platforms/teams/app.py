@@ -78,7 +78,7 @@ def build_teams_endpoint(
             escalation_channel=settings.teams_escalation_channel,
             escalation_user=settings.teams_escalation_user,
             contact=settings.contact,
-            user_hash_key=settings.user_hash_secret,
+            user_hash_key=core.user_hash_key,
             max_upload_bytes=settings.max_document_bytes,
             reply_within_seconds=settings.teams_reply_within_seconds,
         ),
