@@ -22,8 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.service.embedded import EmbeddedRedis, start_postgres, stop_postgres
 from knowledge.database import create_engine, ensure_database, migrate
-from knowledge.embedders import HashingEmbedder
+from knowledge.embedders import HashingEmbedder, LocalEmbedder
+from knowledge.ingest import ingest
+from knowledge.loading import LoadOptions
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
+from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS
 from knowledge.store import PgDocumentStore
 
 TEMPLATE_DATABASE = "supportbot_test_template"
@@ -64,15 +67,51 @@ async def template_url(postgres_server_url: str) -> str:
 async def database_url(postgres_server_url: str, template_url: str) -> AsyncIterator[str]:
     """A fresh, migrated database for one test, dropped afterwards."""
     name = f"sbt_{uuid.uuid4().hex[:12]}"
-    async with await psycopg.AsyncConnection.connect(
-        _admin(postgres_server_url), autocommit=True
-    ) as connection:
-        await connection.execute(
-            psycopg.sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                psycopg.sql.Identifier(name), psycopg.sql.Identifier(TEMPLATE_DATABASE)
-            )
-        )
+    await _copy_database(postgres_server_url, TEMPLATE_DATABASE, name)
     yield make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
+    await _drop_database(postgres_server_url, name)
+
+
+SAMPLE_MODEL_DATABASE = "supportbot_test_sample_model"
+
+
+@pytest.fixture(scope="session")
+def local_model() -> LocalEmbedder:
+    """The bundled embedding model, loaded once per run."""
+    return LocalEmbedder()
+
+
+@pytest.fixture(scope="session")
+async def sample_model_template(
+    postgres_server_url: str, template_url: str, local_model: LocalEmbedder
+) -> str:
+    """The sample handbook embedded with the bundled model, once per run: the slow part of
+    every test that needs it (tests copy it, as they copy the migrated template)."""
+    await _drop_database(postgres_server_url, SAMPLE_MODEL_DATABASE)
+    await _copy_database(postgres_server_url, TEMPLATE_DATABASE, SAMPLE_MODEL_DATABASE)
+    url = make_url(postgres_server_url).set(database=SAMPLE_MODEL_DATABASE)
+    engine = create_engine(url.render_as_string(hide_password=False))
+    try:
+        store = PgDocumentStore(engine, local_model)
+        options = LoadOptions(base_url=SAMPLE_BASE_URL)
+        async for report in ingest([str(SAMPLE_DOCS)], store, load_options=options):
+            assert report.error is None or report.skipped, report.error
+    finally:
+        await engine.dispose()
+    return SAMPLE_MODEL_DATABASE
+
+
+@pytest.fixture
+async def sample_model_engine(
+    postgres_server_url: str, sample_model_template: str
+) -> AsyncIterator[AsyncEngine]:
+    """A private copy of the sample handbook embedded with the bundled model."""
+    name = f"sbt_{uuid.uuid4().hex[:12]}"
+    await _copy_database(postgres_server_url, sample_model_template, name)
+    url = make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    yield engine
+    await engine.dispose()
     await _drop_database(postgres_server_url, name)
 
 
@@ -117,6 +156,15 @@ async def redis_url(service_home: Path) -> AsyncIterator[str]:
     url = await server.start()
     yield url
     server.stop()
+
+
+async def _copy_database(server_url: str, template: str, name: str) -> None:
+    async with await psycopg.AsyncConnection.connect(_admin(server_url), autocommit=True) as c:
+        await c.execute(
+            psycopg.sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                psycopg.sql.Identifier(name), psycopg.sql.Identifier(template)
+            )
+        )
 
 
 def _admin(server_url: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fake_openai import FakeOpenAI, fake_openai
 from tests.public_sets import PUBLIC_SETS
@@ -262,9 +263,9 @@ async def test_bad_input_is_one_line_naming_what_was_wrong(
     ]
 
 
-def _model_env(database_url: str, home: Path) -> dict[str, str]:
+def _model_env(database_url: str, home: Path, **extra: str) -> dict[str, str]:
     """The product's defaults: the bundled model and the offline writer."""
-    return _env(database_url, home, HF_HUB_OFFLINE="1")
+    return _env(database_url, home, HF_HUB_OFFLINE="1", **extra)
 
 
 @pytest.mark.model
@@ -283,8 +284,14 @@ async def test_guard_conditionalqa_evidence_hit_at_5(database_url: str, tmp_path
 
 
 @pytest.mark.model
-async def test_guard_sample_handbook(database_url: str, tmp_path: Path) -> None:
-    result = await _eval("sample", "--json", env=_model_env(database_url, tmp_path))
+async def test_guard_sample_handbook(
+    database_url: str, sample_model_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    # The evaluation's database starts as a copy of the handbook the session already embedded
+    # with the same model, so the run re-embeds nothing (its ingest finds every file unchanged).
+    eval_database = sample_model_engine.url.render_as_string(hide_password=False)
+    env = _model_env(database_url, tmp_path, SUPPORTBOT_EVAL_DATABASE_URL=eval_database)
+    result = await _eval("sample", "--json", env=env)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["retrieval"]["evidence_hit_at_k"] >= SAMPLE_EVIDENCE_HIT_FLOOR

@@ -20,10 +20,7 @@ from bot.core.follow_up import continues_thread, subject_terms
 from bot.core.types import Answer, Question, Turn
 from bot.core.writers import ExtractiveAnswerWriter
 from knowledge.embedders import LocalEmbedder
-from knowledge.ingest import ingest
-from knowledge.loading import LoadOptions
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
-from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS
 from knowledge.store import PgDocumentStore
 
 LEAVE_QUESTION = "How many days of annual leave do I get?"
@@ -95,26 +92,17 @@ async def test_offline_a_follow_up_keeps_its_own_words_first_and_adds_the_subjec
     assert standalone == "and can I carry some over? days annual leave"
 
 
-@pytest.fixture(scope="module")
-def model() -> LocalEmbedder:
-    return LocalEmbedder()
-
-
 @pytest.fixture
 async def handbook(
-    engine: AsyncEngine, redis_url: str, model: LocalEmbedder
+    sample_model_engine: AsyncEngine, redis_url: str, local_model: LocalEmbedder
 ) -> AsyncIterator[AnswerService]:
     """The sample handbook with the bundled model and the offline writer, default thresholds."""
-    store = PgDocumentStore(engine, model)
-    async for report in ingest(
-        [str(SAMPLE_DOCS)], store, load_options=LoadOptions(base_url=SAMPLE_BASE_URL)
-    ):
-        assert report.error is None or report.skipped, report.error
+    engine = sample_model_engine
     client: redis.asyncio.Redis = redis_client(redis_url)
     try:
         yield AnswerService(
-            retriever=PgHybridRetriever(engine, model, RetrievalOptions(min_similarity=0.2)),
-            store=store,
+            retriever=PgHybridRetriever(engine, local_model, RetrievalOptions(min_similarity=0.2)),
+            store=PgDocumentStore(engine, local_model),
             writer=ExtractiveAnswerWriter(),
             cache=RedisAnswerCache(client, ttl_seconds=60, namespace=uuid.uuid4().hex),
             answer_log=PgAnswerLog(engine, Prices(0.0, 0.0)),

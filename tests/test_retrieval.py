@@ -10,10 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from knowledge.chunking import chunk_document
 from knowledge.embedders import HashingEmbedder, LocalEmbedder
-from knowledge.ingest import ingest
-from knowledge.loading import LoadOptions
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
-from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS, SAMPLE_QUESTIONS
+from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_QUESTIONS
 from knowledge.store import PgDocumentStore
 from knowledge.types import Query
 from tests.documents import policy
@@ -114,16 +112,10 @@ async def test_the_vector_search_can_use_the_hnsw_index(
 
 @pytest.mark.model
 async def test_sample_questions_find_their_documents_with_the_local_model(
-    engine: AsyncEngine,
+    sample_model_engine: AsyncEngine, local_model: LocalEmbedder
 ) -> None:
     """The bundled model on the bundled handbook: the gold document is in the top 4."""
-    model = LocalEmbedder()
-    store = PgDocumentStore(engine, model)
-    async for report in ingest(
-        [str(SAMPLE_DOCS)], store, load_options=LoadOptions(base_url=SAMPLE_BASE_URL)
-    ):
-        assert report.error is None or report.skipped, report.error
-    retriever = PgHybridRetriever(engine, model)
+    retriever = PgHybridRetriever(sample_model_engine, local_model)
     questions = [json.loads(line) for line in SAMPLE_QUESTIONS.read_text().splitlines()]
     answerable = [q for q in questions if q["answerable"]]
     results = await retriever.search_many(
