@@ -1,4 +1,4 @@
-"""Document rows: writing and deleting one, and finding or listing the stored ones.
+"""Document rows: writing and deleting one, finding or listing the stored ones, their scopes.
 
 A document's chunks go with it: ``chunks.document_id`` cascades on delete.
 """
@@ -6,6 +6,7 @@ A document's chunks go with it: ``chunks.document_id`` cascades on delete.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -75,6 +76,16 @@ async def documents_matching(connection: AsyncConnection, reference: str) -> lis
 async def all_documents(connection: AsyncConnection) -> list[StoredDocument]:
     """Every stored document, by title."""
     return await _documents(connection, _ALL, {})
+
+
+async def scopes_of(
+    connection: AsyncConnection, document_ids: Collection[str]
+) -> dict[str, tuple[str, ...]]:
+    """The scopes of each of ``document_ids`` still stored (absent ones are left out)."""
+    rows = await connection.execute(
+        text("SELECT id, scopes FROM documents WHERE id = ANY(:ids)"), {"ids": list(document_ids)}
+    )
+    return {row.id: tuple(row.scopes) for row in rows}
 
 
 async def _documents(

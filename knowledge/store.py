@@ -10,7 +10,7 @@ the rows it touches: ``corpus_row``, ``document_rows``, ``chunk_rows`` and ``vec
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -150,6 +150,11 @@ class PgDocumentStore:
         """Every stored document, by title."""
         async with self._connect() as connection:
             return await document_rows.all_documents(connection)
+
+    async def scopes_of(self, document_ids: Collection[str]) -> dict[str, tuple[str, ...]]:
+        """Who may see each of ``document_ids`` that is still stored (removed ones are absent)."""
+        async with self._connect() as connection:
+            return await document_rows.scopes_of(connection, document_ids)
 
     async def reindex(self, progress: ProgressCallback | None = None) -> int:
         """Re-embed every chunk with the configured model; returns how many were embedded.

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 PUBLIC_SCOPE = "public"
+
+
+def visible(document_scopes: Iterable[str], viewer_scopes: Iterable[str]) -> bool:
+    """Whether a viewer with ``viewer_scopes`` may see something with ``document_scopes``: one
+    scope in common, everyone having ``public`` (as retrieval filters chunks)."""
+    return not {PUBLIC_SCOPE, *viewer_scopes}.isdisjoint(document_scopes)
 
 
 @dataclass(frozen=True)
