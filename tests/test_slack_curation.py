@@ -24,6 +24,7 @@ from tests.fake_slack import (
     FORM,
     block_action_body,
     mention,
+    message,
     message_action_body,
     signed_headers,
     view_submission_body,
@@ -34,6 +35,13 @@ __all__ = ["bot", "slack"]  # fixtures used by the tests below
 
 DOG = "Can I bring my dog to the office?"
 DOG_ANSWER = "Yes: dogs are welcome in the office on Fridays, on a lead."
+# Close enough in meaning to DOG to share its gap (with the test embedder).
+DOG_COLLEAGUE = "Could I bring my dog to the office?"
+DOG_PRIVATELY = "can i bring my dog to the office please"
+SPOOFING_DOG = (
+    "Can I bring my [dog](https://evil.example) to the office? <!channel> "
+    "<https://evil.example|https://hr.example>"
+)
 
 
 async def _gaps(bot: Bot, user: str = ADMIN) -> dict[str, Any]:
@@ -234,3 +242,53 @@ async def test_the_shortcut_on_a_message_that_is_not_an_answer_explains_itself(b
     await bot.slack.wait_for(lambda: bool(bot.responses(key)))
     assert "not one of my answers" in bot.responses(key)[0]
     assert bot.slack.views == []
+
+
+async def test_an_hr_answer_to_a_public_gap_reaches_askers_privately_and_dms_stay_apart(
+    bot: Bot,
+) -> None:
+    # Two people ask in a public channel (one of them may see hr), a third in a DM.
+    hr_person = bot.slack.remember(mention(f"<@{BOT_USER_ID}> {DOG}", user="UHRBOB"))
+    await bot.answer_to(hr_person)
+    colleague = bot.slack.remember(mention(f"<@{BOT_USER_ID}> {DOG_COLLEAGUE}"))
+    await bot.answer_to(colleague)
+    await bot.answer_to(message(DOG_PRIVATELY, user="UCAROL", channel="DCAROL"))
+
+    listing = await _gaps(bot)
+    shown = json.dumps(listing, ensure_ascii=False)
+    assert "asked 2 times" in shown and "asked once" in shown  # the DM has a gap of its own
+    await _click_gap_answer(bot, listing)  # the most asked: the channel's
+    await bot.slack.wait_for(lambda: bool(bot.slack.views))
+    [view] = bot.slack.views
+    await _submit(bot, view, {FORM_QUESTION: DOG, FORM_ANSWER: DOG_ANSWER, FORM_SCOPES: "hr"})
+    await bot.slack.wait_for(lambda: bool(bot.slack.posted(ADMIN)))
+    assert "told 2 askers" in bot.slack.posted(ADMIN)[0]["text"]
+
+    # Nothing in the public channel; the hr person hears with the answer, the other without.
+    assert not any(DOG_ANSWER in m["text"] for m in bot.slack.posted("CGENERAL"))
+    [to_hr] = bot.slack.posted("UHRBOB")
+    assert DOG_ANSWER in to_hr["text"] and "thread_ts" not in to_hr
+    assert f"“{DOG}”" in to_hr["text"] and DOG_COLLEAGUE not in to_hr["text"]
+    [to_colleague] = bot.slack.posted("UALICE")
+    assert DOG_ANSWER not in to_colleague["text"] and "only some teams" in to_colleague["text"]
+    assert f"“{DOG_COLLEAGUE}”" in to_colleague["text"]
+    # The DM's question is still waiting, and its words went nowhere.
+    assert bot.slack.posted("DCAROL")[1:] == [] and bot.slack.posted("UCAROL") == []
+    assert not any(DOG_PRIVATELY in m["text"] for m in bot.slack.posted())
+
+
+async def test_a_gap_notice_shows_the_askers_links_and_mentions_as_plain_text(bot: Bot) -> None:
+    question = bot.slack.remember(mention(f"<@{BOT_USER_ID}> {SPOOFING_DOG}"))
+    await bot.answer_to(question)
+    await _click_gap_answer(bot, await _gaps(bot))
+    await bot.slack.wait_for(lambda: bool(bot.slack.views))
+    [view] = bot.slack.views
+    await _submit(bot, view, {FORM_QUESTION: DOG, FORM_ANSWER: DOG_ANSWER, FORM_SCOPES: "public"})
+    await bot.slack.wait_for(
+        lambda: any(DOG_ANSWER in m["text"] for m in bot.slack.posted("CGENERAL"))
+    )
+    notice = next(m for m in bot.slack.posted("CGENERAL") if DOG_ANSWER in m["text"])["text"]
+    assert "<!channel>" not in notice and "&lt;!channel&gt;" in notice
+    assert "<https://evil.example" not in notice and "<https://hr.example" not in notice
+    assert "&lt;https://evil.example|https://hr.example&gt;" in notice
+    assert "[dog](https://evil.example)" in notice  # shown as typed, not a link

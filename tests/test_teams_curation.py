@@ -8,11 +8,19 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 from sqlalchemy import text
 
 from bot.platforms.teams.cards import INPUT_ANSWER, INPUT_QUESTION, INPUT_SCOPES
 from bot.service.settings import Settings
-from tests.fake_teams import ALICE, BOB, FakeBotConnector, card_submit, channel_mention
+from tests.fake_teams import (
+    ALICE,
+    BOB,
+    FakeBotConnector,
+    TeamsUser,
+    card_submit,
+    channel_mention,
+)
 from tests.fake_teams import personal_message as personal
 from tests.test_teams import (
     ADMIN,
@@ -29,6 +37,7 @@ __all__ = ["access_file", "connector"]  # fixtures used by the tests below
 
 DOG = "Can I bring my dog to the office?"
 DOG_ANSWER = "Yes: dogs are welcome in the office on Fridays, on a lead."
+SPOOFING_DOG = "Can I bring my [dog](https://evil.example) to the office?"
 
 
 @pytest.fixture
@@ -153,3 +162,59 @@ async def test_an_admin_improves_an_answer_from_its_card(bot: TeamsBot) -> None:
         rows = (await connection.execute(text("SELECT kind, answer FROM answer_examples"))).all()
     [(kind, answer)] = rows
     assert kind == "admin" and better in answer and "[" in answer  # cites its own document
+
+
+def _links(markdown: str) -> list[str]:
+    """The links a CommonMark renderer (as Teams') makes of ``markdown``."""
+    tokens = MarkdownIt("commonmark").parse(markdown)
+    inline = [child for token in tokens for child in token.children or []]
+    return [str(t.attrs.get("href")) for t in inline if t.type == "link_open"]
+
+
+async def _answer_first_gap(bot: TeamsBot, scopes: str) -> str:
+    url = bot.connector.service_url
+    listing = await bot.ask(personal("kb gaps", user=ADMIN, service_url=url))
+    form = _gap_forms(listing)[0]
+    filled = {INPUT_QUESTION: DOG, INPUT_ANSWER: DOG_ANSWER, INPUT_SCOPES: scopes}
+    press = card_submit(
+        _show_card_submit(form, **filled), user=ADMIN, service_url=url, reply_to_id=listing["id"]
+    )
+    return str((await bot.ask(press))["text"])
+
+
+async def test_a_markdown_link_in_a_question_is_not_a_link_in_its_notice(bot: TeamsBot) -> None:
+    question = channel_mention(SPOOFING_DOG, service_url=bot.connector.service_url)
+    await bot.ask(question)
+    assert "told the asker" in await _answer_first_gap(bot, "public")
+    await bot.connector.wait_for(
+        lambda: any(DOG_ANSWER in (m.get("text") or "") for m in bot.messages_to(question))
+    )
+    notice = next(m for m in bot.messages_to(question) if DOG_ANSWER in (m.get("text") or ""))
+    assert _links(notice["text"]) == []
+    assert r"\[dog\](https://evil.example)" in notice["text"]
+
+
+async def test_an_hr_answer_to_a_channel_gap_reaches_each_asker_in_their_personal_chat(
+    bot: TeamsBot,
+) -> None:
+    url = bot.connector.service_url
+    questions = [
+        channel_mention(DOG, user=BOB, service_url=url),  # BOB (an admin too) may see hr
+        channel_mention(DOG, user=ALICE, service_url=url),
+    ]
+    for question in questions:
+        await bot.ask(question)
+    assert "told 2 askers" in await _answer_first_gap(bot, "hr")
+
+    def personal_chat(user: TeamsUser) -> list[str]:
+        """What the bot told ``user`` in their personal chat about an admin's answer."""
+        chat = bot.connector.activities(user.personal_conversation_id)
+        texts = [a.get("text") or "" for a in chat]
+        return [text for text in texts if text.startswith("An admin has")]
+
+    await bot.connector.wait_for(lambda: bool(personal_chat(BOB)) and bool(personal_chat(ALICE)))
+    [to_bob], [to_alice] = personal_chat(BOB), personal_chat(ALICE)
+    assert DOG_ANSWER in to_bob and f"“{DOG}”" in to_bob
+    assert DOG_ANSWER not in to_alice and "only some teams" in to_alice
+    for question in questions:  # nothing in the channel's reply chains
+        assert not any(DOG_ANSWER in (m.get("text") or "") for m in bot.messages_to(question))

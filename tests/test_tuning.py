@@ -137,7 +137,14 @@ class Examples:
         self._votes = PgFeedbackStore(engine)
         self._count = 0
 
-    async def voted(self, question: str, answer: str, *sources: ScoredChunk, vote: int = 1) -> None:
+    async def voted(
+        self,
+        question: str,
+        answer: str,
+        *sources: ScoredChunk,
+        vote: int = 1,
+        scopes: tuple[str, ...] = ("public",),
+    ) -> None:
         self._count += 1
         answer_id = f"answer-{self._count}"
         await self._store.keep_voted(
@@ -151,6 +158,7 @@ class Examples:
             ),
             answer=answer,
             model="gpt-4o-mini",
+            scopes=scopes,
         )
         await self._votes.record(Feedback(answer_id, 1 if vote > 0 else -1, "voter", "slack"))
 
@@ -174,6 +182,7 @@ class Examples:
                 ),
             ),
             answer=answer,
+            scopes=("public",),
         )
 
 

@@ -35,7 +35,8 @@ class Question:
     ``asker`` is an opaque id (adapters pass a hash, never a name); ``scopes`` are what the
     asker, or the channel the answer is posted in, may see. ``platform`` (slack, teams, cli)
     labels metrics; ``reply_to`` is the question's thread, where the asker is told if an admin
-    answers it later.
+    answers it later. ``private`` marks a question asked in a direct message or personal chat:
+    its text is never shown to anyone but the asker and admins.
     """
 
     text: str
@@ -44,6 +45,7 @@ class Question:
     asker: str | None = None
     platform: str = "cli"
     reply_to: ReplyTo | None = None
+    private: bool = False
 
 
 @dataclass(frozen=True)

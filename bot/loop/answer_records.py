@@ -22,13 +22,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AnswerRecord:
-    """A question as asked and the answer the bot gave to it."""
+    """A question as asked and the answer the bot gave to it; ``private`` when it was asked in
+    a direct message or personal chat."""
 
     question: str
     scopes: tuple[str, ...]
     asker: str | None
     reply_to: ReplyTo | None
     answer: Answer
+    private: bool = False
 
 
 class RedisAnswerRecords:
@@ -52,6 +54,7 @@ class RedisAnswerRecords:
                 }
             ),
             "answer": answer_to_json(record.answer),
+            "private": record.private,
         }
         try:
             await self._client.set(
@@ -78,6 +81,8 @@ class RedisAnswerRecords:
                 asker=data["asker"],
                 reply_to=None if reply_to is None else ReplyTo(**reply_to),
                 answer=answer_from_json(data["answer"]),
+                # A record written before this was kept counts as private: the cautious guess.
+                private=bool(data.get("private", True)),
             )
         except (ValueError, TypeError, KeyError):
             return None  # written by another version of the bot

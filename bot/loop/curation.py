@@ -4,13 +4,15 @@ becomes training data for the house tone.
 
 ``Curator`` is platform-neutral: the core tells it of each answer (``observe``), the chat
 adapters tell it of votes, consents and admins' answers, and it tells askers, through the
-platforms' reporters, when their question has been answered.
+platforms' reporters, when their question has been answered (``notices.py``). Every example
+keeps the scopes of what it was written from, so an export can leave restricted ones out.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core.knowledge_base import KnowledgeBase
@@ -19,7 +21,9 @@ from bot.loop import messages
 from bot.loop.answer_records import AnswerRecord, RedisAnswerRecords
 from bot.loop.examples import PgExampleStore
 from bot.loop.gaps import Gap, NewGap, PgGapQueue, Reason
-from bot.platforms.delivery import Reporter
+from bot.loop.notices import tell_askers
+from bot.loop.sharing import shareable, sources_scopes
+from bot.platforms.delivery import AskerReporter
 from knowledge.chunking import chunk_document
 from knowledge.errors import KnowledgeError
 from knowledge.types import PUBLIC_SCOPE, Document, Query, Section
@@ -50,7 +54,7 @@ class Curator:
         records: RedisAnswerRecords,
         gaps: PgGapQueue,
         examples: PgExampleStore,
-        reporter: Reporter,
+        reporter: AskerReporter,
         top_k: int = 4,
     ) -> None:
         self._kb = kb
@@ -72,6 +76,7 @@ class Curator:
             asker=question.asker,
             reply_to=question.reply_to,
             answer=answer,
+            private=question.private,
         )
         await self._records.put(record)
         if answer.outcome == "not_covered":
@@ -96,6 +101,9 @@ class Curator:
                     sources=answer.sources,
                     answer=answer.text,
                     model=answer.model,
+                    scopes=await sources_scopes(
+                        self._kb.store, answer.sources, unknown=record.scopes
+                    ),
                 )
             except KnowledgeError as e:
                 log.warning("answer %s not kept as an example: %s", answer.id, e)
@@ -123,6 +131,7 @@ class Curator:
                     asker=record.asker,
                     reply_to=record.reply_to,
                     embedding=await self._embedding(answer.standalone_question or record.question),
+                    private=record.private,
                 )
             )
         except KnowledgeError as e:
@@ -172,19 +181,21 @@ class Curator:
             result = await self._kb.store.upsert(
                 document, chunk_document(document, self._kb.chunking)
             )
-            threads = await self._gaps.resolve(
+            askers = await self._gaps.resolve(
                 gap_id, answered_by=answer.admin, document_id=result.document_id
             )
             await self._keep_example(gap_id, question, answer.text, scopes, result.document_id)
         except KnowledgeError as e:
             log.warning("answering gap %s failed: %s", gap_id, e)
             return messages.failed(str(e))
-        notice = messages.gap_answered_notice(
-            gap.question, answer.text.strip(), improved=gap.reason != "declined"
+        told = await tell_askers(
+            self._reporter,
+            askers,
+            answer=answer.text.strip(),
+            scopes=scopes,
+            improved=gap.reason != "declined",
         )
-        for thread in threads:
-            await self._reporter.report(thread, notice)
-        return messages.gap_answered(gap_id, question, scopes, told=len(threads))
+        return messages.gap_answered(gap_id, question, scopes, told=told)
 
     async def improve(self, answer_id: str, answer: AdminAnswer) -> str:
         """Replace the bot's answer ``answer_id`` with the admin's, as for a gap."""
@@ -212,8 +223,19 @@ class Curator:
             log.warning("gap %s: its answer is not among the sources found for it", gap_id)
             return
         await self._examples.keep_admin(
-            gap_id=gap_id, question=question, sources=sources, answer=cite(text, position)
+            gap_id=gap_id,
+            question=question,
+            sources=sources,
+            answer=cite(text, position),
+            scopes=await sources_scopes(self._kb.store, sources, unknown=scopes, chosen=scopes),
         )
+
+    async def shareable(
+        self, record: AnswerRecord | None, *, asked_with: Sequence[str], audience: Sequence[str]
+    ) -> bool:
+        """Whether ``audience`` (an escalation channel's scopes) may see what the answer of
+        ``record`` cites (see ``sharing.shareable``). Raises ``DatabaseUnavailableError``."""
+        return await shareable(self._kb.store, record, asked_with=asked_with, audience=audience)
 
 
 def cite(text: str, n: int) -> str:

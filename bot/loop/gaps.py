@@ -2,73 +2,33 @@
 
 Similar questions share one gap: a new one joins the open gap whose question is closest in
 meaning (cosine similarity of their embeddings at least ``similar``), so admins see how often
-a gap is hit and one answer reaches every asker. Askers are kept as a keyed hash and the thread
-to tell them in; their platform mention only when they agreed to be contacted.
+a gap is hit and one answer reaches every asker. Only questions asked with the same scopes, and
+either all in private chats or all in shared ones, share a gap: an answer fit for one asker is
+then fit for all, and a question asked privately is never the gap's text another asker's
+channel sees. Each asker's own wording is kept with them, to quote back to them alone. Askers
+are kept as a keyed hash and the thread to tell them in; their platform mention only when they
+agreed to be contacted.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.types import ReplyTo
+from bot.loop.gap_types import Gap, GapAsker, GapSource, NewGap, Reason
 from knowledge.database import CONNECTION_ERRORS, GuardedConnection, unavailable
-from knowledge.types import ScoredChunk
 
-Reason = Literal["declined", "downvoted", "improve"]
+__all__ = ["Gap", "GapAsker", "GapSource", "NewGap", "PgGapQueue", "Reason"]
+
 # Any constant will do, as long as nothing else takes this advisory lock.
 _GROUPING_LOCK = 0x6A95_0001
 # Open gaps compared with a new question; older ones are still listed, just never joined.
 _CANDIDATES = 2000
-
-
-@dataclass(frozen=True)
-class GapSource:
-    """A section retrieval found for the question, and how close it was (0-1)."""
-
-    title: str
-    section: str
-    url: str
-    similarity: float
-
-
-@dataclass(frozen=True)
-class Gap:
-    id: int
-    question: str
-    reason: Reason
-    status: Literal["open", "answered"]
-    scopes: tuple[str, ...]
-    sources: tuple[GapSource, ...]
-    bot_answer: str | None
-    times_asked: int
-    first_asked_at: datetime
-    last_asked_at: datetime
-    contacts: tuple[str, ...]
-    answered_by: str | None = None
-    document_id: str | None = None
-
-
-@dataclass(frozen=True)
-class NewGap:
-    """A question to queue: the asker's answer id, thread and scopes, and what was found."""
-
-    reason: Reason
-    question: str
-    answer_id: str
-    scopes: tuple[str, ...]
-    sources: tuple[ScoredChunk, ...]
-    bot_answer: str | None
-    asker: str | None
-    reply_to: ReplyTo | None
-    embedding: Sequence[float] | None
 
 
 class PgGapQueue:
@@ -95,7 +55,7 @@ class PgGapQueue:
                 ).scalar_one_or_none()
                 if known is not None:
                     return int(known)
-                gap_id = await self._similar_open_gap(connection, gap.embedding)
+                gap_id = await self._similar_open_gap(connection, gap)
                 if gap_id is None:
                     gap_id = await _insert_gap(connection, gap)
                 else:
@@ -109,8 +69,9 @@ class PgGapQueue:
                 await connection.execute(
                     text(
                         """
-                        INSERT INTO gap_askers (gap_id, answer_id, asker_hash, reply_to)
-                        VALUES (:gap, :answer, :asker, CAST(:reply_to AS jsonb))
+                        INSERT INTO gap_askers (gap_id, answer_id, asker_hash, reply_to,
+                            question)
+                        VALUES (:gap, :answer, :asker, CAST(:reply_to AS jsonb), :question)
                         """
                     ),
                     {
@@ -118,15 +79,15 @@ class PgGapQueue:
                         "answer": gap.answer_id,
                         "asker": gap.asker,
                         "reply_to": _reply_to_json(gap.reply_to),
+                        "question": gap.question,
                     },
                 )
                 return gap_id
         except CONNECTION_ERRORS as e:
             raise unavailable(self._engine, e) from e
 
-    async def _similar_open_gap(
-        self, connection: AsyncConnection, embedding: Sequence[float] | None
-    ) -> int | None:
+    async def _similar_open_gap(self, connection: AsyncConnection, gap: NewGap) -> int | None:
+        embedding = gap.embedding
         if embedding is None:
             return None
         rows = (
@@ -135,10 +96,16 @@ class PgGapQueue:
                     """
                     SELECT id, embedding FROM gaps
                     WHERE status = 'open' AND cardinality(embedding) = :dimension
+                        AND scopes @> :scopes AND scopes <@ :scopes AND private = :private
                     ORDER BY last_asked_at DESC LIMIT :limit
                     """
                 ),
-                {"dimension": len(embedding), "limit": _CANDIDATES},
+                {
+                    "dimension": len(embedding),
+                    "scopes": list(gap.scopes),
+                    "private": gap.private,
+                    "limit": _CANDIDATES,
+                },
             )
         ).all()
         if not rows:
@@ -196,9 +163,9 @@ class PgGapQueue:
             )
         return bool(updated.rowcount)
 
-    async def resolve(self, gap_id: int, *, answered_by: str, document_id: str) -> list[ReplyTo]:
-        """Mark the gap answered; returns the threads of askers not yet told (now claimed, so
-        no other replica tells them twice)."""
+    async def resolve(self, gap_id: int, *, answered_by: str, document_id: str) -> list[GapAsker]:
+        """Mark the gap answered; returns the askers not yet told (now claimed, so no other
+        replica tells them twice)."""
         async with self._connect(write=True) as connection:
             await connection.execute(
                 text(
@@ -216,13 +183,19 @@ class PgGapQueue:
                         """
                         UPDATE gap_askers SET notified_at = now()
                         WHERE gap_id = :id AND notified_at IS NULL AND reply_to IS NOT NULL
-                        RETURNING reply_to
+                        RETURNING reply_to, question
                         """
                     ),
                     {"id": gap_id},
                 )
-            ).scalars()
-            return [ReplyTo(r["platform"], r.get("address") or {}) for r in rows]
+            ).all()
+            return [
+                GapAsker(
+                    ReplyTo(r.reply_to["platform"], r.reply_to.get("address") or {}),
+                    r.question or "",
+                )
+                for r in rows
+            ]
 
     def _connect(self, *, write: bool = False) -> GuardedConnection:
         return GuardedConnection(self._engine, begin=write)
@@ -245,9 +218,10 @@ async def _insert_gap(connection: AsyncConnection, gap: NewGap) -> int:
         await connection.execute(
             text(
                 """
-                INSERT INTO gaps (question, reason, scopes, sources, bot_answer, embedding)
+                INSERT INTO gaps (question, reason, scopes, sources, bot_answer, embedding,
+                    private)
                 VALUES (:question, :reason, :scopes, CAST(:sources AS jsonb), :bot_answer,
-                    :embedding)
+                    :embedding, :private)
                 RETURNING id
                 """
             ),
@@ -258,6 +232,7 @@ async def _insert_gap(connection: AsyncConnection, gap: NewGap) -> int:
                 "sources": json.dumps(sources, ensure_ascii=False),
                 "bot_answer": gap.bot_answer,
                 "embedding": None if gap.embedding is None else [float(x) for x in gap.embedding],
+                "private": gap.private,
             },
         )
     ).scalar_one()
@@ -285,4 +260,5 @@ def _gap(row: Any) -> Gap:
         contacts=tuple(row.contacts or ()),
         answered_by=row.answered_by,
         document_id=row.document_id,
+        private=row.private,
     )

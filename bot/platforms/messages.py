@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.core.markdown import literal
 from bot.loop.gaps import Gap
 from knowledge.ingest import IngestReport
 from knowledge.types import StoredDocument
@@ -231,7 +232,7 @@ def gap_summary(gap: Gap) -> str:
     lines = [
         f"**#{gap.id}** · asked {times}, last {gap.last_asked_at:%d %b %Y %H:%M} UTC · "
         f"{GAP_REASONS[gap.reason]} · visible to {', '.join(gap.scopes)}",
-        _quoted(gap.question),
+        _quoted(literal(gap.question)),  # the asker's words: never a link or a mention
     ]
     if gap.sources:
         found = "; ".join(
@@ -255,37 +256,6 @@ def form_not_opened() -> str:
 
 def answer_required() -> str:
     return "Please write the answer."
-
-
-def escalation_sent(channel_mention: str) -> str:
-    return f"I've asked the experts in {channel_mention}. Someone will reply in your thread."
-
-
-def escalation_unavailable(contact: str) -> str:
-    return f"I can't reach the experts from here. Please ask {contact}."
-
-
-def slack_escalation_post(
-    *, asker: str, where: str, question: str, answer: str, permalink: str, experts: str
-) -> str:
-    quoted_question, quoted_answer = _quoted(question), _quoted(answer)
-    return (
-        f"{experts + ' ' if experts else ''}{asker} asked for a human in {where}:\n"
-        f"{quoted_question}\n*The bot answered:*\n{quoted_answer}\n<{permalink}|Open the thread>"
-    )
-
-
-def teams_escalation_post(*, asker: str, where: str, question: str, answer: str, link: str) -> str:
-    quoted_question, quoted_answer = _quoted(question), _quoted(answer)
-    open_link = f"\n\n[Open the conversation]({link})" if link else ""
-    return (
-        f"**{asker}** asked for a human in {where}:\n\n{quoted_question}\n\n"
-        f"**The bot answered:**\n\n{quoted_answer}{open_link}"
-    )
-
-
-def teams_escalation_sent() -> str:
-    return "I've asked the experts. Someone will get back to you."
 
 
 def teams_welcome(admin: bool) -> str:

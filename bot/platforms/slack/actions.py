@@ -1,5 +1,11 @@
 """The buttons under a Slack answer: the helpful and not-helpful votes, and "Ask a human",
-which posts the question and its answer to the experts' channel."""
+which posts the question and its answer to the experts' channel.
+
+The experts' channel is shown only what it may see under the access rules: a question asked
+in a DM, or an answer citing documents the channel may not see, is posted without its text
+(who asked, where, why not, and a link). The asker's text is escaped, so a ``<!channel>`` or
+a disguised link in it reaches the experts as plain text.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.loop.curation import Curator
 from bot.loop.feedback import Feedback, PgFeedbackStore
-from bot.platforms import messages
+from bot.platforms import escalation_messages, messages
+from bot.platforms.escalation_messages import Withheld
 from bot.platforms.identity import user_hash
 from bot.platforms.slack.blocks import (
     ACTION_ASK_HUMAN,
@@ -24,7 +31,9 @@ from bot.platforms.slack.blocks import (
     consent_blocks,
     expert_mentions,
 )
+from bot.platforms.slack.directory import SlackDirectory
 from bot.platforms.slack.errors import log_slack_error
+from bot.platforms.slack.mrkdwn import escape
 from knowledge.errors import DatabaseUnavailableError
 
 log = logging.getLogger(__name__)
@@ -36,6 +45,7 @@ class SlackAnswerButtons:
         *,
         feedback: PgFeedbackStore,
         curator: Curator,
+        directory: SlackDirectory,
         escalation_channel: str | None,
         experts: tuple[str, ...],
         contact: str,
@@ -43,6 +53,7 @@ class SlackAnswerButtons:
     ) -> None:
         self._feedback = feedback
         self._curator = curator
+        self._directory = directory
         self._escalation_channel = escalation_channel
         self._experts = experts
         self._contact = contact
@@ -92,33 +103,71 @@ class SlackAnswerButtons:
         await ack()
         escalation = self._escalation_channel
         if escalation is None:
-            reply = messages.escalation_unavailable(self._contact)
+            reply = escalation_messages.escalation_unavailable(self._contact)
             await respond(text=reply, response_type="ephemeral", replace_original=False)
             return
         value = ButtonValue.decode(action.get("value", ""))
         channel = body["container"]["channel_id"]
+        user = body["user"]["id"]
         try:
-            question = await self._message_text(client, channel, value.question_ts)
             permalink = await client.chat_getPermalink(
                 channel=channel, message_ts=value.question_ts
             )
-            await client.chat_postMessage(
-                channel=escalation,
-                text=messages.slack_escalation_post(
-                    asker=f"<@{body['user']['id']}>",
-                    where=f"<#{channel}>",
-                    question=question,
-                    answer=(body.get("message") or {}).get("text", ""),
-                    permalink=permalink["permalink"],
-                    experts=expert_mentions(self._experts),
-                ),
-                unfurl_links=False,
+            post = await self._escalation_post(
+                client, body, value, permalink["permalink"], escalation
             )
-            reply = messages.escalation_sent(f"<#{escalation}>")
+            await client.chat_postMessage(channel=escalation, text=post, unfurl_links=False)
+            reply = escalation_messages.escalation_sent(f"<#{escalation}>")
         except SlackApiError as e:
             reference = log_slack_error("escalating a question", e)
-            reply = messages.escalation_unavailable(self._contact) + f" ({reference})"
+            reply = escalation_messages.escalation_unavailable(self._contact) + f" ({reference})"
+        except DatabaseUnavailableError as e:
+            reference = uuid.uuid4().hex[:12]
+            log.warning("escalation %s by %s not posted: %s", reference, user, e)
+            reply = escalation_messages.escalation_unavailable(self._contact) + f" ({reference})"
         await respond(text=reply, response_type="ephemeral", replace_original=False)
+
+    async def _escalation_post(
+        self,
+        client: AsyncWebClient,
+        body: dict[str, Any],
+        value: ButtonValue,
+        permalink: str,
+        escalation: str,
+    ) -> str:
+        """The post for the experts: in full, or without the text the channel may not see."""
+        channel = body["container"]["channel_id"]
+        user = body["user"]["id"]
+        record = await self._curator.remembered(value.answer_id)
+        private = _is_direct_message(body) or (record is not None and record.private)
+        where = escalation_messages.slack_direct_message() if private else f"<#{channel}>"
+        withheld: Withheld | None = "private" if private else None
+        if withheld is None:
+            audience = await self._directory.scopes_for(
+                channel_id=escalation, private=False, user_id=user
+            )
+            asked_with = await self._directory.scopes_for(
+                channel_id=channel, private=False, user_id=user
+            )
+            if not await self._curator.shareable(record, asked_with=asked_with, audience=audience):
+                withheld = "restricted"
+        experts = expert_mentions(self._experts)
+        if withheld is not None:
+            return escalation_messages.slack_escalation_withheld(
+                asker=f"<@{user}>", where=where, why=withheld, permalink=permalink, experts=experts
+            )
+        # The question as answered (mentions of the bot taken out), else as it is in Slack.
+        question = record.question if record is not None else ""
+        question = question or await self._message_text(client, channel, value.question_ts)
+        return escalation_messages.slack_escalation_post(
+            asker=f"<@{user}>",
+            where=where,
+            question=escape(question),
+            # The bot's own message as Slack shows it: mrkdwn it wrote and escaped itself.
+            answer=(body.get("message") or {}).get("text", ""),
+            permalink=permalink,
+            experts=experts,
+        )
 
     async def _message_text(self, client: AsyncWebClient, channel: str, ts: str) -> str:
         response = await client.conversations_replies(channel=channel, ts=ts, limit=1000)
@@ -129,3 +178,11 @@ class SlackAnswerButtons:
 
     def _hash(self, team: str, user: str) -> str:
         return user_hash("slack", f"{team}:{user}", self._user_hash_key)
+
+
+def _is_direct_message(body: dict[str, Any]) -> bool:
+    """Whether the button was pressed in a DM with the bot (Slack's DM ids start with D)."""
+    channel = body.get("channel") or {}
+    return channel.get("name") == "directmessage" or str(
+        body["container"].get("channel_id", "")
+    ).startswith("D")

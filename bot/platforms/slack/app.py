@@ -123,5 +123,5 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
         ),
     )
     listeners.register(app)
-    core.reporters.register("slack", SlackReporter(client))
+    core.reporters.register("slack", SlackReporter(client, directory))
     return app

@@ -103,6 +103,7 @@ class SlackListeners:
         self._buttons = SlackAnswerButtons(
             feedback=feedback,
             curator=curator,
+            directory=directory,
             escalation_channel=options.escalation_channel,
             experts=options.experts,
             contact=options.contact,
@@ -200,7 +201,13 @@ class SlackListeners:
                 asker=self._hash(incoming.team, incoming.user),
                 platform="slack",
                 # An admin's later answer goes under the question, wherever it was asked.
-                reply_to=slack_thread(incoming.channel, thread or incoming.ts),
+                reply_to=slack_thread(
+                    incoming.channel,
+                    thread or incoming.ts,
+                    user=incoming.user,
+                    private=incoming.private,
+                ),
+                private=incoming.private,
             )
             answer = await self._answers.answer(question)
             message = answer_message(answer, question_ts=incoming.ts)

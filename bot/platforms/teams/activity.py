@@ -6,6 +6,7 @@ import re
 
 from botbuilder.schema import Activity
 
+from bot.platforms.access import PlatformAccess
 from bot.platforms.identity import user_hash
 
 _AT_TAG = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
@@ -29,6 +30,31 @@ def tenant(activity: Activity) -> str:
 def sender_hash(activity: Activity, key: bytes | None) -> str:
     """The sender as the pseudonym that feedback, questions and consent are stored under."""
     return user_hash("teams", f"{tenant(activity)}:{user_id(activity)}", key)
+
+
+def base_conversation(conversation_id: str) -> str:
+    """A channel's id for any of its reply chains (``19:…@thread.tacv2;messageid=…``)."""
+    return conversation_id.split(";", 1)[0]
+
+
+def access_ids(activity: Activity) -> list[str]:
+    """The ids the access rules may name for the activity's conversation: the chat or channel,
+    and the channel's team."""
+    data = activity.channel_data or {}
+    ids = [
+        base_conversation(activity.conversation.id),
+        (data.get("channel") or {}).get("id"),
+        (data.get("team") or {}).get("id"),
+    ]
+    return list(dict.fromkeys(str(i) for i in ids if i))
+
+
+def conversation_scopes(activity: Activity, access: PlatformAccess) -> tuple[str, ...]:
+    """What may be shown in the activity's conversation: its person's scopes in a personal
+    chat, else the chat's, channel's and team's."""
+    if is_personal(activity):
+        return access.person_scopes(user_id(activity))
+    return access.channel_scopes(*access_ids(activity))
 
 
 def mentions(activity: Activity, member_id: str) -> bool:

@@ -83,7 +83,9 @@ def build_teams_endpoint(
             reply_within_seconds=settings.teams_reply_within_seconds,
         ),
     )
-    core.reporters.register("teams", TeamsReporter(adapter, settings.teams_app_id or ""))
+    core.reporters.register(
+        "teams", TeamsReporter(adapter, settings.teams_app_id or "", settings.access.teams)
+    )
     return TeamsEndpoint(adapter=adapter, bot=bot, authenticated=settings.teams_authenticated)
 
 

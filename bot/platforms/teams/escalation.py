@@ -1,5 +1,13 @@
 """The "Ask a human" button in Teams: the question and its answer posted to the experts, in
-their channel or in a chat with the expert on call."""
+their channel or in a chat with the expert on call.
+
+The experts are shown only what they may see under the access rules: a question asked in a
+personal chat, or an answer citing documents the experts' channel (or person) may not see, is
+posted without its text (who asked, where, why not, and a link). The text comes from what the
+bot remembers of the answer where it can, since a card's data can be forged, and everything
+someone else wrote (the question, names, the answer from a card) is escaped as literal
+Markdown, so no link or ``<at>`` mention in it takes effect.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +18,39 @@ from urllib.parse import quote, urlencode
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationParameters
 
-from bot.platforms import messages
-from bot.platforms.teams.activity import tenant
+from bot.core.markdown import literal
+from bot.loop.answer_records import AnswerRecord
+from bot.loop.curation import Curator
+from bot.platforms import escalation_messages
+from bot.platforms.access import PlatformAccess
+from bot.platforms.escalation_messages import Withheld
+from bot.platforms.teams.activity import (
+    base_conversation,
+    conversation_scopes,
+    is_personal,
+    tenant,
+)
 from bot.platforms.teams.cards import CardAction
 from bot.platforms.teams.connector import Outcome, send
+from bot.platforms.teams.markdown import to_plain_text
+from knowledge.errors import DatabaseUnavailableError
 
 log = logging.getLogger(__name__)
 
 
 class TeamsEscalation:
-    def __init__(self, *, app_id: str, channel: str | None, user: str | None, contact: str) -> None:
+    def __init__(
+        self,
+        *,
+        curator: Curator,
+        access: PlatformAccess,
+        app_id: str,
+        channel: str | None,
+        user: str | None,
+        contact: str,
+    ) -> None:
+        self._curator = curator
+        self._access = access
         self._app_id = app_id
         self._channel = channel
         self._user = user
@@ -28,19 +59,15 @@ class TeamsEscalation:
     async def escalate(self, context: TurnContext, action: CardAction) -> str:
         """Post the question and the answer to the experts; returns what to tell the asker."""
         if self._channel is None and self._user is None:
-            return messages.escalation_unavailable(self._contact)
+            return escalation_messages.escalation_unavailable(self._contact)
         activity = context.activity
-        post = Activity(
-            type=ActivityTypes.message,
-            text_format="markdown",
-            text=messages.teams_escalation_post(
-                asker=activity.from_property.name or "Someone",
-                where=_where(activity),
-                question=action.question,
-                answer=action.answer,
-                link=_message_link(activity),
-            ),
-        )
+        try:
+            text = await self._post_text(activity, action)
+        except DatabaseUnavailableError as e:
+            reference = uuid.uuid4().hex[:12]
+            log.warning("escalation %s not posted: %s", reference, e)
+            return escalation_messages.escalation_unavailable(self._contact) + f" ({reference})"
+        post = Activity(type=ActivityTypes.message, text_format="markdown", text=text)
         if self._channel is not None:
             parameters = ConversationParameters(
                 is_group=True,
@@ -75,10 +102,51 @@ class TeamsEscalation:
         except Exception as e:  # the connector raises msrest errors of several kinds
             reference = uuid.uuid4().hex[:12]
             log.warning("Teams error %s while escalating a question: %s", reference, e)
-            return messages.escalation_unavailable(self._contact) + f" ({reference})"
+            return escalation_messages.escalation_unavailable(self._contact) + f" ({reference})"
         if outcome != "sent":
-            return messages.escalation_unavailable(self._contact)
-        return messages.teams_escalation_sent()
+            return escalation_messages.escalation_unavailable(self._contact)
+        return escalation_messages.teams_escalation_sent()
+
+    async def _post_text(self, activity: Activity, action: CardAction) -> str:
+        """The post for the experts: in full, or without the text they may not see."""
+        record = await self._curator.remembered(action.answer_id)
+        if record is not None and not _asked_here(record, activity):
+            record = None  # another conversation's answer id, in a forged card
+        asker = literal(activity.from_property.name or "Someone")
+        where = literal(_where(activity))
+        link = _message_link(activity)
+        withheld: Withheld | None = None
+        if is_personal(activity) or (record is not None and record.private):
+            withheld = "private"
+        else:
+            asked_with = conversation_scopes(activity, self._access)
+            audience = self._audience()
+            if not await self._curator.shareable(record, asked_with=asked_with, audience=audience):
+                withheld = "restricted"
+        if withheld is not None:
+            return escalation_messages.teams_escalation_withheld(
+                asker=asker, where=where, why=withheld, link=link
+            )
+        question = record.question if record is not None else action.question
+        answer = to_plain_text(record.answer.text) if record is not None else action.answer
+        return escalation_messages.teams_escalation_post(
+            asker=asker, where=where, question=literal(question), answer=literal(answer), link=link
+        )
+
+    def _audience(self) -> tuple[str, ...]:
+        """What the experts may see: their channel's scopes, or the expert's own."""
+        if self._channel is not None:
+            return self._access.channel_scopes(self._channel)
+        return self._access.person_scopes(self._user or "")
+
+
+def _asked_here(record: AnswerRecord, activity: Activity) -> bool:
+    """Whether the remembered answer was given in the conversation its button was pressed in."""
+    reply_to = record.reply_to
+    if reply_to is None or reply_to.platform != "teams":
+        return False
+    conversation = ((reply_to.address.get("reference") or {}).get("conversation") or {}).get("id")
+    return base_conversation(str(conversation or "")) == base_conversation(activity.conversation.id)
 
 
 def _where(activity: Activity) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ActivityTypes, ConversationReference
+from botbuilder.schema import ActivityTypes, ConversationReference
 
 from bot.core.answering import AnswerService
 from bot.core.types import Answer, Question
@@ -26,7 +26,14 @@ from bot.platforms.access import PlatformAccess
 from bot.platforms.admin import KnowledgeAdmin
 from bot.platforms.memory import RedisConversationMemory
 from bot.platforms.teams.actions import TeamsCardActions
-from bot.platforms.teams.activity import is_personal, mentions, question_text, sender_hash, user_id
+from bot.platforms.teams.activity import (
+    conversation_scopes,
+    is_personal,
+    mentions,
+    question_text,
+    sender_hash,
+    user_id,
+)
 from bot.platforms.teams.admin_commands import FILE_DOWNLOAD, TeamsAdminCommands, admin_command
 from bot.platforms.teams.cards import CardAction, answer_activity, plain_answer_activity
 from bot.platforms.teams.connector import send, send_text, send_typing
@@ -92,6 +99,8 @@ class TeamsBot:
             curator=curator,
             work=work,
             escalation=TeamsEscalation(
+                curator=curator,
+                access=access,
                 app_id=options.app_id,
                 channel=options.escalation_channel,
                 user=options.escalation_user,
@@ -151,11 +160,12 @@ class TeamsBot:
         conversation = activity.conversation.id
         question = Question(
             text=text,
-            scopes=self._scopes(activity, personal),
+            scopes=conversation_scopes(activity, self._access),
             history=await self._memory.turns(conversation),
             asker=sender_hash(activity, self._options.user_hash_key),
             platform="teams",
             reply_to=teams_reply_to(activity),
+            private=personal,
         )
         answering = asyncio.create_task(self._answers.answer(question))
         done, _ = await asyncio.wait({answering}, timeout=self._options.reply_within_seconds)
@@ -212,17 +222,6 @@ class TeamsBot:
         task = asyncio.create_task(logged())
         self._later.add(task)
         task.add_done_callback(self._later.discard)
-
-    def _scopes(self, activity: Activity, personal: bool) -> tuple[str, ...]:
-        if personal:
-            return self._access.person_scopes(user_id(activity))
-        data = activity.channel_data or {}
-        ids = [
-            activity.conversation.id.split(";", 1)[0],
-            (data.get("channel") or {}).get("id"),
-            (data.get("team") or {}).get("id"),
-        ]
-        return self._access.channel_scopes(*(i for i in ids if i))
 
     # Installation
 
