@@ -7,6 +7,7 @@ Redis, with the real ``openai`` client talking to the loopback fake of the API.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import re
@@ -30,10 +31,11 @@ from bot.loop.feedback import Feedback, PgFeedbackStore
 from bot.loop.tuning.export import ExportOptions, export_examples, normalised
 from bot.loop.tuning.files import write_atomically
 from bot.loop.tuning.scrub import Scrubber
+from bot.loop.tuning.vocabulary import knowledge_words
 from knowledge.chunking import chunk_document
 from knowledge.embedders import HashingEmbedder, Vectors
 from knowledge.store import PgDocumentStore
-from knowledge.types import ScoredChunk
+from knowledge.types import Document, ScoredChunk, Section
 from tests.documents import policy
 from tests.environment import core_environment
 from tests.fake_openai import QUOTA_EXCEEDED, FakeOpenAI, fake_openai
@@ -186,7 +188,7 @@ class Examples:
         )
 
 
-async def seed(engine: AsyncEngine) -> None:
+async def seed(engine: AsyncEngine) -> Examples:
     """Fourteen distinct approved answers, two near-duplicates and one 👎 answer."""
     examples = Examples(engine)
     for question, answer in TOPICS:
@@ -214,6 +216,7 @@ async def seed(engine: AsyncEngine) -> None:
         "VOTED: 25 days [1].",
     )
     await examples.voted("Can I expense a gym membership?", "DOWNVOTED: yes [1].", vote=-1)
+    return examples
 
 
 def chat_lines(path: Path) -> list[list[dict[str, Any]]]:
@@ -295,6 +298,85 @@ async def test_export_writes_scrubbed_chat_examples_with_a_stable_held_out_split
     assert again.code == 0, again.err
     assert (tmp_path / "again.validation.jsonl").read_text() == validation.read_text()
     assert (tmp_path / "again.jsonl").read_text() == out.read_text()
+
+
+async def test_export_leaves_out_examples_written_from_restricted_documents(
+    supportbot: Supportbot, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    examples = await seed(engine)
+    await examples.voted(
+        "When are salary bands reviewed?",
+        "Salary bands are reviewed every April [1].",
+        source("Salary bands are reviewed every April.", "Salary Bands"),
+        scopes=("hr",),
+    )
+    everyone = await supportbot("tune", "export", str(tmp_path / "everyone.jsonl"))
+    assert everyone.code == 0, everyone.err
+    assert (
+        "  from 16 approved answers (2 near-duplicates left out; 1 more left out as restricted "
+        "to other scopes)." in everyone.out.splitlines()
+    )
+    written = (tmp_path / "everyone.jsonl").read_text() + (
+        tmp_path / "everyone.validation.jsonl"
+    ).read_text()
+    assert "salary bands" not in written.lower()
+
+    hr = await supportbot("tune", "export", str(tmp_path / "hr.jsonl"), "--scopes", "hr")
+    assert hr.code == 0, hr.err
+    written = (tmp_path / "hr.jsonl").read_text() + (tmp_path / "hr.validation.jsonl").read_text()
+    assert "reviewed every April [1]." in written
+
+
+async def test_export_scrubs_answers_and_admins_answers_among_the_sources(tmp_path: Path) -> None:
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    admin_source = dataclasses.replace(
+        source("Ask Priya Raman (priya@acme.example) in HR before you book."),
+        url="supportbot:answers/7",
+        title="Can Zoë book leave for JOHN SMITH?",
+        heading_path=("Can Zoë book leave for JOHN SMITH?",),
+    )
+    result = await export_examples(
+        [
+            ApprovedAnswer(
+                "admin",
+                "Can Zoë book leave for JOHN SMITH?",
+                (admin_source,),
+                "Ask Priya Raman (priya@acme.example) in HR before you book [1].",
+                when,
+            ),
+            ApprovedAnswer(
+                "voted",
+                "How many days of leave?",
+                (source("Everyone gets 25 days of leave."),),
+                "Hi José, everyone gets 25 days of leave [1].",
+                when,
+            ),
+        ],
+        ExportOptions(tmp_path / "t.jsonl", Prompts.load(), "Acme", min_examples=2),
+        known_words=("Everyone", "leave", "book", "HR"),
+        embedder=OrthogonalEmbedder(),
+    )
+    assert (result.scrubbed, result.scrubbed_answers) == (1, 2)
+    written = result.training.read_text() + result.validation.read_text()
+    for leak in ("Priya", "Raman", "priya@", "Zoë", "JOHN", "SMITH", "José"):
+        assert leak not in written, leak
+    assert "Ask [name] ([email]) in HR before you book [1]." in written
+    assert "Hi [name], everyone gets 25 days of leave [1]." in written
+
+
+async def test_words_of_admins_answers_are_not_taken_for_the_documents_words(
+    engine: AsyncEngine,
+) -> None:
+    store = PgDocumentStore(engine, HashingEmbedder(384))
+    handbook = policy(sections={"Overtime": "Log overtime in Workday by month end."})
+    answer = Document(
+        title="Who signs off my leave?", url="supportbot:answers/1", source="supportbot:answers/1",
+        format="answer", sections=(Section((), "Ask Priya Raman in the People Team."),),
+    )  # fmt: skip
+    for document in (handbook, answer):
+        await store.upsert(document, chunk_document(document))
+    words = await knowledge_words(engine)
+    assert "Workday" in words and not {"Priya", "Raman"} & words
 
 
 async def test_too_few_examples_are_refused_and_nothing_is_written(
@@ -708,6 +790,18 @@ SCRUBBER = Scrubber.from_words(["Harbour", "Workday", "Leave", "Policy", "leave"
         ("Is Cycle to Work open? Hi Anna, thanks!", "Is Cycle to Work open? Hi [name], thanks!"),
         ("Leave: can I use the VPN and HR tools on Monday in May?", None),
         ("How many days of annual leave do I get?", None),
+        # Names in any alphabet, and names in capitals; acronyms without a vowel stay.
+        (
+            "Can Zoë approve leave booked by Łukasz or José?",
+            "Can [name] approve leave booked by [name] or [name]?",
+        ),
+        ("Ask Søren Ødegård, Ægir or Μαρία", "Ask [name], [name] or [name]"),
+        (
+            "Is JOHN SMITH on leave? HR said the VPN is down.",
+            "Is [name] on leave? HR said the VPN is down.",
+        ),
+        ("ZOË ŁUKASIEWICZ booked leave", "[name] booked leave"),
+        ("How MANY days of leave?", None),
     ],
 )
 def test_the_scrubber_replaces_personal_details(question: str, scrubbed: str | None) -> None:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.cli import messages
-from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands
+from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, parse_scopes
 from bot.core.prompts import Prompts
 from bot.loop.examples import PgExampleStore
 from bot.loop.tuning import messages as tuning_messages
@@ -25,6 +25,7 @@ from bot.loop.tuning.state import TuneState, load_state, save_state
 from bot.loop.tuning.vocabulary import knowledge_words
 from bot.service.settings import Settings
 from bot.service.wiring import open_knowledge_base
+from knowledge.types import PUBLIC_SCOPE
 
 
 def register(commands: Commands) -> None:
@@ -48,6 +49,13 @@ def register(commands: Commands) -> None:
         type=int,
         default=DEFAULT_MIN_EXAMPLES,
         help=f"refuse with fewer distinct examples (default {DEFAULT_MIN_EXAMPLES})",
+    )
+    export_cmd.add_argument(
+        "--scopes",
+        action="append",
+        metavar="SCOPE[,SCOPE...]",
+        help="who the tuned model will answer: only examples written from documents these "
+        "scopes may all see go in (default public; repeatable)",
     )
     export_cmd.set_defaults(handler=_tune_export)
     start_cmd = tune_steps.add_parser("start", help="upload the export and start a job")
@@ -73,6 +81,7 @@ async def _tune_export(settings: Settings, args: argparse.Namespace) -> int:
         company=settings.company_name,
         validation_share=args.validation_share,
         min_examples=args.min_examples,
+        scopes=frozenset(parse_scopes(args.scopes or [PUBLIC_SCOPE])),
     )
     async with open_knowledge_base(settings, check_model=False) as kb:
         approved = await PgExampleStore(kb.engine).approved()

@@ -4,7 +4,11 @@ Each example is the exact prompt the bot answers from at run time (``answer_prom
 system prompt with the house style, the sources as quoted blocks, the question) followed by the
 approved answer. Before that:
 
-- questions are scrubbed of e-mail addresses, phone numbers and names (``scrub.py``);
+- only examples whose scopes are all within ``ExportOptions.scopes`` (and ``public``) are
+  kept: a tuned model answers everyone it is deployed for, so it must not learn from
+  documents some of them may not see;
+- questions, answers, and admins' answers among the sources, are scrubbed of e-mail
+  addresses, phone numbers and names (``scrub.py``); the documents' own sources are not;
 - near-identical questions are kept once: the same words after case, spacing and punctuation
   are ignored, or embeddings at least ``DUPLICATE_SIMILARITY`` alike. Admin answers win over
   voted ones, then newer over older;
@@ -14,6 +18,7 @@ approved answer. Before that:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -26,12 +31,14 @@ import numpy as np
 from bot.core.llm import ChatMessage
 from bot.core.prompts import Prompts
 from bot.core.writers import answer_prompt
+from bot.loop.curation import CANONICAL_ANSWER_PREFIX
 from bot.loop.examples import ApprovedAnswer
 from bot.loop.tuning import messages
 from bot.loop.tuning.errors import TuningError
 from bot.loop.tuning.files import write_atomically
 from bot.loop.tuning.scrub import Scrubber, words_of
 from knowledge.embedders import Embedder
+from knowledge.types import PUBLIC_SCOPE, ScoredChunk
 
 DUPLICATE_SIMILARITY = 0.95
 MIN_TRAINING_EXAMPLES = 10  # OpenAI refuses a training file with fewer
@@ -52,12 +59,14 @@ class ExportOptions:
     company: str
     validation_share: float = DEFAULT_VALIDATION_SHARE
     min_examples: int = DEFAULT_MIN_EXAMPLES
+    scopes: frozenset[str] = frozenset({PUBLIC_SCOPE})
 
 
 @dataclass(frozen=True)
 class ExportResult:
-    """What was written: ``duplicates`` approved answers were left out as near-identical, and
-    ``scrubbed`` questions had personal details replaced."""
+    """What was written: ``duplicates`` approved answers were left out as near-identical and
+    ``restricted`` as outside the scopes; ``scrubbed`` questions and ``scrubbed_answers``
+    answers (with their admin-written sources) had personal details replaced."""
 
     training: Path
     validation: Path
@@ -66,6 +75,8 @@ class ExportResult:
     approved: int
     duplicates: int
     scrubbed: int
+    scrubbed_answers: int = 0
+    restricted: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,12 @@ class _Example:
     key: str  # the normalised, scrubbed question
     question: str  # scrubbed
     approved: ApprovedAnswer
+    answer: str  # scrubbed
+    sources: tuple[ScoredChunk, ...]  # admins' answers among them scrubbed
+
+    @property
+    def answer_scrubbed(self) -> bool:
+        return self.answer != self.approved.answer or self.sources != self.approved.sources
 
 
 def validation_path(training: Path) -> Path:
@@ -94,16 +111,24 @@ async def export_examples(
 ) -> ExportResult:
     """Write the training and validation files, or raise ``TooFewExamplesError`` (then
     nothing is written). ``known_words`` are the knowledge base's (``knowledge_words``); the
-    words of the examples' own sources are added. Raises ``OSError`` when a file cannot be
-    written."""
+    words of the examples' own sources are added, but for admins' answers (whose words may be
+    anyone's). Raises ``OSError`` when a file cannot be written."""
+    allowed = {PUBLIC_SCOPE, *options.scopes}
+    everything = approved
+    approved = [a for a in approved if set(a.scopes) <= allowed]
+    restricted = len(everything) - len(approved)
     if len(approved) < options.min_examples:
-        raise TooFewExamplesError(messages.too_few_examples(len(approved), options.min_examples))
-    sources = (f"{s.title} {s.text}" for a in approved for s in a.sources)
+        raise TooFewExamplesError(
+            messages.too_few_examples(len(approved), options.min_examples, restricted=restricted)
+        )
+    sources = (f"{s.title} {s.text}" for a in approved for s in a.sources if not _by_an_admin(s))
     scrubber = Scrubber.from_words({*known_words, *(w for t in sources for w in words_of(t))})
     examples = await _distinct(approved, scrubber, embedder)
     if len(examples) < options.min_examples:
         raise TooFewExamplesError(
-            messages.too_few_examples(len(examples), options.min_examples, len(approved))
+            messages.too_few_examples(
+                len(examples), options.min_examples, len(approved), restricted=restricted
+            )
         )
     training, validation = _split(examples, options.validation_share)
     validation_file = validation_path(options.out)
@@ -121,6 +146,8 @@ async def export_examples(
         approved=len(approved),
         duplicates=len(approved) - len(examples),
         scrubbed=sum(1 for e in examples if e.question != e.approved.question),
+        scrubbed_answers=sum(1 for e in examples if e.answer_scrubbed),
+        restricted=restricted,
     )
 
 
@@ -133,7 +160,9 @@ async def _distinct(
     for answer in preferred:
         question = scrubber.scrub(answer.question)
         key = normalised(question)
-        by_key.setdefault(key, _Example(key, question, answer))
+        if key not in by_key:
+            sources = tuple(_scrubbed_source(s, scrubber) for s in answer.sources)
+            by_key[key] = _Example(key, question, answer, scrubber.scrub(answer.answer), sources)
     candidates = list(by_key.values())
     # Scrubbed text is embedded: a remote embedder never sees the personal details.
     vectors = await embedder.embed([c.question for c in candidates])
@@ -142,6 +171,24 @@ async def _distinct(
         if not kept or float(np.max(vectors[kept] @ vectors[index])) < DUPLICATE_SIMILARITY:
             kept.append(index)
     return [candidates[i] for i in kept]
+
+
+def _by_an_admin(source: ScoredChunk) -> bool:
+    """Whether ``source`` is an admin's answer (``supportbot:answers/…``), not a document."""
+    return source.url.startswith(CANONICAL_ANSWER_PREFIX)
+
+
+def _scrubbed_source(source: ScoredChunk, scrubber: Scrubber) -> ScoredChunk:
+    """An admin's answer among the sources, scrubbed like the answers; documents as they are."""
+    if not _by_an_admin(source):
+        return source
+    return dataclasses.replace(
+        source,
+        title=scrubber.scrub(source.title),
+        section=scrubber.scrub(source.section),
+        heading_path=tuple(scrubber.scrub(h) for h in source.heading_path),
+        text=scrubber.scrub(source.text),
+    )
 
 
 def _split(examples: list[_Example], share: float) -> tuple[list[_Example], list[_Example]]:
@@ -167,9 +214,9 @@ def _jsonl(examples: list[_Example], options: ExportOptions) -> str:
             options.prompts,
             company=options.company,
             question=example.question,
-            sources=example.approved.sources,
+            sources=example.sources,
         )
-        chat = [*prompt, ChatMessage("assistant", example.approved.answer)]
+        chat = [*prompt, ChatMessage("assistant", example.answer)]
         lines.append(
             json.dumps(
                 {"messages": [{"role": m.role, "content": m.content} for m in chat]},

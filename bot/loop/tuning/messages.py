@@ -6,12 +6,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def too_few_examples(have: int, need: int, approved: int | None = None) -> str:
+def too_few_examples(
+    have: int, need: int, approved: int | None = None, *, restricted: int = 0
+) -> str:
     left_out = (
         f" ({approved - have} near-duplicates left out of {approved})"
         if approved is not None and approved > have
         else ""
     )
+    if restricted:
+        left_out += f" ({restricted} more outside the scopes asked for)"
     distinct = "distinct " if approved is not None else ""
     return (
         f"only {have} {distinct}approved answers to train on{left_out}; at least {need} are "
@@ -29,15 +33,19 @@ def exported(
     approved: int,
     duplicates: int,
     scrubbed: int,
+    scrubbed_answers: int = 0,
+    restricted: int = 0,
 ) -> str:
+    outside = f"; {restricted} more left out as restricted to other scopes" if restricted else ""
+    answers = f" and {_counted(scrubbed_answers, 'answer')}" if scrubbed_answers else ""
     return "\n".join(
         [
             f"Wrote {_counted(training_count, 'training example')} to {training}",
             f"  and {_counted(validation_count, 'held-out example')} to {validation}",
             f"  from {_counted(approved, 'approved answer')} "
-            f"({_counted(duplicates, 'near-duplicate')} left out).",
-            f"Personal details were replaced in {_counted(scrubbed, 'question')} ([email], "
-            "[phone], [name]); read the files before uploading them.",
+            f"({_counted(duplicates, 'near-duplicate')} left out{outside}).",
+            f"Personal details were replaced in {_counted(scrubbed, 'question')}{answers} "
+            "([email], [phone], [name]); read the files before uploading them.",
             "Next: supportbot tune start",
         ]
     )

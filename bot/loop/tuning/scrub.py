@@ -7,11 +7,13 @@
 - e-mail addresses become ``[email]``, then ``@handles`` become ``[name]``;
 - phone numbers (7 to 15 digits, optionally after ``+`` or ``00``, grouped by spaces, dots,
   dashes or brackets; dates such as 2024-05-01 or 01/05/2024 are left alone) become ``[phone]``;
-- personal names, by a heuristic: a capitalised word (``Alice``, ``O'Brien``, ``Jean-Luc``)
-  that is not on a stoplist of function words, greetings, days and months, and that the
-  knowledge base does not use. In mid-sentence the knowledge base must use the word
-  capitalised (a capital there marks a proper noun); at the start of a sentence any use counts.
-  Neighbouring names become one ``[name]``.
+- personal names, by a heuristic: a capitalised word in any alphabet (``Alice``, ``Zoë``,
+  ``Łukasz``, ``O'Brien``, ``Jean-Luc``) or a word in capitals with a vowel (``JOHN SMITH``;
+  ``HR`` and ``VPN`` are taken for acronyms) that is not on a stoplist of function words,
+  greetings, days and months, and that the knowledge base does not use. In mid-sentence the
+  knowledge base must use a capitalised word capitalised (a capital there marks a proper noun);
+  at the start of a sentence, and for words in capitals, any use counts. Neighbouring names
+  become one ``[name]``.
 
 Limits, deliberately erring towards removing too much: a capitalised word the documents never
 use (a city, a client, a product) becomes ``[name]`` too. It cannot find a name written in
@@ -25,6 +27,7 @@ number. Read an export before uploading it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -42,8 +45,13 @@ _HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z][\w.-]*\w")
 _DIGITS = r"(?:\(\d{1,5}\)|\d{1,5})"  # a group, maybe in brackets: (020) 7946 0958
 _PHONE = re.compile(rf"(?<![\w+])(?:\+|00)?{_DIGITS}(?:[ .-]?{_DIGITS}){{1,7}}(?!\w)")
 _DATE = re.compile(r"\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
-_CAPITALISED = re.compile(r"(?<![\w'’\[-])(?:[A-Z]['’])?[A-Z][a-z]+(?:-?[A-Z][a-z]+)*")
-_WORD_PART = re.compile(r"[^\W\d_]+")
+# A word of letters in any alphabet, maybe with an "O'"-style prefix and hyphenated parts;
+# whether it looks like a name is decided in ``_name`` (``re`` has no Unicode case classes).
+_LETTERS = r"[^\W\d_]"
+_WORD = re.compile(rf"(?<![\w'’\[-])(?:{_LETTERS}['’](?={_LETTERS}))?{_LETTERS}+(?:-{_LETTERS}+)*")
+_WORD_PART = re.compile(rf"{_LETTERS}+")
+# Vowels, once accents are taken off: a word in capitals without one is an acronym (HR, VPN).
+_VOWELS = frozenset("AEIOUY")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\n])[\s\"'“‘(*_]*$")
 _NAME_RUN = re.compile(re.escape(NAME) + r"(?:\s+" + re.escape(NAME) + r")+")
 
@@ -60,6 +68,7 @@ STOPLIST = frozenset(
         "is there here all any some every each both either neither another other such about "
         "after before during since until for from with without within into onto of on in at "
         "by to up down over under again also just only still even very really quick question "
+        "many much more most few less lot lots enough "
         "monday tuesday wednesday thursday friday saturday sunday today tomorrow yesterday "
         "january february march april may june july august september october november december "
         "mr mrs ms miss dr prof sir madam team everyone anyone someone nobody "
@@ -98,20 +107,41 @@ class Scrubber:
         text = _EMAIL.sub(EMAIL, text)
         text = _HANDLE.sub(NAME, text)
         text = _PHONE.sub(_phone, text)
-        text = _CAPITALISED.sub(self._name, text)
+        text = _WORD.sub(self._name, text)
         return _NAME_RUN.sub(NAME, text)
 
     def _name(self, match: re.Match[str]) -> str:
         word = match.group(0)
         parts = _WORD_PART.findall(word)
-        if any(p.lower() in STOPLIST for p in parts):
+        shouted = _in_capitals(word)
+        if not (shouted or _capitalised(word)) or any(p.lower() in STOPLIST for p in parts):
             return word
         at_start = _SENTENCE_START.search(match.string, 0, match.start()) is not None
-        if at_start:
+        if at_start or shouted:
             known = all(p.lower() in self.known_lower for p in parts)
         else:
             known = all(p in self.known for p in parts)
         return word if known else NAME
+
+
+def _capitalised(word: str) -> bool:
+    """``Alice``, ``Zoë``, ``Łukasz``, ``McDonald``: a capital, then some lower case."""
+    return word[0].isupper() and any(c.islower() for c in word)
+
+
+def _in_capitals(word: str) -> bool:
+    """``JOHN``, ``ZOË``: two or more letters, all capitals, with a vowel (not ``HR``)."""
+    letters = [c for c in word if c.isalpha()]
+    return (
+        len(letters) >= 2
+        and all(c.isupper() for c in letters)
+        and any(_base_letter(c) in _VOWELS for c in letters)
+    )
+
+
+def _base_letter(char: str) -> str:
+    """``É`` → ``E``: the letter without its accents."""
+    return unicodedata.normalize("NFD", char)[0]
 
 
 def _phone(match: re.Match[str]) -> str:
