@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import psycopg
+import psycopg.sql
+import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.types import Question, ReplyTo
@@ -62,15 +68,41 @@ async def test_a_replica_with_its_services_up_is_ready(
 
 
 async def test_not_ready_when_redis_is_down_and_the_reason_is_given(
-    database_url: str, engine: AsyncEngine
+    database_url: str, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = _settings(database_url, "redis://127.0.0.1:9/0")
-    async with served(settings) as (url, _core):
-        status, body = await _readyz(url)
+    with caplog.at_level(logging.WARNING, logger="bot.service.health"):
+        async with served(settings) as (url, _core):
+            status, body = await _readyz(url)
     assert status == 503
     assert body["status"] == "not ready"
     assert body["checks"]["database"] == "ok"
-    assert "127.0.0.1:9" in body["checks"]["redis"] or "refused" in body["checks"]["redis"]
+    assert body["checks"]["redis"] == "unreachable (see the log)"
+    assert any("127.0.0.1" in r.getMessage() for r in caplog.records)  # the detail is logged
+
+
+async def test_a_dead_database_is_named_but_its_error_is_not_shown(
+    postgres_server_url: str, database_url: str, redis_url: str, engine: AsyncEngine
+) -> None:
+    async with served(_settings(database_url, redis_url)) as (url, _core):
+        await engine.dispose()
+        name = make_url(database_url).database or ""
+        server = make_url(postgres_server_url).set(database="postgres")
+        async with await psycopg.AsyncConnection.connect(
+            server.render_as_string(hide_password=False), autocommit=True
+        ) as admin:
+            await admin.execute(
+                psycopg.sql.SQL("DROP DATABASE {} WITH (FORCE)").format(
+                    psycopg.sql.Identifier(name)
+                )
+            )
+        status, body = await _readyz(url)
+    assert status == 503
+    assert body["checks"]["database"] == "unreachable (see the log)"
+    assert body["checks"]["schema"] == "unreachable (see the log)"
+    shown = json.dumps(body)
+    for leak in (name, "FATAL", "does not exist", "psycopg", "OperationalError", "127.0.0.1"):
+        assert leak not in shown
 
 
 async def test_ready_only_with_every_migration_this_version_needs(

@@ -1,12 +1,15 @@
 """What ``/readyz`` checks: the database answers and has this code's schema, Redis answers.
 
 A replica that is not ready gets no traffic from the load balancer but is not restarted
-(that is ``/healthz``'s job, which only says the process is alive).
+(that is ``/healthz``'s job, which only says the process is alive). ``/readyz`` needs no
+credentials, so a failing check says only which service is unreachable: the driver's error
+(host names, database and user names, versions) goes to the log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
@@ -17,8 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from knowledge.database import require_current_schema
 from knowledge.errors import SchemaOutdatedError
 
+log = logging.getLogger(__name__)
+
 CHECK_TIMEOUT_SECONDS = 2.0
 OK = "ok"
+UNREACHABLE = "unreachable (see the log)"
 
 
 @dataclass(frozen=True)
@@ -34,18 +40,22 @@ class Readiness:
 
 async def check_readiness(engine: AsyncEngine, client: redis.asyncio.Redis) -> Readiness:
     database, schema, cache = await asyncio.gather(
-        _bounded(_database(engine)), _bounded(_schema(engine)), _bounded(_redis(client))
+        _bounded("database", _database(engine)),
+        _bounded("schema", _schema(engine)),
+        _bounded("redis", _redis(client)),
     )
     return Readiness({"database": database, "schema": schema, "redis": cache})
 
 
-async def _bounded(check: Awaitable[str]) -> str:
+async def _bounded(name: str, check: Awaitable[str]) -> str:
     try:
         return await asyncio.wait_for(check, CHECK_TIMEOUT_SECONDS)
     except TimeoutError:
         return f"no answer within {CHECK_TIMEOUT_SECONDS:g} s"
     except Exception as e:
-        return (str(e).strip().splitlines() or [type(e).__name__])[0]
+        detail = (str(e).strip().splitlines() or [""])[0]
+        log.warning("readiness check %s failed: %s: %s", name, type(e).__name__, detail)
+        return UNREACHABLE
 
 
 async def _database(engine: AsyncEngine) -> str:
