@@ -255,7 +255,7 @@ async def test_bad_input_is_one_line_naming_what_was_wrong(
     result = await _eval(str(tmp_path / "missing.jsonl"), env=env)
     assert _errors(result.stderr) == [
         f"supportbot: error: {tmp_path / 'missing.jsonl'}: no such dataset file or folder "
-        "(or 'sample')"
+        "(or 'sample', 'sample-conversations')"
     ]
     resume = await _eval(str(dataset), "--resume", "--results", str(tmp_path / "r.jsonl"), env=env)
     assert _errors(resume.stderr) == [

@@ -471,3 +471,11 @@ def test_blank_context_and_null_lists_mean_none(tmp_path: Path) -> None:
     path.write_text(json.dumps(record) + "\n")
     case = read_dataset(str(path), tmp_path).cases[0]
     assert case.history == () and case.gold_documents == ()
+
+
+def test_the_bundled_conversations_are_follow_ups_over_the_sample_handbook() -> None:
+    conversations = read_dataset("sample-conversations")
+    assert conversations.corpus == read_dataset("sample").corpus
+    assert len(conversations.cases) >= 20
+    assert all(case.history for case in conversations.cases)
+    assert any(not case.answerable for case in conversations.cases)

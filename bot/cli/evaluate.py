@@ -38,7 +38,10 @@ def register(commands: Commands) -> None:
         "dataset",
         metavar="DATASET",
         nargs="?",
-        help="a JSON Lines file, a public set's folder, or 'sample' (not with --compare)",
+        help=(
+            "a JSON Lines file, a public set's folder, 'sample' or 'sample-conversations' "
+            "(not with --compare)"
+        ),
     )
     eval_cmd.add_argument(
         "--compare",

@@ -23,9 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.types import Turn
-from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS, SAMPLE_QUESTIONS
+from knowledge.samples import (
+    SAMPLE_BASE_URL,
+    SAMPLE_CONVERSATIONS,
+    SAMPLE_DOCS,
+    SAMPLE_QUESTIONS,
+)
 
 SAMPLE_DATASET = "sample"
+SAMPLE_CONVERSATIONS_DATASET = "sample-conversations"
 
 
 class DatasetError(Exception):
@@ -65,9 +71,13 @@ class EvalSet:
 
 
 def read_dataset(target: str, corpus: Path | None = None) -> EvalSet:
-    """The set named by ``target``: ``sample``, a public set's folder, or a JSON Lines file."""
+    """The set named by ``target``: ``sample`` or ``sample-conversations`` (follow-ups) over
+    the bundled handbook, a public set's folder, or a JSON Lines file."""
     if target == SAMPLE_DATASET:
         return _native(SAMPLE_QUESTIONS, corpus or SAMPLE_DOCS, "sample", SAMPLE_BASE_URL)
+    if target == SAMPLE_CONVERSATIONS_DATASET:
+        docs = corpus or SAMPLE_DOCS
+        return _native(SAMPLE_CONVERSATIONS, docs, SAMPLE_CONVERSATIONS_DATASET, SAMPLE_BASE_URL)
     path = Path(target)
     if path.is_dir():
         questions = path / "questions.jsonl"
@@ -77,7 +87,9 @@ def read_dataset(target: str, corpus: Path | None = None) -> EvalSet:
         reader = _reader_for(records[0][1] if records else {})
         return reader(path, records, corpus or path / "docs")
     if not path.is_file():
-        raise DatasetError(f"{target}: no such dataset file or folder (or 'sample')")
+        raise DatasetError(
+            f"{target}: no such dataset file or folder (or 'sample', 'sample-conversations')"
+        )
     docs = corpus or path.parent / "docs"
     return _native(path, docs, path.stem, _file_base_url(path.stem))
 
