@@ -132,7 +132,7 @@ async def _set_revision(engine: AsyncEngine, revision: str) -> None:
 async def test_a_stopping_replica_is_not_ready_and_refuses_new_work(
     database_url: str, redis_url: str, engine: AsyncEngine
 ) -> None:
-    settings = _settings(database_url, redis_url)
+    settings = _settings(database_url, redis_url, TEAMS_ALLOW_UNAUTHENTICATED="1")
     async with open_core(settings) as core:
         endpoint = build_teams_endpoint(settings, core)
         async with serve(build_web_app(teams=endpoint, core=core)) as url:

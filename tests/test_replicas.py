@@ -136,7 +136,11 @@ async def test_every_delivery_sent_twice_to_different_replicas_is_answered_once(
     await _seed_leave_policy(store)
     async with fake_slack() as slack, fake_connector() as teams:
         env = bot_environment(
-            slack, database_url=database_url, redis_url=redis_url, SUPPORTBOT_HOME=str(tmp_path)
+            slack,
+            database_url=database_url,
+            redis_url=redis_url,
+            SUPPORTBOT_HOME=str(tmp_path),
+            TEAMS_ALLOW_UNAUTHENTICATED="1",  # the fake connector's activities carry no token
         )
         async with replicas(env, 3, tmp_path) as group:
             activities = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ipaddress import ip_address
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -205,6 +206,12 @@ def test_teams_settings_are_parsed() -> None:
         ({"MICROSOFT_APP_TYPE": "Anonymous"}, "MICROSOFT_APP_TYPE must be one of"),
         ({"TEAMS_ESCALATION_CHANNEL": "General"}, "TEAMS_ESCALATION_CHANNEL"),
         ({"TEAMS_REPLY_WITHIN_SECONDS": "soon"}, "TEAMS_REPLY_WITHIN_SECONDS"),
+        ({"TEAMS_ALLOW_UNAUTHENTICATED": "maybe"}, "TEAMS_ALLOW_UNAUTHENTICATED must be 1 or 0"),
+        (
+            {"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_PASSWORD": "pw",
+             "TEAMS_ALLOW_UNAUTHENTICATED": "1"},
+            "TEAMS_ALLOW_UNAUTHENTICATED is for local development without MICROSOFT_APP_ID",
+        ),
     ],
 )  # fmt: skip
 def test_bad_teams_settings_name_the_variable(env: dict[str, str], names: str) -> None:
@@ -212,8 +219,24 @@ def test_bad_teams_settings_name_the_variable(env: dict[str, str], names: str) -
         Settings.from_env(env)
 
 
-def test_the_server_says_when_teams_requests_are_not_authenticated() -> None:
-    open_line = messages.serving("0.0.0.0", 3000, slack=False, socket_mode=False, teams_auth=False)
-    assert "loopback only" in open_line and "MICROSOFT_APP_ID is not set" in open_line
-    signed = messages.serving("0.0.0.0", 3000, slack=False, socket_mode=False, teams_auth=True)
-    assert "Bot Framework tokens required" in signed
+def test_teams_is_on_with_credentials_or_the_development_setting_only() -> None:
+    assert not Settings.from_env({}).teams_enabled
+    development = Settings.from_env({"TEAMS_ALLOW_UNAUTHENTICATED": "1"})
+    assert development.teams_enabled and not development.teams_authenticated
+    tenants = Settings.from_env({"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_PASSWORD": "pw",
+                                 "TEAMS_ALLOWED_TENANTS": "t-1, t-2"})  # fmt: skip
+    assert tenants.teams_enabled and tenants.teams_allowed_tenants == ("t-1", "t-2")
+
+
+def test_the_server_says_how_teams_requests_are_taken() -> None:
+    def teams_line(**kwargs: Any) -> str:
+        return messages.serving("127.0.0.1", 3000, slack=False, socket_mode=False, **kwargs)
+
+    assert "Teams: off (set MICROSOFT_APP_ID" in teams_line(teams="off")
+    assert "/api/messages" not in teams_line(teams="off")
+    development = teams_line(teams="development")
+    assert "NOT authenticated (TEAMS_ALLOW_UNAUTHENTICATED is on)" in development
+    assert "only directly from loopback" in development
+    assert "Bot Framework tokens required, any tenant" in teams_line(teams="authenticated")
+    limited = teams_line(teams="authenticated", tenants=("t-1", "t-2"))
+    assert "Bot Framework tokens required, tenants t-1, t-2 only" in limited

@@ -66,7 +66,12 @@ async def core(database_url: str, redis_url: str) -> AsyncIterator[Core]:
 
 def _settings(database_url: str, redis_url: str) -> Settings:
     return Settings.from_env(
-        core_environment(database_url=database_url, redis_url=redis_url, TEAMS_ADMINS=ADMIN)
+        core_environment(
+            database_url=database_url,
+            redis_url=redis_url,
+            TEAMS_ADMINS=ADMIN,
+            TEAMS_ALLOW_UNAUTHENTICATED="1",
+        )
     )
 
 

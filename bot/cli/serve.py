@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot.cli.common import EXIT_OK, Commands
-from bot.service.server import DEFAULT_PORT, serve
+from bot.service.server import DEFAULT_PORT, check_listening_address, serve
 from bot.service.settings import Settings
 from bot.service.wiring import build_embedder, open_engine
 from knowledge.database import migrate
@@ -22,6 +22,7 @@ def register(commands: Commands) -> None:
 
 
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    check_listening_address(settings, args.host)  # before the embedded database starts
     if settings.database_url is None:
         # The embedded database is ours to keep current; a real one is migrated by its owner.
         async with open_engine(settings) as engine:

@@ -2,8 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Literal
 
-def serving(host: str, port: int, *, slack: bool, socket_mode: bool, teams_auth: bool) -> str:
+from bot.service.settings import Settings
+
+TeamsMode = Literal["off", "authenticated", "development"]
+
+
+def teams_mode(settings: Settings) -> TeamsMode:
+    """How ``/api/messages`` is served: not at all, with Bot Framework tokens, or without."""
+    if settings.teams_authenticated:
+        return "authenticated"
+    return "development" if settings.teams_allow_unauthenticated else "off"
+
+
+def serving(
+    host: str,
+    port: int,
+    *,
+    slack: bool,
+    socket_mode: bool,
+    teams: TeamsMode,
+    tenants: tuple[str, ...] = (),
+) -> str:
+    """The startup lines: where each platform is served, and whether Teams is authenticated."""
     base = f"http://{host}:{port}"
     if not slack:
         slack_line = "Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN)"
@@ -11,14 +33,22 @@ def serving(host: str, port: int, *, slack: bool, socket_mode: bool, teams_auth:
         slack_line = "Slack: over Socket Mode"
     else:
         slack_line = f"Slack: events at {base}/slack/events"
-    teams_line = f"Teams: activities at {base}/api/messages"
-    if teams_auth:
-        teams_line += " (Bot Framework tokens required)"
-    else:
-        teams_line += (
-            " from loopback only: MICROSOFT_APP_ID is not set, so requests are not "
-            "authenticated (local development with the Bot Framework Emulator)"
+    lines = [f"supportbot is serving on {base} (health at /healthz).", slack_line]
+    lines.append(_teams_line(base, teams, tenants))
+    return "\n".join(lines)
+
+
+def _teams_line(base: str, teams: TeamsMode, tenants: tuple[str, ...]) -> str:
+    if teams == "off":
+        return (
+            "Teams: off (set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD; "
+            "TEAMS_ALLOW_UNAUTHENTICATED=1 for local development with the Bot Framework Emulator)"
         )
-    return "\n".join(
-        [f"supportbot is serving on {base} (health at /healthz).", slack_line, teams_line]
-    )
+    line = f"Teams: activities at {base}/api/messages"
+    if teams == "development":
+        return line + (
+            " NOT authenticated (TEAMS_ALLOW_UNAUTHENTICATED is on): taken only directly from "
+            "loopback, for local development with the Bot Framework Emulator"
+        )
+    allowed = f"tenants {', '.join(tenants)} only" if tenants else "any tenant"
+    return f"{line} (Bot Framework tokens required, {allowed})"

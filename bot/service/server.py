@@ -2,7 +2,9 @@
 
 ``supportbot serve`` runs it. With ``SLACK_APP_TOKEN`` the Slack app connects out over Socket
 Mode instead of receiving ``/slack/events``, for workspaces without public ingress. Teams
-activities arrive at ``/api/messages``; without Bot Framework credentials only from loopback.
+activities arrive at ``/api/messages`` when Teams is configured: with Bot Framework
+credentials, or for local development without them (then only directly from loopback, on a
+server listening on loopback only).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import contextlib
 import ipaddress
 import logging
 import signal
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -25,12 +26,13 @@ from bot.platforms.admin import KnowledgeAdmin
 from bot.platforms.slack.app import build_slack_app, check_tokens
 from bot.platforms.slack.socket_lease import SocketModeLease
 from bot.platforms.teams.app import TeamsEndpoint, build_teams_endpoint
+from bot.platforms.teams.gate import handle_activity
 from bot.service import messages
 from bot.service.components import Core
 from bot.service.health import check_readiness
 from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import CONTENT_TYPE
-from bot.service.settings import Settings
+from bot.service.settings import Settings, SettingsError
 from bot.service.wiring import open_core
 
 log = logging.getLogger(__name__)
@@ -117,30 +119,25 @@ def _slack_handler(slack: AsyncApp, verifier: SignatureVerifier) -> Handler:
 
 def _teams_handler(teams: TeamsEndpoint) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
-        if not teams.authenticated and not _from_loopback(request):
-            return web.json_response(
-                {"error": "Teams requests are accepted only from loopback without credentials"},
-                status=403,
-            )
-        try:
-            response = await teams.adapter.process(request, teams.bot)
-        except web.HTTPException as e:
-            return web.json_response({"error": e.reason}, status=e.status)
-        except Exception as e:
-            # The bot's own errors are handled inside the turn; what reaches here failed
-            # before it: a token that cannot be checked, or a body that is not an activity.
-            reference = uuid.uuid4().hex[:12]
-            log.warning("Teams request %s refused: %s: %s", reference, type(e).__name__, e)
-            status = 401 if teams.authenticated else 400
-            return web.json_response({"error": f"request refused ({reference})"}, status=status)
-        return response if response is not None else web.Response(status=201)
+        return await handle_activity(teams, request)
 
     return handle
 
 
-def _from_loopback(request: web.Request) -> bool:
+def check_listening_address(settings: Settings, host: str) -> None:
+    """Refuse to serve unauthenticated Teams activities on an address others can reach."""
+    if settings.teams_allow_unauthenticated and not _is_loopback(host):
+        raise SettingsError(
+            f"TEAMS_ALLOW_UNAUTHENTICATED is on, so serve must listen on loopback only: "
+            f"use --host 127.0.0.1, not --host {host}"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
     try:
-        return request.remote is not None and ipaddress.ip_address(request.remote).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
@@ -157,6 +154,7 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
     to another replica, and gives answers and ingestion jobs in flight
     ``SUPPORTBOT_SHUTDOWN_TIMEOUT`` seconds to finish.
     """
+    check_listening_address(settings, host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT)
@@ -178,7 +176,7 @@ async def _serve_until(stop: asyncio.Event, settings: Settings, *, host: str, po
             await check_tokens(slack.client, app_token.reveal() if app_token else None)
         socket_mode = slack is not None and settings.slack_app_token is not None
         secret = settings.slack_signing_secret
-        teams = build_teams_endpoint(settings, core)
+        teams = build_teams_endpoint(settings, core) if settings.teams_enabled else None
         runner = web.AppRunner(
             build_web_app(
                 slack=None if socket_mode else slack,
@@ -203,7 +201,8 @@ async def _serve_until(stop: asyncio.Event, settings: Settings, *, host: str, po
                         port,
                         slack=slack is not None,
                         socket_mode=socket_mode,
-                        teams_auth=teams.authenticated,
+                        teams=messages.teams_mode(settings),
+                        tenants=settings.teams_allowed_tenants,
                     ),
                     flush=True,
                 )

@@ -104,6 +104,8 @@ class Settings:
     teams_escalation_channel: str | None = None
     teams_escalation_user: str | None = None
     teams_reply_within_seconds: float = 10.0
+    teams_allow_unauthenticated: bool = False
+    teams_allowed_tenants: tuple[str, ...] = ()
     shutdown_timeout: float = 20.0
     job_workers: int = 1
     job_stalled_seconds: float = 30.0
@@ -119,6 +121,12 @@ class Settings:
     def teams_authenticated(self) -> bool:
         """Whether Teams requests must carry a Bot Framework token (else: loopback only)."""
         return self.teams_app_id is not None
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Whether ``/api/messages`` exists: with Bot Framework credentials, or without any for
+        local development when ``TEAMS_ALLOW_UNAUTHENTICATED`` says so."""
+        return self.teams_authenticated or self.teams_allow_unauthenticated
 
     @property
     def slack_enabled(self) -> bool:
@@ -275,6 +283,14 @@ def _teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
         raise SettingsError(
             f"TEAMS_ESCALATION_CHANNEL must be a channel id (19:…@thread.tacv2), got {channel!r}"
         )
+    unauthenticated = (get("TEAMS_ALLOW_UNAUTHENTICATED") or "0").lower()
+    if unauthenticated not in ("0", "1", "false", "true", "no", "yes"):
+        raise SettingsError(f"TEAMS_ALLOW_UNAUTHENTICATED must be 1 or 0, got {unauthenticated!r}")
+    if app_id and unauthenticated in ("1", "true", "yes"):
+        raise SettingsError(
+            "TEAMS_ALLOW_UNAUTHENTICATED is for local development without MICROSOFT_APP_ID; "
+            "unset one of them"
+        )
     metadata_url = get("TEAMS_OPENID_METADATA_URL")
     if metadata_url and not metadata_url.startswith(("https://", "http://")):
         raise SettingsError(
@@ -288,6 +304,8 @@ def _teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
         "teams_admins": _ids(get("TEAMS_ADMINS")),
         "teams_escalation_channel": channel,
         "teams_escalation_user": get("TEAMS_ESCALATION_USER"),
+        "teams_allow_unauthenticated": unauthenticated in ("1", "true", "yes"),
+        "teams_allowed_tenants": _ids(get("TEAMS_ALLOWED_TENANTS")),
     }
 
 

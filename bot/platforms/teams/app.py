@@ -1,8 +1,10 @@
 """The botbuilder side of Teams: Bot Framework authentication, the adapter and the bot.
 
 With ``MICROSOFT_APP_ID`` set, botbuilder checks every request's Bot Framework token and
-signs outgoing calls with the app's credentials. Without it, requests are not authenticated
-at all, so the server accepts them only from loopback (the Bot Framework Emulator).
+signs outgoing calls with the app's credentials. Without it there is no Teams endpoint, unless
+``TEAMS_ALLOW_UNAUTHENTICATED`` asks for one for local development (the Bot Framework
+Emulator): its requests are not authenticated at all, so ``gate.py`` takes them only directly
+from loopback.
 """
 
 from __future__ import annotations
@@ -27,18 +29,20 @@ from bot.platforms.teams.handler import TeamsBot, TeamsOptions
 from bot.platforms.teams.reporter import TeamsReporter
 from bot.service.components import Core
 from bot.service.markers import RedisMarkers
-from bot.service.settings import Settings
+from bot.service.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class TeamsEndpoint:
-    """What ``/api/messages`` needs: the adapter, the bot, and whether requests are signed."""
+    """What ``/api/messages`` needs: the adapter, the bot, whether requests are signed, and
+    the tenants activities may come from (any when empty)."""
 
     adapter: CloudAdapter
     bot: TeamsBot
     authenticated: bool
+    allowed_tenants: frozenset[str] = frozenset()
 
 
 class BotFrameworkConfiguration:
@@ -58,6 +62,10 @@ def build_teams_endpoint(
 ) -> TeamsEndpoint:
     """The Teams bot on ``core``. ``authentication`` replaces the Bot Framework's public cloud
     (tests pass one that trusts a loopback token issuer)."""
+    if not settings.teams_enabled:
+        raise SettingsError(
+            "Teams needs MICROSOFT_APP_ID (or TEAMS_ALLOW_UNAUTHENTICATED=1 for local development)"
+        )
     adapter = CloudAdapter(
         authentication
         or ConfigurationBotFrameworkAuthentication(BotFrameworkConfiguration(settings))
@@ -86,7 +94,12 @@ def build_teams_endpoint(
     core.reporters.register(
         "teams", TeamsReporter(adapter, settings.teams_app_id or "", settings.access.teams)
     )
-    return TeamsEndpoint(adapter=adapter, bot=bot, authenticated=settings.teams_authenticated)
+    return TeamsEndpoint(
+        adapter=adapter,
+        bot=bot,
+        authenticated=settings.teams_authenticated,
+        allowed_tenants=frozenset(settings.teams_allowed_tenants),
+    )
 
 
 async def _on_turn_error(context: TurnContext, error: Exception) -> None:
