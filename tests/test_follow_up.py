@@ -40,6 +40,9 @@ PORTUGUESE_HOLIDAYS = "Quanto tempo de férias tenho por ano?"
         "why?",
         "Parental leave?",
         "e para os contratados?",
+        "ok, and does anyone need to sign off the trip itself?",
+        "Do I need my manager's OK for that?",
+        "Can I take time off to go to her scans as well?",
     ],
 )
 def test_a_message_that_leans_on_the_thread_is_a_follow_up(message: str) -> None:
@@ -56,6 +59,9 @@ def test_a_message_that_leans_on_the_thread_is_a_follow_up(message: str) -> None
         "How many days do I get this year?",
         "Can employees bring their dogs to the office?",
         "Expenses policy?",
+        "what time does the IT helpdesk open?",
+        "my partner is due in June - how much paternity leave do I get and is it paid?",
+        "I lost the receipt for a £20 taxi. Can I still claim it?",
     ],
 )
 def test_a_question_that_stands_alone_starts_a_new_topic(message: str) -> None:

@@ -23,10 +23,14 @@ _CONTINUING_OPENERS = frozenset(
     "and or but also plus so then e y et und".split()
 )  # fmt: skip
 _CONTINUING_PHRASES = ("what about", "how about", "what if", "same for", "same with")
-# Words that point back at something named earlier in the conversation. "it", "that" and
-# "this" also have uses that point nowhere ("is it possible…", "the form that…", "this year"),
-# so those count only where they usually refer.
-_REFERRING = frozenset("they them those these such same else too either".split())
+_INTERJECTIONS = frozenset("ok okay thanks thank cool great right hmm oh ah".split())
+# Words that point back at something named earlier in the conversation.
+_REFERRING = frozenset("those these such same else too either".split())
+# Pronouns point back only when the message has not named their subject itself before them
+# ("how much paternity leave do I get and is it paid?" is about its own subject), and "it",
+# "that" and "this" have uses that point nowhere ("is it possible…", "this year").
+_PRONOUNS = frozenset("it its that this they them".split())
+_OWN_ANTECEDENT = 3  # words before a pronoun that give it something to refer to
 _IMPERSONAL_IT = frozenset(
     "possible ok okay true allowed necessary mandatory required fine worth better normal "
     "legal permitted enough".split()
@@ -67,10 +71,12 @@ def continues_thread(message: str, previous: str) -> bool:
     said = words(message)
     if not said or not previous.strip():
         return False
+    while len(said) > 1 and said[0] in _INTERJECTIONS:  # "ok, and does anyone…"
+        said = said[1:]
     opening = " ".join(said[:2])
     if said[0] in _CONTINUING_OPENERS or opening.startswith(_CONTINUING_PHRASES):
         return True
-    if _REFERRING.intersection(said) or _points_back(said):
+    if _REFERRING.intersection(said) or "as well" in " ".join(said) or _points_back(message):
         return True
     if len(said) <= _SHORT:
         own = set(subject_terms(message))
@@ -78,13 +84,21 @@ def continues_thread(message: str, previous: str) -> bool:
     return False
 
 
-def _points_back(said: list[str]) -> bool:
-    for i, word in enumerate(said):
-        after = said[i + 1] if i + 1 < len(said) else ""
-        if word in ("it", "its") and after not in _IMPERSONAL_IT:
+def _points_back(message: str) -> bool:
+    """Whether a pronoun in ``message`` can only refer to something said before it."""
+    tokens = _WORD.findall(message)
+    named = 0
+    for i, token in enumerate(tokens):
+        word = token.lower()
+        after = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
+        if word in _PRONOUNS and named < _OWN_ANTECEDENT and token != "IT":  # IT: the team
+            if word in ("it", "its") and after in _IMPERSONAL_IT:
+                continue
+            if word in ("that", "this") and after in _TIME_WORDS:
+                continue
             return True
-        if word in ("that", "this") and i < 3 and after not in _TIME_WORDS:
-            return True
+        if word not in _FUNCTION_WORDS and len(word) > 1 and not word.isdigit():
+            named += 1
     return False
 
 
