@@ -13,7 +13,9 @@ Deliberate simplifications: any channel id accepts posts; a call with no token g
 ``not_authed`` and a wrong one ``invalid_auth`` (as Slack does); ``chat.getPermalink`` answers
 for messages it never saw (the bot may link events the fake was not told about); a file
 download without the bot token gets 403 (real Slack answers 200 with an HTML login page,
-which would only make a test fail later and less clearly).
+which would only make a test fail later and less clearly). ``conversations.info`` describes
+a known channel as public and not shared unless ``channel_flags`` says otherwise (Slack's
+``is_private``, ``is_shared``, ``is_ext_shared``, ``is_org_shared``, ``is_pending_ext_shared``).
 
 Socket Mode: ``apps.connections.open`` (with the app-level token ``APP_TOKEN`` only) hands out
 a ``ws://`` URL on the same server. A client connecting there gets Slack's ``hello``;
@@ -135,6 +137,7 @@ class FakeSlack:
     reactions: set[tuple[str, str, str]] = field(default_factory=set)
     members: dict[str, list[str]] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
+    channel_flags: dict[str, dict[str, bool]] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)
     downloads: list[str] = field(default_factory=list)
     socket_acks: list[str] = field(default_factory=list)
@@ -447,6 +450,7 @@ class FakeSlack:
             "conversations.replies": self._replies,
             "conversations.history": self._history,
             "conversations.members": self._members,
+            "conversations.info": self._conversation_info,
             "usergroups.users.list": self._usergroup_users,
             "files.info": self._file_info,
             "views.open": self._views_open,
@@ -586,6 +590,15 @@ class FakeSlack:
         page = _page(self.members[channel], args, "members", default_limit=100)
         page.pop("has_more")
         return page
+
+    def _conversation_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(args, "channel", "channel_not_found")
+        if channel not in self.history and channel not in self.members:
+            raise _Refused("channel_not_found")
+        flags = {"is_private": False, "is_shared": False, "is_ext_shared": False,
+                 "is_org_shared": False, "is_pending_ext_shared": False}  # fmt: skip
+        info = {"id": channel, "name": _channel_name(channel), "is_channel": True, **flags}
+        return {"channel": info | self.channel_flags.get(channel, {})}
 
     def _usergroup_users(self, args: dict[str, Any]) -> dict[str, Any]:
         group = _required(args, "usergroup", "no_such_subteam")

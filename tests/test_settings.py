@@ -240,3 +240,9 @@ def test_the_server_says_how_teams_requests_are_taken() -> None:
     assert "Bot Framework tokens required, any tenant" in teams_line(teams="authenticated")
     limited = teams_line(teams="authenticated", tenants=("t-1", "t-2"))
     assert "Bot Framework tokens required, tenants t-1, t-2 only" in limited
+
+
+def test_the_server_says_when_admin_channel_members_are_not_admins() -> None:
+    line = messages.serving("0.0.0.0", 3000, slack=True, socket_mode=True, teams="off",
+                            unsafe_admin_channel="public")  # fmt: skip
+    assert "members of SLACK_ADMIN_CHANNEL are NOT admins: the channel is public" in line

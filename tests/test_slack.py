@@ -505,6 +505,7 @@ async def test_an_admin_in_the_admin_channel_may_use_kb(
     slack: FakeSlack, database_url: str, redis_url: str
 ) -> None:
     slack.members["CADMINS"] = ["UZOE"]
+    slack.channel_flags["CADMINS"] = {"is_private": True}
     settings = _settings(slack, database_url, redis_url, SLACK_ADMIN_CHANNEL="CADMINS")
     async with running_bot(settings, slack) as bot:
         key = await bot.command("remove Leave Policy", user="UZOE")

@@ -18,6 +18,7 @@ SCOPES_FOR_METHODS = {
     "conversations.replies (public, private, DM)": ("channels:history", "groups:history",
                                                     "im:history"),
     "conversations.members (admin channel)": ("channels:read", "groups:read"),
+    "conversations.info (admin channel)": ("channels:read", "groups:read"),
     "usergroups.users.list": "usergroups:read",
     "file downloads": "files:read",
     "/kb": "commands",

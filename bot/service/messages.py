@@ -24,8 +24,10 @@ def serving(
     socket_mode: bool,
     teams: TeamsMode,
     tenants: tuple[str, ...] = (),
+    unsafe_admin_channel: str | None = None,
 ) -> str:
-    """The startup lines: where each platform is served, and whether Teams is authenticated."""
+    """The startup lines: where each platform is served, and what is not as safe as it should
+    be (Teams without authentication, an admin channel whose members are not trusted)."""
     base = f"http://{host}:{port}"
     if not slack:
         slack_line = "Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN)"
@@ -34,6 +36,12 @@ def serving(
     else:
         slack_line = f"Slack: events at {base}/slack/events"
     lines = [f"supportbot is serving on {base} (health at /healthz).", slack_line]
+    if unsafe_admin_channel is not None:
+        lines.append(
+            f"Slack: members of SLACK_ADMIN_CHANNEL are NOT admins: the channel is "
+            f"{unsafe_admin_channel}; only SLACK_ADMINS are (make the channel private and "
+            "not shared outside the organisation)"
+        )
     lines.append(_teams_line(base, teams, tenants))
     return "\n".join(lines)
 

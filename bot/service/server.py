@@ -24,6 +24,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.platforms.admin import KnowledgeAdmin
 from bot.platforms.slack.app import build_slack_app, check_tokens
+from bot.platforms.slack.directory import admin_channel_problem
 from bot.platforms.slack.socket_lease import SocketModeLease
 from bot.platforms.teams.app import TeamsEndpoint, build_teams_endpoint
 from bot.platforms.teams.gate import handle_activity
@@ -176,6 +177,12 @@ async def _serve_until(stop: asyncio.Event, settings: Settings, *, host: str, po
             await check_tokens(slack.client, app_token.reveal() if app_token else None)
         socket_mode = slack is not None and settings.slack_app_token is not None
         secret = settings.slack_signing_secret
+        admin_channel = settings.slack_admin_channel
+        unsafe_admin_channel = (
+            await admin_channel_problem(slack.client, admin_channel)
+            if slack is not None and admin_channel is not None
+            else None
+        )
         teams = build_teams_endpoint(settings, core) if settings.teams_enabled else None
         runner = web.AppRunner(
             build_web_app(
@@ -203,6 +210,7 @@ async def _serve_until(stop: asyncio.Event, settings: Settings, *, host: str, po
                         socket_mode=socket_mode,
                         teams=messages.teams_mode(settings),
                         tenants=settings.teams_allowed_tenants,
+                        unsafe_admin_channel=unsafe_admin_channel,
                     ),
                     flush=True,
                 )

@@ -2,6 +2,9 @@
 
 Membership (the admin channel, user groups) is read from the Web API and kept for a few
 minutes per process, so a busy channel does not spend Slack's rate limits on every question.
+The admin channel's members are admins only while the channel is private and not shared with
+another organisation or workspace: anyone can join a public channel, and a shared channel's
+members include people of another company.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,6 +23,28 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MEMBERSHIP_TTL_SECONDS = 300.0
+
+
+def channel_problem(info: dict[str, Any]) -> str | None:
+    """Why the members of a channel (``conversations.info``'s ``channel``) may not be trusted
+    as admins, or None."""
+    if not info.get("is_private"):
+        return "public"
+    if info.get("is_ext_shared") or info.get("is_pending_ext_shared"):
+        return "shared with another organisation (Slack Connect)"
+    # is_org_shared is sharing among the workspaces of one Enterprise Grid organisation.
+    if info.get("is_shared") and not info.get("is_org_shared"):
+        return "shared with another workspace"
+    return None
+
+
+async def admin_channel_problem(client: AsyncWebClient, channel: str) -> str | None:
+    """Why the members of ``channel`` are not admins, or None when they are."""
+    try:
+        response = await client.conversations_info(channel=channel)
+    except SlackApiError as e:
+        return f"unreadable ({e.response.get('error')})"
+    return channel_problem(response.get("channel") or {})
 
 
 class SlackDirectory:
@@ -38,15 +63,32 @@ class SlackDirectory:
         self._admin_channel = admin_channel
         self._ttl = ttl_seconds
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._channel_warning: str | None = None
 
     async def is_admin(self, user_id: str) -> bool:
-        """Listed in ``SLACK_ADMINS``, or a member of ``SLACK_ADMIN_CHANNEL``."""
+        """Listed in ``SLACK_ADMINS``, or a member of ``SLACK_ADMIN_CHANNEL`` while that channel
+        is private and not shared."""
         if user_id in self._admins:
             return True
         if self._admin_channel is None:
             return False
         channel = self._admin_channel
-        return user_id in await self._cached(f"channel:{channel}", lambda: self._members(channel))
+        admins = await self._cached(f"channel:{channel}", lambda: self._channel_admins(channel))
+        return user_id in admins
+
+    async def _channel_admins(self, channel: str) -> frozenset[str]:
+        response = await self._client.conversations_info(channel=channel)
+        problem = channel_problem(response.get("channel") or {})
+        if problem is None:
+            self._channel_warning = None
+            return await self._members(channel)
+        if problem != self._channel_warning:
+            log.warning(
+                "SLACK_ADMIN_CHANNEL %s is %s: its members are not admins, only SLACK_ADMINS are",
+                channel, problem,
+            )  # fmt: skip
+            self._channel_warning = problem
+        return frozenset()
 
     async def scopes_for(self, *, channel_id: str, private: bool, user_id: str) -> tuple[str, ...]:
         """A shared channel sees what the channel may see; a DM sees what its person may see."""
