@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from knowledge.errors import LoadError
-from knowledge.loading.html import parse_html
-from knowledge.loading.markdown import parse_markdown
-from knowledge.loading.pdf import parse_pdf
-from knowledge.loading.plain import parse_text
+from knowledge.loading.limits import ParseLimits
+from knowledge.loading.parsing import parse
 from knowledge.loading.sources import (
     RawSource,
     fetch_url,
@@ -28,18 +26,9 @@ from knowledge.loading.sources import (
     supported_extensions,
     uploaded,
 )
-from knowledge.loading.word import parse_docx
 from knowledge.types import Document
 
-PARSERS: dict[str, Callable[[RawSource], Document]] = {
-    "markdown": parse_markdown,
-    "html": parse_html,
-    "pdf": parse_pdf,
-    "docx": parse_docx,
-    "text": parse_text,
-}
-
-__all__ = ["LoadOptions", "LoadOutcome", "RawSource", "load", "parse", "uploaded"]
+__all__ = ["LoadOptions", "LoadOutcome", "ParseLimits", "RawSource", "load", "parse", "uploaded"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +36,7 @@ class LoadOptions:
     """How to load: overrides for scope and owner, link base, limits.
 
     ``scopes`` and ``owner`` replace what a document declares itself when given; ``timeout``
-    is the seconds a URL's download may take in all.
+    is the seconds a URL's download may take in all; ``limits`` bound each document's parse.
     """
 
     base_url: str | None = None
@@ -55,6 +44,7 @@ class LoadOptions:
     owner: str | None = None
     max_bytes: int = 25 * 1024 * 1024
     timeout: float = 20.0
+    limits: ParseLimits = field(default_factory=ParseLimits)
 
 
 @dataclass(frozen=True)
@@ -69,16 +59,6 @@ class LoadOutcome:
     document: Document | None = None
     error: LoadError | None = None
     skipped: bool = False
-
-
-def parse(source: RawSource) -> Document:
-    """Parse raw bytes into a ``Document`` with the parser for their format."""
-    try:
-        return PARSERS[source.format](source)
-    except LoadError:
-        raise
-    except RecursionError as e:
-        raise LoadError(source.name, "is too deeply nested to read") from e
 
 
 async def load(
@@ -152,7 +132,7 @@ async def _given(source: RawSource) -> RawSource:
 async def _outcome(name: str, options: LoadOptions, reading: Awaitable[RawSource]) -> LoadOutcome:
     try:
         source = await reading
-        document = await asyncio.to_thread(parse, source)
+        document = await asyncio.to_thread(parse, source, options.limits)
     except LoadError as e:
         return LoadOutcome(name, error=e)
     if options.scopes:

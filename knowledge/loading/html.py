@@ -1,12 +1,25 @@
-"""HTML pages: headings with their ids as anchors; navigation, headers and footers left out."""
+"""HTML pages: headings with their ids as anchors; navigation, headers, footers and hidden text
+left out.
+
+Hidden means hidden from the page's readers, who must not be answered from text they never
+saw: the ``hidden`` attribute (not ``hidden="until-found"``, which a reader's search opens, like
+a closed ``<details>``), ``aria-hidden="true"``, inline ``display: none`` or ``visibility:
+hidden``, ``<template>`` and ``<noscript>`` (shown only with scripts off; it holds "enable
+JavaScript" notices and tracking pixels). Stylesheets are not evaluated: text hidden by a CSS
+class is still read.
+"""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Tag
+from lxml import etree  # type: ignore[import-untyped]
 
+from knowledge.errors import LoadError
 from knowledge.loading.building import build_document, slugify
+from knowledge.loading.limits import MEGABYTE, ParseLimits, megabytes
 from knowledge.loading.sources import RawSource, decode_text
 from knowledge.types import Document, Section
 
@@ -16,13 +29,23 @@ _BOILERPLATE = ["script", "style", "nav", "footer", "header", "aside", "form", "
                 "template", "svg", "iframe"]  # fmt: skip
 
 
-def parse_html(source: RawSource) -> Document:
-    soup = BeautifulSoup(decode_text(source), "lxml")
+def parse_html(source: RawSource, limits: ParseLimits) -> Document:
+    """A page's sections, if it is within ``limits``' size, element count and nesting depth."""
+    if len(source.data) > limits.html_max_mb * MEGABYTE:
+        raise LoadError(
+            source.name,
+            f"is {megabytes(len(source.data))}, over the "
+            f"{megabytes(limits.html_max_mb * MEGABYTE)} limit for HTML",
+        )
+    markup = decode_text(source)
+    _check_shape(markup, source.name, limits)
+    soup = BeautifulSoup(markup, "lxml")
     declared_url = _canonical_link(soup, source)
     owner = _meta(soup, "owner") or _meta(soup, "author")
     page_title = soup.title.get_text(" ", strip=True) if soup.title else None
-    for tag in soup.find_all(_BOILERPLATE):
-        tag.decompose()
+    for tag in [*soup.find_all(_BOILERPLATE), *soup.find_all(_is_hidden)]:
+        if not tag.decomposed:
+            tag.decompose()
     root = soup.find("main") or soup.find("article") or soup.body or soup
     first_h1 = root.find("h1") if isinstance(root, Tag) else None
     title = first_h1.get_text(" ", strip=True) if first_h1 else page_title
@@ -36,7 +59,13 @@ def parse_html(source: RawSource) -> Document:
     def close() -> None:
         sections.append(Section(tuple(h for _, h in stack), "\n".join(lines).strip(), anchor))
 
+    # Whether each element is or sits in a block, from its parent's answer: walking every
+    # element's ancestors instead is quadratic in the nesting depth.
+    outer = any(parent.name in _BLOCKS for parent in root.parents)
+    in_block: dict[int, bool] = {}
     for element in root.find_all(True) if isinstance(root, Tag) else []:
+        inside = in_block.get(id(element.parent), outer)
+        in_block[id(element)] = inside or element.name in _BLOCKS
         if element.name in _HEADINGS:
             close()
             lines = []
@@ -47,7 +76,7 @@ def parse_html(source: RawSource) -> Document:
             stack.append((level, heading))
             element_id = _id_of(element)
             anchor = "#" + (element_id or slugify(heading, taken))
-        elif element.name in _BLOCKS and not _inside_block(element):
+        elif element.name in _BLOCKS and not inside:
             line = _text_of(element)
             if line:
                 lines.append(line)
@@ -55,6 +84,85 @@ def parse_html(source: RawSource) -> Document:
     return build_document(
         source, title=title, sections=sections, declared_url=declared_url, owner=owner
     )
+
+
+class _TooBig(Exception):
+    """Raised from inside lxml's parse to stop it at the first element over a limit."""
+
+
+class _Shape:
+    """An lxml parser target that only counts elements and nesting, without building a tree."""
+
+    def __init__(self, limits: ParseLimits) -> None:
+        self._limits = limits
+        self.elements = 0
+        self.depth = 0
+
+    def start(self, _tag: str, _attributes: Any) -> None:
+        self.elements += 1
+        self.depth += 1
+        if self.elements > self._limits.html_max_elements:
+            raise _TooBig(f"has over {self._limits.html_max_elements} elements, the HTML limit")
+        if self.depth > self._limits.html_max_depth:
+            raise _TooBig(
+                f"nests elements over {self._limits.html_max_depth} levels deep, the HTML limit"
+            )
+
+    def end(self, _tag: str) -> None:
+        self.depth -= 1
+
+    def close(self) -> None:
+        return None
+
+
+def _check_shape(markup: str, name: str, limits: ParseLimits) -> None:
+    # The same parser as BeautifulSoup's "lxml" builder, so the same elements and nesting.
+    parser = etree.HTMLParser(target=_Shape(limits))
+    try:
+        parser.feed(markup)
+        parser.close()
+    except _TooBig as e:
+        raise LoadError(name, str(e)) from None
+
+
+def _is_hidden(tag: Tag) -> bool:
+    hidden = tag.get("hidden")
+    if hidden is not None and str(hidden).strip().lower() != "until-found":
+        return True
+    if str(tag.get("aria-hidden", "")).strip().lower() == "true":
+        return True
+    style = tag.get("style")
+    return style is not None and _style_hides(str(style))
+
+
+def _style_hides(style: str) -> bool:
+    """Whether inline CSS hides the element, by the ``display`` or ``visibility`` that wins."""
+    winning: dict[str, str] = {}
+    important: set[str] = set()
+    for declaration in "".join(_without_comments(style).split()).lower().split(";"):
+        name, _, value = declaration.partition(":")
+        if name not in ("display", "visibility"):
+            continue
+        if value.endswith("!important"):
+            important.add(name)
+        elif name in important:
+            continue
+        winning[name] = value.removesuffix("!important")
+    return winning.get("display") == "none" or winning.get("visibility") in ("hidden", "collapse")
+
+
+def _without_comments(css: str) -> str:
+    # str.find, not a regex: /\*.*?\*/ is quadratic on many unclosed comments.
+    kept: list[str] = []
+    start = 0
+    while (opening := css.find("/*", start)) != -1:
+        kept.append(css[start:opening])
+        closing = css.find("*/", opening + 2)
+        if closing == -1:
+            return "".join(kept)
+        start = closing + 2
+    kept.append(css[start:])
+    return "".join(kept)
 
 
 def _text_of(element: Tag) -> str:
@@ -65,10 +173,6 @@ def _text_of(element: Tag) -> str:
         return element.get_text()
     text = element.get_text(" ", strip=True)
     return f"- {text}" if element.name == "li" and text else text
-
-
-def _inside_block(element: Tag) -> bool:
-    return any(parent.name in _BLOCKS for parent in element.parents)
 
 
 def _id_of(heading: Tag) -> str:

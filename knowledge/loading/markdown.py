@@ -12,7 +12,22 @@ from knowledge.loading.building import build_document, parse_date, parse_scopes,
 from knowledge.loading.sources import RawSource, decode_text
 from knowledge.types import Document, Section
 
+# markdown-it stops nesting blocks at 20 levels (its maxNesting), so depth costs nothing here.
 _PARSER = MarkdownIt("commonmark").enable("table")
+
+
+class _AliasFound(yaml.YAMLError):
+    pass
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: ``*name`` repeats a value, and repeats of repeats make a
+    few hundred bytes of front matter a title of gigabytes (a "billion laughs")."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasFound
+        return super().compose_node(parent, index)
 
 
 def parse_markdown(source: RawSource) -> Document:
@@ -65,7 +80,11 @@ def split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
     for index, line in enumerate(lines[1:], start=1):
         if line.strip() in {"---", "..."}:
             try:
-                meta = yaml.safe_load("\n".join(lines[1:index])) or {}
+                meta = yaml.load("\n".join(lines[1:index]), _FrontMatterLoader) or {}
+            except _AliasFound:
+                raise LoadError(
+                    name, "front matter uses YAML aliases (*name); write values out"
+                ) from None
             except yaml.YAMLError as e:
                 raise LoadError(name, "front matter is not valid YAML") from e
             if not isinstance(meta, dict):

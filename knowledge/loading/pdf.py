@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pypdf.errors import PyPdfError
+from pypdf.generic import DictionaryObject
 
 from knowledge.errors import LoadError
 from knowledge.loading.building import build_document
+from knowledge.loading.limits import ParseLimits
 from knowledge.loading.sources import RawSource
 from knowledge.types import Document, Section
 
@@ -32,12 +34,14 @@ class _Line:
     text: str
 
 
-def parse_pdf(source: RawSource) -> Document:
+def parse_pdf(source: RawSource, limits: ParseLimits) -> Document:
+    """A PDF's sections, if it has at most ``limits.pdf_max_pages`` pages."""
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # it warns on every odd but usable file
     try:
         reader = PdfReader(io.BytesIO(source.data))
         if reader.is_encrypted:
             raise LoadError(source.name, "is an encrypted PDF")
+        _check_pages(reader, source.name, limits.pdf_max_pages)
         lines = [
             line for number, page in enumerate(reader.pages, 1) for line in _lines(page, number)
         ]
@@ -45,7 +49,8 @@ def parse_pdf(source: RawSource) -> Document:
         owner = (reader.metadata.author if reader.metadata else None) or None
     except LoadError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
+    # PyPdfError covers pypdf's own limits (LimitReachedError) as well as unreadable files.
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as e:
         raise LoadError(source.name, f"is not a readable PDF ({e})") from e
 
     lines = _without_page_furniture(lines, pages=len(reader.pages))
@@ -78,6 +83,16 @@ def parse_pdf(source: RawSource) -> Document:
             text_lines.append(line.text)
     close()
     return build_document(source, title=title, sections=sections, owner=owner)
+
+
+def _check_pages(reader: PdfReader, name: str, most: int) -> None:
+    # The declared count first: a page tree can make pypdf list many pages from a small file.
+    tree = reader.root_object.get("/Pages")
+    tree = tree.get_object() if tree is not None else None
+    declared = tree.get("/Count") if isinstance(tree, DictionaryObject) else None
+    pages = declared if isinstance(declared, int) and declared > most else len(reader.pages)
+    if pages > most:
+        raise LoadError(name, f"has {pages} pages, over the {most}-page limit")
 
 
 def _lines(page: Any, number: int) -> list[_Line]:
