@@ -4,12 +4,14 @@ tests.malicious_files``); files that decompress to hundreds of MB are generated 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import subprocess
 import sys
 from pathlib import Path
 
 import docx
+import psutil
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,6 +22,8 @@ from knowledge.store import PgDocumentStore
 from tests.malicious_files import CORPUS, docx_bomb, nested_html
 
 GOOD = "# Leave\n\nEveryone gets 25 days of annual leave.\n"
+# Archive limits that let a docx bomb through to the parser, to reach the memory cap.
+UNZIP_ANYTHING = {"docx_max_ratio": 1e9, "docx_max_unpacked_mb": 1e9}
 
 
 async def load_all(
@@ -147,6 +151,56 @@ async def test_hidden_html_text_is_not_stored(store: PgDocumentStore, engine: As
     assert "Claims are paid within ten working days." in stored
     assert "Receipts are kept for six years." in stored  # display: none, then block: shown
     assert "need a manager's approval" in stored  # hidden="until-found": a search shows it
+
+
+async def test_a_parse_over_its_deadline_fails_and_the_batch_goes_on(
+    tmp_path: Path, store: PgDocumentStore
+) -> None:
+    # An upload (bytes in hand, as from chat) and then a file, as one batch.
+    slow = RawSource("slow-pages.pdf", (CORPUS / "slow-pages.pdf").read_bytes(), "pdf", None, "x")
+    reports = await ingest_all([slow, good_file(tmp_path)], store, ParseLimits(seconds=2))
+    assert reports[0].error == "slow-pages.pdf: took over the 2 s limit to parse"
+    assert reports[1].result is not None, reports[1].error
+    assert [d.source for d in await store.list_documents()] == [reports[1].source]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux")
+async def test_a_parse_over_the_memory_cap_fails_and_the_next_document_loads(
+    tmp_path: Path,
+) -> None:
+    bomb = tmp_path / "bomb.docx"
+    bomb.write_bytes(docx_bomb(300))
+    limits = ParseLimits(memory_mb=64, **UNZIP_ANYTHING)
+    outcomes = await load_all([str(bomb), good_file(tmp_path)], limits)
+    one_line_error(outcomes[0], "needed over the 64 MB memory limit to parse")
+    assert outcomes[1].document is not None, outcomes[1].error
+
+
+def parsing_processes() -> list[psutil.Process]:
+    return [
+        child
+        for child in psutil.Process().children()
+        if "knowledge.loading.child" in " ".join(child.cmdline())
+    ]
+
+
+async def test_a_crashed_parser_fails_one_document_and_the_next_loads(tmp_path: Path) -> None:
+    await load_all([str(CORPUS / "hidden-text.html")])  # a parsing process is up and idle
+    idle = {process: process.cpu_times().user for process in parsing_processes()}
+    loading = asyncio.create_task(
+        load_all([str(CORPUS / "slow-pages.pdf"), good_file(tmp_path)], ParseLimits(seconds=600))
+    )
+    busy = None
+    for _ in range(600):  # the slow PDF keeps one of them busy for most of a minute
+        busy = next((p for p, cpu in idle.items() if p.cpu_times().user > cpu + 0.3), None)
+        if busy is not None or loading.done():
+            break
+        await asyncio.sleep(0.1)
+    assert busy is not None, "no parsing process took the slow PDF"
+    busy.kill()
+    outcomes = await loading
+    one_line_error(outcomes[0], "crashed the parser (signal SIGKILL)")
+    assert outcomes[1].document is not None, outcomes[1].error
 
 
 async def test_a_failed_document_leaves_what_was_stored_untouched(

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from knowledge.errors import LoadError
+from knowledge.loading.isolation import parse_bounded
 from knowledge.loading.limits import ParseLimits
 from knowledge.loading.parsing import parse
 from knowledge.loading.sources import (
@@ -132,7 +133,7 @@ async def _given(source: RawSource) -> RawSource:
 async def _outcome(name: str, options: LoadOptions, reading: Awaitable[RawSource]) -> LoadOutcome:
     try:
         source = await reading
-        document = await asyncio.to_thread(parse, source, options.limits)
+        document = await parse_bounded(source, options.limits)
     except LoadError as e:
         return LoadOutcome(name, error=e)
     if options.scopes:
