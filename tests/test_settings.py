@@ -10,8 +10,9 @@ import pytest
 
 from bot.service import messages
 from bot.service.settings import Settings, SettingsError
-from bot.service.wiring import build_embedder
+from bot.service.wiring import build_embedder, load_options
 from knowledge.embedders import HashingEmbedder, LocalEmbedder, OpenAIEmbedder
+from knowledge.loading import ParseLimits
 from knowledge.loading.guarded_fetch import AllowList
 
 
@@ -246,3 +247,18 @@ def test_the_server_says_when_admin_channel_members_are_not_admins() -> None:
     line = messages.serving("0.0.0.0", 3000, slack=True, socket_mode=True, teams="off",
                             unsafe_admin_channel="public")  # fmt: skip
     assert "members of SLACK_ADMIN_CHANNEL are NOT admins: the channel is public" in line
+
+
+def test_parsing_limits_reach_the_loader() -> None:
+    assert load_options(Settings.from_env({})).limits == ParseLimits()
+    settings = Settings.from_env(
+        {
+            "SUPPORTBOT_PARSE_TIMEOUT": "5",
+            "SUPPORTBOT_PARSE_MEMORY_MB": "256",
+            "SUPPORTBOT_MAX_PDF_PAGES": "50",
+        }
+    )
+    limits = load_options(settings).limits
+    assert (limits.seconds, limits.memory_mb, limits.pdf_max_pages) == (5.0, 256, 50)
+    with pytest.raises(SettingsError, match="SUPPORTBOT_PARSE_MEMORY_MB must be at least 64"):
+        Settings.from_env({"SUPPORTBOT_PARSE_MEMORY_MB": "8"})

@@ -72,6 +72,9 @@ class Settings:
     max_document_mb: float = 25.0
     fetch_timeout: float = 20.0
     fetch_allowed: AllowList = field(default_factory=AllowList)
+    parse_timeout: float = 30.0
+    parse_memory_mb: int = 1024
+    max_pdf_pages: int = 500
     log_level: str = "WARNING"
     chat_model: str | None = None
     llm_timeout: float = 20.0
@@ -224,6 +227,9 @@ class Settings:
             max_document_mb=number("SUPPORTBOT_MAX_DOCUMENT_MB", float, 25.0, 0.001),
             fetch_timeout=number("SUPPORTBOT_FETCH_TIMEOUT", float, 20.0, 0.1),
             fetch_allowed=fetch_allowed,
+            parse_timeout=number("SUPPORTBOT_PARSE_TIMEOUT", float, 30.0, 1.0),
+            parse_memory_mb=number("SUPPORTBOT_PARSE_MEMORY_MB", int, 1024, 64),
+            max_pdf_pages=number("SUPPORTBOT_MAX_PDF_PAGES", int, 500, 1),
             log_level=(get("SUPPORTBOT_LOG_LEVEL") or "WARNING").upper(),
             chat_model=chat_model,
             llm_timeout=number("SUPPORTBOT_LLM_TIMEOUT", float, 20.0, 0.1),

@@ -30,7 +30,7 @@ from bot.service.user_key import user_hash_key
 from knowledge.chunking import ChunkingOptions
 from knowledge.database import create_engine, ensure_database, require_current_schema
 from knowledge.embedders import Embedder, HashingEmbedder, LocalEmbedder, OpenAIEmbedder
-from knowledge.loading import LoadOptions
+from knowledge.loading import LoadOptions, ParseLimits
 from knowledge.loading.guarded_fetch import FetchPolicy, GuardedFetcher
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
 from knowledge.store import PgDocumentStore
@@ -51,7 +51,14 @@ def build_embedder(settings: Settings) -> Embedder:
 
 
 def load_options(settings: Settings) -> LoadOptions:
-    return LoadOptions(max_bytes=settings.max_document_bytes, timeout=settings.fetch_timeout)
+    limits = ParseLimits(
+        seconds=settings.parse_timeout,
+        memory_mb=settings.parse_memory_mb,
+        pdf_max_pages=settings.max_pdf_pages,
+    )
+    return LoadOptions(
+        max_bytes=settings.max_document_bytes, timeout=settings.fetch_timeout, limits=limits
+    )
 
 
 def guarded_fetcher(settings: Settings) -> GuardedFetcher:
