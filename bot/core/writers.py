@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core import messages
-from bot.core.follow_up import continues_thread, last_question, subject_terms, words
+from bot.core.follow_up import continues_thread, last_question
 from bot.core.llm import ChatMessage, ChatModel
 from bot.core.prompts import Prompts
 from bot.core.types import Question, Usage
@@ -177,11 +177,11 @@ class ExtractiveAnswerWriter:
         previous = last_question(question)
         if not continues_thread(question.text, previous):
             return question.text, Usage()
-        # The message's own words lead the search; the thread's subject fills in what it
-        # leaves out ("and can I carry some over?" + "annual leave").
-        own = set(words(question.text))
-        subject = [term for term in subject_terms(previous) if term not in own]
-        return " ".join([question.text, *subject]), Usage()
+        # The message's own words first, then the question it leans on, which names what the
+        # message leaves out ("and can I carry some over?" + "How many days of annual leave…").
+        # The whole question finds more than its key words alone: 18 of 21 follow-ups of
+        # sample-conversations against 16 (README, "Answers").
+        return f"{question.text} {previous}", Usage()
 
     async def write(self, question: str, sources: Sequence[ScoredChunk]) -> Draft:
         wanted = content_terms(question)
