@@ -24,13 +24,12 @@ _CONTINUING_OPENERS = frozenset(
 )  # fmt: skip
 _CONTINUING_PHRASES = ("what about", "how about", "what if", "same for", "same with")
 _INTERJECTIONS = frozenset("ok okay thanks thank cool great right hmm oh ah".split())
-# Words that point back at something named earlier in the conversation.
-_REFERRING = frozenset("those these such same else too either".split())
-# Pronouns point back only when the message has not named their subject itself before them
-# ("how much paternity leave do I get and is it paid?" is about its own subject), and "it",
+# Words that point back at something named earlier. They do only when the message has not
+# named things of its own before them ("how much paternity leave do I get and is it paid?" and
+# "I inherited £40k and have savings of about the same" are about their own subjects), and "it",
 # "that" and "this" have uses that point nowhere ("is it possible…", "this year").
-_PRONOUNS = frozenset("it its that this they them".split())
-_OWN_ANTECEDENT = 3  # words before a pronoun that give it something to refer to
+_REFERRING = frozenset("it its that this they them those these such same else too either".split())
+_OWN_ANTECEDENT = 3  # words before a referring word that give it something to refer to
 _IMPERSONAL_IT = frozenset(
     "possible ok okay true allowed necessary mandatory required fine worth better normal "
     "legal permitted enough".split()
@@ -76,7 +75,7 @@ def continues_thread(message: str, previous: str) -> bool:
     opening = " ".join(said[:2])
     if said[0] in _CONTINUING_OPENERS or opening.startswith(_CONTINUING_PHRASES):
         return True
-    if _REFERRING.intersection(said) or "as well" in " ".join(said) or _points_back(message):
+    if _points_back(message):
         return True
     if len(said) <= _SHORT:
         own = set(subject_terms(message))
@@ -85,13 +84,14 @@ def continues_thread(message: str, previous: str) -> bool:
 
 
 def _points_back(message: str) -> bool:
-    """Whether a pronoun in ``message`` can only refer to something said before it."""
+    """Whether a word in ``message`` can only refer to something said before the message."""
     tokens = _WORD.findall(message)
     named = 0
     for i, token in enumerate(tokens):
         word = token.lower()
         after = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
-        if word in _PRONOUNS and named < _OWN_ANTECEDENT and token != "IT":  # IT: the team
+        referring = word in _REFERRING or (word == "as" and after == "well")
+        if referring and named < _OWN_ANTECEDENT and token != "IT":  # IT: the team
             if word in ("it", "its") and after in _IMPERSONAL_IT:
                 continue
             if word in ("that", "this") and after in _TIME_WORDS:
