@@ -16,11 +16,16 @@ from collections.abc import Sequence
 
 from markdown_it.tree import SyntaxTreeNode
 
-from bot.platforms.markdown_tree import indent, inline_children, parse_markdown
+from bot.platforms.markdown_tree import (
+    indent,
+    inline_children,
+    is_linkable,
+    parse_markdown,
+    plain_text,
+)
 
 SECTION_LIMIT = 3000  # characters in one Block Kit section's text
 
-_LINK_SCHEMES = ("http://", "https://", "mailto:")
 _LIST_TYPES = ("bullet_list", "ordered_list")
 _BULLETS = ("•", "◦", "▪")  # by nesting depth; deeper lists keep the last one
 _NESTED_INDENT = "    "
@@ -208,12 +213,12 @@ def _inline_node(node: SyntaxTreeNode, *, in_heading: bool, in_link: bool) -> st
 
 def _link(node: SyntaxTreeNode, text: str) -> str:
     href = str(node.attrs.get("href", ""))
-    if not _is_linkable(href):
+    if not is_linkable(href):
         return text
     url = escape(href)
     text = text.replace("|", _LINK_TEXT_PIPE)
     # An email autolink <a@b.com> has the href mailto:a@b.com: label it with the bare address.
-    is_email = href.startswith("mailto:") and not _plain_text(node).startswith("mailto:")
+    is_email = href.startswith("mailto:") and not plain_text(node).startswith("mailto:")
     if not text or (node.markup == "autolink" and not is_email):
         return f"<{url}>"
     return f"<{url}|{text}>"
@@ -221,19 +226,8 @@ def _link(node: SyntaxTreeNode, text: str) -> str:
 
 def _image(node: SyntaxTreeNode, *, in_link: bool) -> str:
     """An image as a link to it, labelled with its alt text (just the text inside a link)."""
-    alt = escape(_plain_text(node)).replace("|", _LINK_TEXT_PIPE)
+    alt = escape(plain_text(node)).replace("|", _LINK_TEXT_PIPE)
     src = str(node.attrs.get("src", ""))
-    if in_link or not _is_linkable(src):
+    if in_link or not is_linkable(src):
         return alt
     return f"<{escape(src)}|{alt}>" if alt else f"<{escape(src)}>"
-
-
-def _plain_text(node: SyntaxTreeNode) -> str:
-    """The text inside a node with its formatting dropped, like an image's alt text."""
-    if node.type in ("text", "code_inline"):
-        return node.content
-    return "".join(_plain_text(child) for child in node.children)
-
-
-def _is_linkable(url: str) -> bool:
-    return url.lower().startswith(_LINK_SCHEMES)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from markdown_it.tree import SyntaxTreeNode
 
+from bot.platforms.markdown_tree import is_linkable, plain_text
 from bot.platforms.teams.markdown.lines import render_line
 from bot.platforms.teams.markdown.pieces import (
     BOLD,
@@ -24,7 +25,6 @@ from bot.platforms.teams.markdown.pieces import (
     wrap,
 )
 
-_LINK_SCHEMES = ("http://", "https://", "mailto:")
 _URL_BREAKERS = re.compile(r"[\s()<>]")
 
 
@@ -80,7 +80,7 @@ def _link(
 ) -> list[Piece]:
     """A link with a safe URL; any other keeps only its text (a link cannot hold a link)."""
     href = str(node.attrs.get("href", ""))
-    if in_link or not _is_linkable(href):
+    if in_link or not is_linkable(href):
         return inline_pieces(
             node.children, ctx, in_heading=in_heading, in_link=in_link, one_line=one_line
         )
@@ -98,24 +98,13 @@ def _link(
 
 def _image(node: SyntaxTreeNode, ctx: Context, *, in_link: bool) -> list[Piece]:
     """An image as a link to it, labelled with its alt text (just the text inside a link)."""
-    alt = _plain_text(node)
+    alt = plain_text(node)
     src = str(node.attrs.get("src", ""))
-    if in_link or not _is_linkable(src):
+    if in_link or not is_linkable(src):
         return [literal(alt, in_link)]
     if ctx.plain:
         return [literal(f"{alt} ({src})" if alt else src)]
     return [markup("["), literal(alt or src, in_link=True), markup(f"]({_card_url(src)})")]
-
-
-def _plain_text(node: SyntaxTreeNode) -> str:
-    """The text inside a node with its formatting dropped, like an image's alt text."""
-    if node.type in ("text", "code_inline"):
-        return node.content
-    return "".join(_plain_text(child) for child in node.children)
-
-
-def _is_linkable(url: str) -> bool:
-    return url.lower().startswith(_LINK_SCHEMES)
 
 
 def _card_url(url: str) -> str:
