@@ -25,3 +25,8 @@ def literal(text: str) -> str:
     """
     escaped = _PUNCTUATION.sub(r"\\\g<0>", text)
     return escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def quoted(text: str) -> str:
+    """``text`` as a block quote, line by line (escape it first if it is someone else's)."""
+    return "\n".join(f"> {line}" for line in text.splitlines() or [""])

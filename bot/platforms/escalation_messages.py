@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from bot.core.markdown import quoted
+
 # Why a post shows neither the question nor the answer.
 Withheld = Literal["private", "restricted"]
 
@@ -41,8 +43,8 @@ def slack_escalation_post(
 ) -> str:
     """mrkdwn: ``question`` escaped by the caller, ``answer`` the bot's own message."""
     return (
-        f"{_slack_opening(experts, asker, where)}:\n{_quoted(question)}\n"
-        f"*The bot answered:*\n{_quoted(answer)}\n<{permalink}|Open the thread>"
+        f"{_slack_opening(experts, asker, where)}:\n{quoted(question)}\n"
+        f"*The bot answered:*\n{quoted(answer)}\n<{permalink}|Open the thread>"
     )
 
 
@@ -56,8 +58,8 @@ def slack_escalation_withheld(
 def teams_escalation_post(*, asker: str, where: str, question: str, answer: str, link: str) -> str:
     """Markdown: every argument but ``link`` escaped by the caller."""
     return (
-        f"**{asker}** asked for a human in {where}:\n\n{_quoted(question)}\n\n"
-        f"**The bot answered:**\n\n{_quoted(answer)}{_teams_link(link)}"
+        f"**{asker}** asked for a human in {where}:\n\n{quoted(question)}\n\n"
+        f"**The bot answered:**\n\n{quoted(answer)}{_teams_link(link)}"
     )
 
 
@@ -75,8 +77,3 @@ def _slack_opening(experts: str, asker: str, where: str) -> str:
 
 def _teams_link(link: str) -> str:
     return f"\n\n[Open the conversation]({link})" if link else ""
-
-
-def _quoted(text: str) -> str:
-    """``text`` as a block quote, line by line."""
-    return "\n".join(f"> {line}" for line in text.splitlines() or [""])

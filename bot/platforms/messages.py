@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.core.markdown import literal
+from bot.core.markdown import literal, quoted
 from bot.loop.gaps import Gap
 from knowledge.ingest import IngestReport
 from knowledge.types import StoredDocument
@@ -232,7 +232,7 @@ def gap_summary(gap: Gap) -> str:
     lines = [
         f"**#{gap.id}** · asked {times}, last {gap.last_asked_at:%d %b %Y %H:%M} UTC · "
         f"{GAP_REASONS[gap.reason]} · visible to {', '.join(gap.scopes)}",
-        _quoted(literal(gap.question)),  # the asker's words: never a link or a mention
+        quoted(literal(gap.question)),  # the asker's words: never a link or a mention
     ]
     if gap.sources:
         found = "; ".join(
@@ -279,11 +279,6 @@ def teams_not_understood() -> str:
 
 def unexpected_error(reference: str) -> str:
     return f"Sorry, something went wrong on my side. Please try again. (Reference: {reference})"
-
-
-def _quoted(text: str) -> str:
-    """``text`` as a Markdown block quote, line by line."""
-    return "\n".join(f"> {line}" for line in text.splitlines() or [""])
 
 
 def upload_refused() -> str:
