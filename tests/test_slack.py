@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -168,6 +169,20 @@ async def bot(
     settings = _settings(slack, database_url, redis_url, SUPPORTBOT_ACCESS_FILE=str(access))
     async with running_bot(settings, slack) as running:
         yield running
+
+
+# Starting
+
+
+async def test_the_app_starts_without_a_warning_about_its_own_token(
+    bot: Bot, slack: FakeSlack, database_url: str, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # SLACK_BOT_TOKEN in the environment, as in every deployment: Bolt reads it as well.
+    settings = _settings(slack, database_url, redis_url)
+    with pytest.MonkeyPatch.context() as env, caplog.at_level(logging.WARNING, "slack_bolt"):
+        env.setenv("SLACK_BOT_TOKEN", settings.slack_bot_token.reveal())  # type: ignore[union-attr]
+        build_slack_app(settings, bot.core)
+    assert [r.getMessage() for r in caplog.records] == []
 
 
 # Security

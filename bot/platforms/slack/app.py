@@ -30,6 +30,14 @@ log = logging.getLogger(__name__)
 
 # Rate-limited calls wait for Slack's Retry-After and try again, at most this many times.
 RATE_LIMIT_RETRIES = 3
+# Bolt reads SLACK_BOT_TOKEN from the environment even when given a client built with it, then
+# warns that the token is unused: at every start, and it reads like a misconfiguration.
+_TOKEN_UNUSED = "As you gave `client` as well, `token` will be unused."
+
+
+class _TokenUnusedFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != _TOKEN_UNUSED
 
 
 def web_client(settings: Settings) -> AsyncWebClient:
@@ -77,6 +85,13 @@ async def check_tokens(client: AsyncWebClient, app_token: str | None) -> None:
             log.warning("cannot reach Slack to check %s: %s", setting, e)
 
 
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("slack_bolt")
+    if not any(isinstance(f, _TokenUnusedFilter) for f in logger.filters):
+        logger.addFilter(_TokenUnusedFilter())
+    return logger
+
+
 def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
     """A Bolt app answering from ``core``; HTTP mode verifies every request's signature."""
     client = web_client(settings)
@@ -89,7 +104,7 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
         # Socket Mode has no HTTP endpoint to verify; Slack authenticates the socket instead.
         request_verification_enabled=not socket_mode,
         process_before_response=False,
-        logger=logging.getLogger("slack_bolt"),
+        logger=_bolt_logger(),
     )
     directory = SlackDirectory(
         client,
