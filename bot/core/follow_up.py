@@ -10,11 +10,8 @@ before it in the conversation.
 
 from __future__ import annotations
 
-import re
-
 from bot.core.types import Question
-
-_WORD = re.compile(r"\w+")
+from bot.core.vocabulary import STOPWORDS, WORD
 
 # First words that carry the previous question along (English, and the word for "and" in the
 # languages employees most often mix in: Portuguese/Italian "e", Spanish "y", French "et",
@@ -41,26 +38,19 @@ _FRAGMENT_OPENERS = frozenset(
     "for in at with without during after before if when while from on by".split()
 )  # fmt: skip
 _SHORT = 3  # words: a message this short is a fragment unless it is self-contained
-_FUNCTION_WORDS = frozenset(
-    (
-        "a an the and or but if of to in on at by for with from as is are was were be been do "
-        "does did i me my we our you your it its this that these those what which who whom how "
-        "when where why can could should would will may might must shall have has had not no so "
-        "than then there their they them he she his her get got any all about into up out over "
-        "too also please ok okay really many much"
-    ).split()
-)
+# Besides the stop words: words that come with a question but name nothing it is about.
+_FUNCTION_WORDS = STOPWORDS | frozenset("too also please ok okay really many much".split())
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+    return WORD.findall(text.lower())
 
 
 def subject_terms(text: str) -> list[str]:
     """The words of ``text`` that say what it is about, in order, without repeats."""
     seen: dict[str, None] = {}
     for word in words(text):
-        if word not in _FUNCTION_WORDS and len(word) > 1 and not word.isdigit():
+        if _names_something(word):
             seen.setdefault(word, None)
     return list(seen)
 
@@ -85,7 +75,7 @@ def continues_thread(message: str, previous: str) -> bool:
 
 def _points_back(message: str) -> bool:
     """Whether a word in ``message`` can only refer to something said before the message."""
-    tokens = _WORD.findall(message)
+    tokens = WORD.findall(message)
     named = 0
     for i, token in enumerate(tokens):
         word = token.lower()
@@ -97,9 +87,13 @@ def _points_back(message: str) -> bool:
             if word in ("that", "this") and after in _TIME_WORDS:
                 continue
             return True
-        if word not in _FUNCTION_WORDS and len(word) > 1 and not word.isdigit():
+        if _names_something(word):
             named += 1
     return False
+
+
+def _names_something(word: str) -> bool:
+    return word not in _FUNCTION_WORDS and len(word) > 1 and not word.isdigit()
 
 
 def last_question(question: Question) -> str:

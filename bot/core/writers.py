@@ -22,6 +22,7 @@ from bot.core.follow_up import continues_thread, last_question
 from bot.core.llm import ChatMessage, ChatModel
 from bot.core.prompts import Prompts
 from bot.core.types import Question, Usage
+from bot.core.vocabulary import STOPWORDS, WORD
 from knowledge.types import ScoredChunk
 
 NOT_COVERED = "NOT_COVERED"
@@ -120,22 +121,13 @@ def format_sources(sources: Sequence[ScoredChunk]) -> str:
     return "\n\n".join(blocks)
 
 
-_WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-_STOPWORDS = frozenset(
-    (
-        "a an the and or but if of to in on at by for with from as is are was were be been do "
-        "does did i me my we our you your it its this that these those what which who whom how "
-        "when where why can could should would will may might must shall have has had not no so "
-        "than then there their they them he she his her get got any all about into up out over"
-    ).split()
-)
 
 
 def content_terms(text: str) -> set[str]:
     """The lower-cased, roughly stemmed words of ``text`` that carry meaning."""
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 1}
+    return {_stem(w) for w in WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1}
 
 
 def _stem(word: str) -> str:
