@@ -9,6 +9,7 @@ figures are never quietly computed over failures.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -134,7 +135,8 @@ async def evaluate_case(
     corpus = evaluation.corpus
     scopes = tuple(sorted({PUBLIC_SCOPE, *case.scopes}))
     asked = case.asked(with_context=options.with_context)
-    answer = await evaluation.answers.answer(Question(asked, scopes=scopes, history=case.history))
+    question = Question(asked, scopes=scopes, history=case.history)
+    answer = await evaluation.answers.answer(question)
     if answer.outcome == "unavailable":
         raise EvalError(
             f"question {case.id}: the model or the knowledge base is unavailable "
@@ -151,7 +153,7 @@ async def evaluate_case(
     found = {hit.document_id for hit in hits[: options.k]}
     as_alone = None
     if after is not None:
-        as_alone = await _searched_as_alone(evaluation, case, after, options, hits[: options.k])
+        as_alone = await _searched_as_alone(evaluation, question, after, options, hits[: options.k])
     correct: bool | None = None
     if case.answerable and (case.expected_answer or case.required_tokens):
         correct = (
@@ -189,20 +191,19 @@ async def evaluate_case(
 
 async def _searched_as_alone(
     evaluation: Evaluation,
-    case: EvalCase,
+    question: Question,
     after: EvalCase,
     options: EvalOptions,
     alone: Sequence[ScoredChunk],
 ) -> bool:
-    """Whether ``case`` asked right after ``after`` finds the same top k as asked alone."""
-    asked = case.asked(with_context=options.with_context)
-    scopes = tuple(sorted({PUBLIC_SCOPE, *case.scopes}))
+    """Whether ``question`` asked right after ``after`` finds the top k it finds alone."""
     before = after.asked(with_context=options.with_context)
     thread = (Turn("user", before), Turn("assistant", after.expected_answer or "…"))
-    searched = await evaluation.answers.standalone(Question(asked, scopes=scopes, history=thread))
-    if searched == asked:
+    searched = await evaluation.answers.standalone(dataclasses.replace(question, history=thread))
+    if searched == question.text:
         return True
-    hits = await evaluation.corpus.kb.retriever.search(Query(searched, options.k, scopes=scopes))
+    query = Query(searched, options.k, scopes=question.scopes)
+    hits = await evaluation.corpus.kb.retriever.search(query)
     return [h.chunk_id for h in hits[: options.k]] == [h.chunk_id for h in alone]
 
 
