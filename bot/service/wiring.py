@@ -131,8 +131,10 @@ def build_answer_service(
     cache: AnswerCache,
     metrics: Metrics | None = None,
     observer: AnswerObserver | None = None,
+    hash_key: bytes | None = None,
 ) -> AnswerService:
-    """The answering core over ``kb`` with the configured writer and the given cache."""
+    """The answering core over ``kb`` with the configured writer and the given cache;
+    ``hash_key`` keys the question hashes (default: ``user_hash_key(settings)``)."""
     return AnswerService(
         retriever=kb.retriever,
         store=kb.store,
@@ -147,7 +149,7 @@ def build_answer_service(
             contact=settings.contact,
             max_question_chars=settings.max_question_chars,
             prompt_version=prompts.version,
-            hash_key=user_hash_key(settings),
+            hash_key=hash_key or user_hash_key(settings),
         ),
         metrics=metrics,
         observer=observer,
@@ -175,7 +177,10 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                 reporter=reporters,
                 top_k=settings.top_k,
             )
-            service = build_answer_service(settings, kb, prompts, cache, metrics, curator)
+            hash_key = user_hash_key(settings)
+            service = build_answer_service(
+                settings, kb, prompts, cache, metrics, curator, hash_key=hash_key
+            )
             jobs = IngestionJobs(
                 kb.engine.url.render_as_string(hide_password=False),
                 kb.engine,
@@ -196,7 +201,7 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                     work=WorkInProgress(),
                     reporters=reporters,
                     curator=curator,
-                    user_hash_key=user_hash_key(settings),
+                    user_hash_key=hash_key,
                 )
             finally:
                 await jobs.close()
