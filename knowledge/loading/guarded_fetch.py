@@ -234,14 +234,32 @@ class GuardedFetcher:
 
     async def _body(self, url: str, response: httpx.Response) -> bytes:
         limit = self._policy.max_bytes
-        if int(response.headers.get("content-length") or 0) > limit:
-            raise FetchRefused(url, f"declares more than {limit} bytes")
-        data = bytearray()
-        async for piece in response.aiter_bytes():
-            data += piece
-            if len(data) > limit:
-                raise FetchRefused(url, f"sends more than {limit} bytes")
-        return bytes(data)
+        try:
+            return await read_capped(response, limit)
+        except BodyTooLarge as e:
+            verb = "declares" if e.declared is not None else "sends"
+            raise FetchRefused(url, f"{verb} more than {limit} bytes") from None
+
+
+class BodyTooLarge(Exception):
+    """A response body over its cap; ``declared`` is its Content-Length when that said so."""
+
+    def __init__(self, declared: int | None) -> None:
+        super().__init__(declared)
+        self.declared = declared
+
+
+async def read_capped(response: httpx.Response, limit: int) -> bytes:
+    """A streamed response's body, stopped as soon as it is known to pass ``limit`` bytes."""
+    declared = int(response.headers.get("content-length") or 0)
+    if declared > limit:
+        raise BodyTooLarge(declared)
+    data = bytearray()
+    async for piece in response.aiter_bytes():
+        data += piece
+        if len(data) > limit:
+            raise BodyTooLarge(None)
+    return bytes(data)
 
 
 def _host_of(url: str) -> str:

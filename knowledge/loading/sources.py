@@ -16,7 +16,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 
 from knowledge.errors import LoadError
-from knowledge.loading.guarded_fetch import Fetched
+from knowledge.loading.guarded_fetch import BodyTooLarge, Fetched, read_capped
 
 FORMATS_BY_EXTENSION = {
     ".md": "markdown",
@@ -136,18 +136,11 @@ async def fetch_url(
             if response.status_code >= 400:
                 reason = response.reason_phrase or "error"
                 raise LoadError(url, f"the server answered HTTP {response.status_code} {reason}")
-            declared = int(response.headers.get("content-length") or 0)
-            if declared > max_bytes:
-                raise LoadError(
-                    url, f"is {_megabytes(declared)}, over the {_megabytes(max_bytes)} limit"
-                )
-            chunks: list[bytes] = []
-            received = 0
-            async for chunk in response.aiter_bytes():
-                received += len(chunk)
-                if received > max_bytes:
-                    raise LoadError(url, f"is over the {_megabytes(max_bytes)} limit")
-                chunks.append(chunk)
+            try:
+                data = await read_capped(response, max_bytes)
+            except BodyTooLarge as e:
+                size = f"is {_megabytes(e.declared)}, over" if e.declared else "is over"
+                raise LoadError(url, f"{size} the {_megabytes(max_bytes)} limit") from None
             final_url = str(response.url)
             media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     except LoadError:
@@ -161,7 +154,7 @@ async def fetch_url(
     except httpx.HTTPError as e:
         raise LoadError(url, f"cannot be reached ({_first_line(e) or type(e).__name__})") from e
     fmt = _format_for_response(url, final_url, media_type)
-    return RawSource(url, b"".join(chunks), fmt, final_url, final_url, fetched=True)
+    return RawSource(url, data, fmt, final_url, final_url, fetched=True)
 
 
 def web_source(fetched: Fetched) -> RawSource:
