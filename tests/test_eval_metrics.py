@@ -175,8 +175,9 @@ RUN = RunInfo(
 )
 
 
-def cited(supported: bool | None) -> CitedSource:
-    return CitedSource(1, "Leave Policy", "Annual leave", "https://hb.test/leave", supported)
+def cited(supported: bool | None, gold_document: bool | None = None) -> CitedSource:
+    url = "https://hb.test/leave"
+    return CitedSource(1, "Leave Policy", "Annual leave", url, supported, gold_document)
 
 
 def result(**changes: Any) -> CaseResult:
@@ -218,7 +219,8 @@ def mixed_results() -> list[CaseResult]:
             doc_recall=1.0,
             correct=True,
             judged_by="tokens",
-            citations=(cited(True), cited(False)),
+            citations=(cited(True, gold_document=True), cited(False, gold_document=False)),
+            evidence_quoted=True,
         ),
         # Evidence only at rank 4: a miss at k=3.
         result(
@@ -230,8 +232,9 @@ def mixed_results() -> list[CaseResult]:
             doc_recall=0.5,
             correct=False,
             judged_by="lexical",
-            citations=(cited(None),),
+            citations=(cited(None, gold_document=False),),
             tone_problems=("7 sentences (max 5)",),
+            evidence_quoted=False,
         ),
         # No evidence sentences: ranked by its gold document, and the bot declined.
         result(
@@ -296,6 +299,9 @@ def test_summary_retrieval() -> None:
     assert retrieval.doc_recall_at_k == pytest.approx((1.0 + 0.5 + 0.5 + 0.0) / 4)
     # r1 by evidence (1/2), r2 by evidence (1/4), r3 by gold document (1/2), r4 missing (0).
     assert retrieval.mrr == pytest.approx((0.5 + 0.25 + 0.5 + 0.0) / 4)
+    # A gold document at rank 3 or better for r1 to r4.
+    assert retrieval.gold_document_hit_at_k == 1.0
+    assert summarise(RUN, mixed_results(), k=2).retrieval.gold_document_hit_at_k == 0.75
 
 
 def test_evidence_hit_uses_rank_at_most_k() -> None:
@@ -321,6 +327,8 @@ def test_summary_answers() -> None:
         tone_conformance=0.75,  # r2 fails among r1, r2, r5, r7
         answerable=5,
         unanswerable=2,
+        cites_gold_document=0.25,  # r1 of r1 to r4 (r2 cites another document)
+        evidence_quoted=0.5,  # r1 of r1 and r2
     )
     assert answers.correctness == pytest.approx(2 / 3)
     # r1's two and r6's one; r2's unchecked citation is left out.
@@ -353,6 +361,7 @@ def test_summary_without_unanswerable_or_evidence() -> None:
         mrr=0.5,
         questions_with_evidence=0,
         questions_with_gold_documents=2,
+        gold_document_hit_at_k=0.5,
     )
     assert summary.answers.abstention_rate is None
     assert summary.answers.unanswerable == 0

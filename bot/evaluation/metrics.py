@@ -102,6 +102,9 @@ def _retrieval(results: Sequence[CaseResult], k: int) -> RetrievalSummary:
         mrr=_mean([1.0 / r.relevant_rank if r.relevant_rank else 0.0 for r in ranked]),
         questions_with_evidence=len(with_evidence),
         questions_with_gold_documents=len(with_gold),
+        gold_document_hit_at_k=_mean(
+            [float(r.gold_rank is not None and r.gold_rank <= k) for r in with_gold]
+        ),
     )
 
 
@@ -111,6 +114,8 @@ def _answers(results: Sequence[CaseResult]) -> AnswerSummary:
     answerable = [r for r in results if r.answerable]
     unanswerable = [r for r in results if not r.answerable]
     answered = [r for r in results if r.answered]
+    with_gold = [r for r in answerable if r.gold_documents]
+    quoted = [r.evidence_quoted for r in answerable if r.evidence_quoted is not None]
     methods = sorted({r.judged_by for r in judged})
     return AnswerSummary(
         correctness=_mean([float(bool(r.correct)) for r in judged]),
@@ -122,6 +127,10 @@ def _answers(results: Sequence[CaseResult]) -> AnswerSummary:
         tone_conformance=_mean([float(not r.tone_problems) for r in answered]),
         answerable=len(answerable),
         unanswerable=len(unanswerable),
+        cites_gold_document=_mean(
+            [float(r.answered and any(c.gold_document for c in r.citations)) for r in with_gold]
+        ),
+        evidence_quoted=_mean([float(q) for q in quoted]),
     )
 
 

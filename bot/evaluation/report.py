@@ -23,6 +23,7 @@ SECTION_ANSWERS = "Answers"
 SECTION_COST = "Cost"
 EVIDENCE_HIT = "evidence hit@{k}"
 DOC_RECALL = "document recall@{k}"
+GOLD_DOCUMENT_HIT = "gold document hit@{k}"
 MRR = "MRR"
 WITH_EVIDENCE = "{n} questions with evidence"
 WITH_GOLD_DOCUMENTS = "{n} questions with gold documents"
@@ -30,6 +31,8 @@ CORRECTNESS = "correctness"
 JUDGED = "{n} judged"
 JUDGED_BY = "{n} judged, by {by}"
 CITATION_PRECISION = "citation precision"
+CITES_GOLD_DOCUMENT = "answered citing a gold document"
+EVIDENCE_QUOTED = "answer quotes gold evidence"
 GROUNDED_RATE = "grounded rate (answerable)"
 ABSTENTION_RATE = "abstention rate (unanswerable)"
 OF_ANSWERABLE = "of {n} answerable"
@@ -106,6 +109,11 @@ def figure_sections(summary: Summary) -> list[tuple[str, list[Row]]]:
                     _rate(retrieval.doc_recall_at_k),
                     WITH_GOLD_DOCUMENTS.format(n=retrieval.questions_with_gold_documents),
                 ),
+                (
+                    GOLD_DOCUMENT_HIT.format(k=retrieval.k),
+                    _rate(retrieval.gold_document_hit_at_k),
+                    WITH_GOLD_DOCUMENTS.format(n=retrieval.questions_with_gold_documents),
+                ),
                 (MRR, _rate(retrieval.mrr), ""),
             ],
         ),
@@ -114,6 +122,8 @@ def figure_sections(summary: Summary) -> list[tuple[str, list[Row]]]:
             [
                 (CORRECTNESS, _rate(answers.correctness), judged),
                 (CITATION_PRECISION, _rate(answers.citation_precision), ""),
+                (CITES_GOLD_DOCUMENT, _rate(answers.cites_gold_document), ""),
+                (EVIDENCE_QUOTED, _rate(answers.evidence_quoted), ""),
                 (
                     GROUNDED_RATE,
                     _rate(answers.grounded_rate),

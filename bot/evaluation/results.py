@@ -34,6 +34,7 @@ class CitedSource:
     section: str
     url: str
     supported: bool | None
+    gold_document: bool | None = None  # None when the case names no gold document
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class CaseResult:
     # Asked right after an unrelated question: was it searched exactly as when asked alone?
     # None when not checked (a follow-up, or no unrelated question to pair it with).
     new_topic_as_alone: bool | None = None
+    # The answer quotes a gold evidence sentence; None without evidence or when unanswerable.
+    evidence_quoted: bool | None = None
 
     @property
     def answered(self) -> bool:
@@ -95,6 +98,7 @@ class RetrievalSummary:
     mrr: float | None
     questions_with_evidence: int
     questions_with_gold_documents: int
+    gold_document_hit_at_k: float | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,8 @@ class AnswerSummary:
     tone_conformance: float | None
     answerable: int
     unanswerable: int
+    cites_gold_document: float | None = None
+    evidence_quoted: float | None = None
 
 
 @dataclass(frozen=True)

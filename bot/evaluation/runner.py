@@ -186,6 +186,11 @@ async def evaluate_case(
         cost_usd=evaluation.prices.cost(answer),
         follow_up=bool(case.history),
         new_topic_as_alone=as_alone,
+        evidence_quoted=(
+            answer.outcome == "answered" and holds_evidence(answer.text, case.gold_evidence)
+            if case.answerable and case.gold_evidence
+            else None
+        ),
     )
 
 
@@ -245,7 +250,10 @@ def _cited(
             supported = citation.doc_id in gold
         else:
             supported = None
+        from_gold = citation.doc_id in gold if gold else None
         cited.append(
-            CitedSource(citation.n, citation.title, citation.section, citation.url, supported)
+            CitedSource(
+                citation.n, citation.title, citation.section, citation.url, supported, from_gold
+            )
         )
     return tuple(cited)
