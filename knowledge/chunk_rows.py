@@ -54,7 +54,7 @@ async def known_vectors(
         ),
         {"hashes": list(set(hashes)), "model": model},
     )
-    return {row.content_hash: _as_array(row.embedding) for row in rows}
+    return {row.content_hash: as_array(row.embedding) for row in rows}
 
 
 async def delete_chunks(connection: AsyncConnection, document_id: str) -> None:
@@ -73,7 +73,7 @@ async def copy_chunks(
 ) -> None:
     """Write the chunks with their vectors (by content hash) in one COPY."""
     scope_list = list(scopes)
-    driver = await _driver_connection(connection)
+    driver = await driver_connection(connection)
     async with (
         driver.cursor() as cursor,
         cursor.copy(f"COPY chunks ({CHUNK_COPY_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
@@ -115,7 +115,7 @@ async def replace_vectors(
             "embedding vector) ON COMMIT DROP"
         )
     )
-    driver = await _driver_connection(connection)
+    driver = await driver_connection(connection)
     async with (
         driver.cursor() as cursor,
         cursor.copy("COPY reindexed (content_hash, embedding) FROM STDIN (FORMAT BINARY)") as copy,
@@ -132,13 +132,13 @@ async def replace_vectors(
     )
 
 
-def _as_array(value: Any) -> Vectors:
+def as_array(value: Any) -> Vectors:
     """A stored vector (pgvector's ``Vector``) as the float32 array the embedders produce."""
     raw = value.to_numpy() if hasattr(value, "to_numpy") else value
     return np.asarray(raw, dtype=np.float32)
 
 
-async def _driver_connection(connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
+async def driver_connection(connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
     """The psycopg connection under a SQLAlchemy one, for COPY (same transaction)."""
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection

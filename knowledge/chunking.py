@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from knowledge.types import Chunk, Document, Section
 
+# Bumped when what is stored per chunk changes, so the next ingest rewrites unchanged documents.
+INDEX_VERSION = 2
 # Room for the heading line each packed section brings along.
 _HEADING_ALLOWANCE = 80
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -61,9 +63,10 @@ def stored_hash(document: Document, chunks: Sequence[Chunk]) -> str:
     """What the store compares to skip an unchanged document: its text and how it was chunked.
 
     Chunk ids cover each chunk's position and indexed text, so a change of chunk size or of
-    what is indexed with a chunk re-chunks documents whose text did not change.
+    what is indexed with a chunk re-chunks documents whose text did not change; the index
+    version does the same when what is stored per chunk changes (version 2 added sentences).
     """
-    digest = hashlib.sha256(document_hash(document).encode())
+    digest = hashlib.sha256(f"{INDEX_VERSION}\0{document_hash(document)}".encode())
     for chunk in chunks:
         digest.update(chunk.id.encode())
     return digest.hexdigest()

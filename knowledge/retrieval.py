@@ -8,6 +8,7 @@ score, it means the same thing for every question.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from knowledge.database import CONNECTION_ERRORS, unavailable
 from knowledge.embedders import Embedder, Vectors
 from knowledge.schema import CHUNKS_TABLE, TEXT_SEARCH_CONFIG, VECTOR_DISTANCE_OPERATOR
-from knowledge.types import PUBLIC_SCOPE, Query, ScoredChunk
+from knowledge.types import PUBLIC_SCOPE, Query, ScoredChunk, ScoredSentence
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ class RetrievalOptions:
     ef_search: int = 40
     text_match_budget: int = 1000
     stats_refresh_seconds: float = 60.0
+    # The fused top ``rescore_depth`` are ranked again with their best sentence as a third
+    # list of the fusion, weighted ``sentence_weight``: a passage whose one sentence answers
+    # the question rises above one that is only about the same topic.
+    rescore_depth: int = 20
+    sentence_weight: float = 1.0
 
 
 # Full-text matches use OR semantics: a question's words rarely all occur in one chunk. Ranking
@@ -101,7 +107,15 @@ JOIN documents AS d ON d.id = c.document_id
 CROSS JOIN query AS q
 WHERE 1 - (c.embedding {VECTOR_DISTANCE_OPERATOR} q.embedding) >= :min_similarity
 ORDER BY f.score DESC, similarity DESC
-LIMIT :k
+LIMIT :depth
+"""  # noqa: S608
+
+_SENTENCES_QUERY = f"""
+SELECT chunk_id, position, text,
+       1 - (embedding {VECTOR_DISTANCE_OPERATOR} CAST(:embedding AS vector)) AS similarity
+FROM sentences
+WHERE chunk_id = ANY(:ids)
+ORDER BY chunk_id, position
 """  # noqa: S608
 
 
@@ -193,10 +207,10 @@ class PgHybridRetriever:
                 "vector_weight": options.vector_weight,
                 "text_weight": options.text_weight,
                 "min_similarity": options.min_similarity,
-                "k": query.k,
+                "depth": max(query.k, options.rescore_depth),
             },
         )
-        return [
+        fused = [
             ScoredChunk(
                 chunk_id=row.id,
                 document_id=row.document_id,
@@ -210,3 +224,36 @@ class PgHybridRetriever:
             )
             for row in rows
         ]
+        with_sentences = await self._with_sentences(connection, fused, embedding)
+        return rescored(with_sentences, options)[: query.k]
+
+    async def _with_sentences(
+        self, connection: AsyncConnection, chunks: list[ScoredChunk], embedding: Vectors
+    ) -> list[ScoredChunk]:
+        """The chunks, each with its sentences scored against the question."""
+        if not chunks:
+            return chunks
+        rows = await connection.execute(
+            text(_SENTENCES_QUERY),
+            {"embedding": embedding, "ids": [c.chunk_id for c in chunks]},
+        )
+        sentences: dict[str, list[ScoredSentence]] = {}
+        for row in rows:
+            scored = ScoredSentence(row.text, float(row.similarity))
+            sentences.setdefault(row.chunk_id, []).append(scored)
+        return [
+            dataclasses.replace(c, sentences=tuple(sentences.get(c.chunk_id, ()))) for c in chunks
+        ]
+
+
+def rescored(chunks: list[ScoredChunk], options: RetrievalOptions) -> list[ScoredChunk]:
+    """The fused candidates ordered again with their best sentence's rank as a third list."""
+    by_sentence = sorted(
+        (c for c in chunks if c.sentences), key=lambda c: -c.best_sentence_similarity
+    )
+    bonus = {
+        c.chunk_id: options.sentence_weight / (options.rrf_k + rank)
+        for rank, c in enumerate(by_sentence, 1)
+    }
+    rescored = [dataclasses.replace(c, score=c.score + bonus.get(c.chunk_id, 0.0)) for c in chunks]
+    return sorted(rescored, key=lambda c: (-c.score, -c.similarity))

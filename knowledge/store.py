@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from knowledge import chunk_rows, corpus_row, document_rows, vector_index
+from knowledge import chunk_rows, corpus_row, document_rows, sentence_rows, vector_index
 from knowledge.chunking import document_id_for, stored_hash
 from knowledge.database import GuardedConnection
 from knowledge.embedders import Embedder
@@ -26,6 +26,7 @@ from knowledge.schema import CHUNKS_TABLE
 from knowledge.types import Chunk, Document, IngestResult, StoredDocument
 
 ProgressCallback = Callable[[int], None]
+K = TypeVar("K")
 
 
 class PgDocumentStore:
@@ -101,12 +102,26 @@ class PgDocumentStore:
             known = await chunk_rows.known_vectors(
                 connection, [c.content_hash for c in chunks], model
             )
+            known_sentences = await sentence_rows.known_sentence_vectors(
+                connection, [c.content_hash for c in chunks], model
+            )
 
         missing = [c for c in chunks if c.content_hash not in known]
-        if missing:
-            unique = {c.content_hash: c.embedding_text for c in missing}
-            vectors = await self._embedder.embed(list(unique.values()))
-            known.update(zip(unique, vectors, strict=True))
+        unique = {c.content_hash: c.embedding_text for c in missing}
+        sentences = {
+            chunk_hash: texts
+            for chunk_hash, texts in sentence_rows.sentence_texts(chunks).items()
+            if chunk_hash not in known_sentences
+        }
+        if unique or sentences:
+            # One call for the chunks and their sentences: the model batches them together.
+            flat = [t for texts in sentences.values() for t in texts]
+            vectors = await self._embedder.embed([*unique.values(), *flat])
+            known.update(zip(unique, vectors[: len(unique)], strict=True))
+            offset = len(unique)
+            for chunk_hash, texts in sentences.items():
+                known_sentences[chunk_hash] = list(vectors[offset : offset + len(texts)])
+                offset += len(texts)
 
         async with self._transaction() as connection:
             version = await corpus_row.bump_version(connection, self._embedder)
@@ -115,6 +130,7 @@ class PgDocumentStore:
             if chunks:
                 await corpus_row.claim_model(connection, model)
                 await chunk_rows.copy_chunks(connection, chunks, document.scopes, model, known)
+                await sentence_rows.copy_sentences(connection, chunks, known_sentences)
         return IngestResult(
             doc_id,
             document.title,
@@ -164,7 +180,9 @@ class PgDocumentStore:
         """
         async with self._connect() as connection:
             pending = await chunk_rows.texts_to_reembed(connection)
+            pending_sentences = await sentence_rows.sentences_to_reembed(connection)
         vectors = await self._embed_in_batches(pending, progress)
+        sentence_vectors = await self._embed_in_batches(pending_sentences)
 
         model, dimension = self._embedder.model, self._embedder.dimension
         async with self._transaction() as connection:
@@ -176,22 +194,29 @@ class PgDocumentStore:
                 if h not in vectors
             }
             vectors.update(await self._embed_in_batches(late, progress))
+            late_sentences = {
+                key: t
+                for key, t in (await sentence_rows.sentences_to_reembed(connection)).items()
+                if key not in sentence_vectors
+            }
+            sentence_vectors.update(await self._embed_in_batches(late_sentences))
             resized = await corpus_row.stored_dimension(connection) != dimension
             if resized:
                 # The index is rebuilt once after the update rather than grown per row.
                 await vector_index.drop_vector_index(connection)
                 await vector_index.resize_vectors(connection, dimension)
             await chunk_rows.replace_vectors(connection, vectors, model)
+            await sentence_rows.replace_sentence_vectors(connection, sentence_vectors)
             if resized:
                 await vector_index.build_vector_index(connection)
             await corpus_row.record_model(connection, model, dimension)
         return len(vectors)
 
     async def _embed_in_batches(
-        self, texts: dict[str, str], progress: ProgressCallback | None, batch: int = 256
-    ) -> dict[str, Any]:
+        self, texts: dict[K, str], progress: ProgressCallback | None = None, batch: int = 256
+    ) -> dict[K, Any]:
         hashes = list(texts)
-        vectors: dict[str, Any] = {}
+        vectors: dict[K, Any] = {}
         for start in range(0, len(hashes), batch):
             part = hashes[start : start + batch]
             embedded = await self._embedder.embed([texts[h] for h in part])

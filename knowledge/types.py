@@ -75,12 +75,22 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class ScoredSentence:
+    """One sentence of a retrieved chunk and its cosine similarity to the question."""
+
+    text: str
+    similarity: float
+
+
+@dataclass(frozen=True)
 class ScoredChunk:
     """One retrieval result, best first in a list of them.
 
     ``score`` is the fused rank score used for ordering (higher is better); ``similarity`` is
     the cosine similarity between question and chunk, an absolute measure the minimum-score cut
-    and "is this good enough?" decisions can rely on.
+    and "is this good enough?" decisions can rely on. ``sentences`` are the chunk's indexed
+    sentences in reading order, each with its own similarity (none for a chunk stored before
+    sentences were).
     """
 
     chunk_id: str
@@ -92,6 +102,12 @@ class ScoredChunk:
     text: str
     score: float
     similarity: float
+    sentences: tuple[ScoredSentence, ...] = ()
+
+    @property
+    def best_sentence_similarity(self) -> float:
+        """The similarity of the sentence closest to the question (the chunk's, without any)."""
+        return max((s.similarity for s in self.sentences), default=self.similarity)
 
 
 @dataclass(frozen=True)

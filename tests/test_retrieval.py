@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -10,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from knowledge.chunking import chunk_document
 from knowledge.embedders import HashingEmbedder, LocalEmbedder
-from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
+from knowledge.retrieval import PgHybridRetriever, RetrievalOptions, rescored
 from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_QUESTIONS
 from knowledge.store import PgDocumentStore
-from knowledge.types import Query
+from knowledge.types import Query, ScoredChunk, ScoredSentence
 from tests.documents import policy
 
 CORPUS = {
@@ -147,3 +148,48 @@ async def test_full_text_searches_rare_words_within_its_budget(
     assert await budgeted.text_terms("leave") == ""
     hits = await budgeted.search(Query(question, k=1))
     assert hits[0].section == "Calibration"
+
+
+async def test_each_hit_carries_its_sentences_scored_against_the_question(
+    store: PgDocumentStore, retriever: PgHybridRetriever, embedder: HashingEmbedder
+) -> None:
+    document = policy(
+        url="https://hb.test/travel",
+        title="Travel Policy",
+        sections={
+            "Booking": "Book flights through the travel portal. Trains are booked the same way. "
+            "Hotels must be under 150 pounds a night in London."
+        },
+    )
+    await store.upsert(document, chunk_document(document))
+    question = "how much can a hotel night in London cost"
+    [hit] = await retriever.search(Query(question, k=1))
+
+    assert [s.text for s in hit.sentences] == [
+        "Book flights through the travel portal.",
+        "Trains are booked the same way.",
+        "Hotels must be under 150 pounds a night in London.",
+    ]
+    vectors = await embedder.embed(
+        [question, *(f"Travel Policy › Booking: {s.text}" for s in hit.sentences)]
+    )
+    expected = [float(vectors[0] @ v) for v in vectors[1:]]
+    assert [s.similarity for s in hit.sentences] == pytest.approx(expected, abs=1e-5)
+    assert hit.best_sentence_similarity == pytest.approx(max(expected), abs=1e-5)
+    assert max(expected) == expected[2]
+
+
+def test_a_passage_whose_one_sentence_answers_is_ranked_above_one_on_the_topic() -> None:
+    def chunk(chunk_id: str, score: float, best: float) -> ScoredChunk:
+        sentences = (ScoredSentence("other", 0.1), ScoredSentence("best", best))
+        return ScoredChunk(chunk_id, "d", "T", "S", ("T",), "u", "text", score, 0.5, sentences)
+
+    options = RetrievalOptions(rrf_k=10, sentence_weight=1.0)
+    on_topic, answers = chunk("topic", 0.150, best=0.40), chunk("answer", 0.145, best=0.80)
+    assert [c.chunk_id for c in rescored([on_topic, answers], options)] == ["answer", "topic"]
+    # Without sentences (stored before they were), the fused order stands.
+    bare = [dataclasses.replace(c, sentences=()) for c in (on_topic, answers)]
+    assert [c.chunk_id for c in rescored(bare, options)] == ["topic", "answer"]
+    # With no weight on sentences, too.
+    no_weight = RetrievalOptions(rrf_k=10, sentence_weight=0.0)
+    assert [c.chunk_id for c in rescored([on_topic, answers], no_weight)] == ["topic", "answer"]

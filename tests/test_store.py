@@ -95,7 +95,8 @@ async def test_update_embeds_only_changed_chunks_and_bumps_versions(
     result = await store.upsert(changed, chunk_document(changed))
     assert result.status == "updated"
     assert result.embedded_count == 1
-    assert embedder.texts_embedded - texts_before == 1
+    # The changed chunk and its one sentence; the unchanged chunk's vectors are reused.
+    assert embedder.texts_embedded - texts_before == 2
     assert result.corpus_version == version + 1
     [stored] = await store.list_documents()
     assert stored.version == 2
@@ -180,8 +181,39 @@ async def test_a_different_embedding_model_is_refused_until_reindex(
     retriever = PgHybridRetriever(engine, HashingEmbedder(64))
     hits = await retriever.search(Query("how many days of annual leave"))
     assert hits[0].section == "Annual leave"
+    # The sentences were embedded again too: the search scored them with the new model.
+    assert hits[0].sentences and hits[0].sentences[0].similarity > 0.3
+    async with engine.connect() as connection:
+        sizes = await connection.execute(
+            text("SELECT DISTINCT vector_dims(embedding) FROM sentences")
+        )
+        assert sizes.scalars().all() == [64]
     with pytest.raises(EmbeddingModelMismatchError):
         await store.check_embedder()
+
+
+async def test_sentences_are_stored_with_their_chunk_and_removed_with_it(
+    engine: AsyncEngine, store: PgDocumentStore
+) -> None:
+    document = policy(
+        sections={
+            "Annual leave": "Everyone gets 25 days of annual leave. Book it in the HR tool.\n\n"
+            "- Carry over up to five days into next year",
+            "Sick leave": "Ill? Tell your manager.",  # too short to be a sentence of its own
+        }
+    )
+    await store.upsert(document, chunk_document(document))
+    query = "SELECT text FROM sentences ORDER BY chunk_id, position"
+    async with engine.connect() as connection:
+        stored = (await connection.execute(text(query))).scalars().all()
+    assert stored == [
+        "Everyone gets 25 days of annual leave.",
+        "Book it in the HR tool.",
+        "Carry over up to five days into next year",
+    ]
+    await store.remove(document.url)
+    async with engine.connect() as connection:
+        assert (await connection.execute(text(query))).scalars().all() == []
 
 
 async def test_chunking_options_change_the_chunks(store: PgDocumentStore) -> None:

@@ -21,7 +21,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from bot.core.types import Answer, Citation, Usage
-from knowledge.types import ScoredChunk
+from knowledge.types import ScoredChunk, ScoredSentence
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,10 @@ def answer_from_json(data: dict[str, Any]) -> Answer:
 
 def scored_chunk_from_json(data: dict[str, Any]) -> ScoredChunk:
     """A source as ``dataclasses.asdict`` wrote it (JSON turned its tuple into a list)."""
-    return ScoredChunk(**{**data, "heading_path": tuple(data["heading_path"])})
+    sentences = tuple(ScoredSentence(**s) for s in data.get("sentences", ()))
+    return ScoredChunk(
+        **{**data, "heading_path": tuple(data["heading_path"]), "sentences": sentences}
+    )
 
 
 def _decode(raw: bytes | str) -> Answer | None:

@@ -12,7 +12,6 @@ leave a new question that needs no thread as it is (``bot/core/follow_up.py``).
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -23,6 +22,7 @@ from bot.core.llm import ChatMessage, ChatModel
 from bot.core.prompts import Prompts
 from bot.core.types import Question, Usage
 from bot.core.vocabulary import STOPWORDS, WORD
+from knowledge.sentences import split_sentences
 from knowledge.types import ScoredChunk
 
 NOT_COVERED = "NOT_COVERED"
@@ -121,10 +121,6 @@ def format_sources(sources: Sequence[ScoredChunk]) -> str:
     return "\n\n".join(blocks)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
-_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-
-
 def content_terms(text: str) -> set[str]:
     """The lower-cased, roughly stemmed words of ``text`` that carry meaning."""
     return {_stem(w) for w in WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1}
@@ -135,23 +131,6 @@ def _stem(word: str) -> str:
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
-
-
-def _sentences(text: str) -> list[str]:
-    """Sentences, with list items and table rows kept whole and wrapped lines rejoined."""
-    units: list[str] = []
-    paragraph: list[str] = []
-    for line in [*text.splitlines(), ""]:
-        stripped = line.strip()
-        if stripped and not _LIST_MARK.match(line) and not stripped.startswith("|"):
-            paragraph.append(stripped)
-            continue
-        if paragraph:
-            units.extend(_SENTENCE_END.split(" ".join(paragraph)))
-            paragraph = []
-        if stripped:
-            units.append(_LIST_MARK.sub("", stripped))
-    return [u.strip() for u in units if u.strip()]
 
 
 class ExtractiveAnswerWriter:
@@ -179,7 +158,7 @@ class ExtractiveAnswerWriter:
         wanted = content_terms(question)
         candidates: list[tuple[float, int, int, str]] = []  # score, source, position, sentence
         for n, source in enumerate(sources[: self._sources_used], 1):
-            for position, sentence in enumerate(_sentences(source.text)):
+            for position, sentence in enumerate(split_sentences(source.text)):
                 shared = len(wanted & content_terms(sentence))
                 candidates.append((shared + 0.5 / n, n, position, sentence))
         if not candidates:
