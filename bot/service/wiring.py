@@ -149,6 +149,7 @@ def build_answer_service(
             contact=settings.contact,
             max_question_chars=settings.max_question_chars,
             prompt_version=prompts.version,
+            languages=settings.search_languages,
             hash_key=hash_key or user_hash_key(settings),
         ),
         metrics=metrics,
