@@ -131,6 +131,13 @@ def test_the_languages_searched_follow_the_model(
     assert settings.embedding_model == model
 
 
+def test_a_local_model_is_configured_by_path() -> None:
+    settings = Settings.from_env({"SUPPORTBOT_EMBEDDING_MODEL": "/srv/models/e5"})
+    embedder = build_embedder(settings)
+    assert isinstance(embedder, LocalEmbedder) and embedder.model == "/srv/models/e5"
+    assert build_embedder(Settings.from_env({})).model == "sentence-transformers/all-MiniLM-L6-v2"
+
+
 def test_bad_search_languages_name_the_variable() -> None:
     with pytest.raises(SettingsError, match="SUPPORTBOT_SEARCH_LANGUAGES: 'english' is not"):
         Settings.from_env({"SUPPORTBOT_SEARCH_LANGUAGES": "english"})
