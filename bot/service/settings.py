@@ -164,7 +164,11 @@ class Settings:
             return value
 
         try:
-            embedding = embedder_settings(get)
+            embedding = embedder_settings(
+                get("SUPPORTBOT_EMBEDDER"),
+                get("SUPPORTBOT_EMBEDDING_MODEL"),
+                get("SUPPORTBOT_SEARCH_LANGUAGES"),
+            )
         except ValueError as e:
             raise SettingsError(str(e)) from None
         dimension = get("SUPPORTBOT_EMBEDDING_DIMENSION")
