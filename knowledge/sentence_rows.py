@@ -17,46 +17,43 @@ from knowledge.embedders import Vectors
 from knowledge.sentences import indexed_sentences, sentence_embedding_text
 from knowledge.types import Chunk
 
-SentenceVectors = Mapping[str, Sequence[Vectors]]  # chunk content hash -> a vector per sentence
+# (chunk content hash, sentence) -> the sentence's vector
+SentenceVectors = Mapping[tuple[str, str], Vectors]
 
 
-def sentence_texts(chunks: Sequence[Chunk]) -> dict[str, list[str]]:
-    """What is embedded for each distinct chunk text's sentences, by content hash."""
+def sentences_to_embed(
+    chunks: Sequence[Chunk], known: SentenceVectors
+) -> dict[tuple[str, str], str]:
+    """What to embed for the chunks' sentences that have no stored vector yet."""
     return {
-        chunk.content_hash: [
-            sentence_embedding_text(chunk.context, s) for s in indexed_sentences(chunk.text)
-        ]
+        (chunk.content_hash, sentence): sentence_embedding_text(chunk.context, sentence)
         for chunk in chunks
+        for sentence in indexed_sentences(chunk.text)
+        if (chunk.content_hash, sentence) not in known
     }
 
 
 async def known_sentence_vectors(
     connection: AsyncConnection, hashes: Sequence[str], model: str
-) -> dict[str, list[Vectors]]:
-    """Stored sentence vectors for these chunk texts from ``model``, from any document."""
+) -> dict[tuple[str, str], Vectors]:
+    """Stored vectors of the sentences of these chunk texts from ``model``, from any document."""
     if not hashes:
         return {}
     rows = await connection.execute(
         text(
-            "SELECT c.content_hash, c.id, s.position, s.embedding FROM chunks c "
-            "JOIN sentences s ON s.chunk_id = c.id "
-            "WHERE c.content_hash = ANY(:hashes) AND c.model = :model "
-            "ORDER BY c.content_hash, c.id, s.position"
+            "SELECT DISTINCT ON (c.content_hash, s.text) c.content_hash, s.text, s.embedding "
+            "FROM chunks c JOIN sentences s ON s.chunk_id = c.id "
+            "WHERE c.content_hash = ANY(:hashes) AND c.model = :model"
         ),
         {"hashes": list(set(hashes)), "model": model},
     )
-    found: dict[str, tuple[str, list[Vectors]]] = {}
-    for row in rows:
-        chunk_id, vectors = found.setdefault(row.content_hash, (row.id, []))
-        if chunk_id == row.id:  # one stored copy of the text is enough
-            vectors.append(as_array(row.embedding))
-    return {content_hash: vectors for content_hash, (_, vectors) in found.items()}
+    return {(row.content_hash, row.text): as_array(row.embedding) for row in rows}
 
 
 async def copy_sentences(
     connection: AsyncConnection, chunks: Sequence[Chunk], vectors: SentenceVectors
 ) -> None:
-    """Write each chunk's sentences with their vectors (by the chunk's content hash)."""
+    """Write each chunk's sentences with their vectors."""
     driver = await driver_connection(connection)
     async with (
         driver.cursor() as cursor,
@@ -66,10 +63,8 @@ async def copy_sentences(
     ):
         copy.set_types(["text", "int4", "text", "vector"])
         for chunk in chunks:
-            sentences = indexed_sentences(chunk.text)
-            for position, (sentence, vector) in enumerate(
-                zip(sentences, vectors.get(chunk.content_hash, ()), strict=False)
-            ):
+            for position, sentence in enumerate(indexed_sentences(chunk.text)):
+                vector = vectors[(chunk.content_hash, sentence)]
                 await copy.write_row((chunk.id, position, sentence, vector))
 
 

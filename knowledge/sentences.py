@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+_WORD = re.compile(r"[^\W\d_]{2,}")
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 # A heading line or a fragment says too little to be matched against a question on its own.
 MIN_SENTENCE_WORDS = 4
@@ -33,11 +34,18 @@ def split_sentences(text: str) -> list[str]:
 
 
 def indexed_sentences(text: str) -> list[str]:
-    """The sentences of a chunk that are embedded: those long enough to say something."""
-    return [s for s in split_sentences(text) if len(s.split()) >= MIN_SENTENCE_WORDS]
+    """The sentences of a chunk that are embedded: those with enough words to say something
+    (not a heading, and not a table's rule line)."""
+    return [s for s in split_sentences(text) if len(_WORD.findall(s)) >= MIN_SENTENCE_WORDS]
 
 
 def sentence_embedding_text(context: str, sentence: str) -> str:
     """What is embedded for a sentence: its chunk's title and heading line, then the sentence
-    ("Parental leave › Partners: It is 4 weeks." is found where "It is 4 weeks." is not)."""
+    ("Parental leave › Partners: It is 4 weeks." is found where "It is 4 weeks." is not).
+
+    With the heading alone, ConditionalQA's evidence hit@5 with the asker's situation was 3
+    points lower (0.948 against 0.978), for about a fifth less embedding at ingest. Stored
+    sentence vectors are reused by their chunk's text, so changing what is embedded here needs
+    a migration that empties the ``sentences`` table.
+    """
     return f"{context}: {sentence}"

@@ -108,20 +108,12 @@ class PgDocumentStore:
 
         missing = [c for c in chunks if c.content_hash not in known]
         unique = {c.content_hash: c.embedding_text for c in missing}
-        sentences = {
-            chunk_hash: texts
-            for chunk_hash, texts in sentence_rows.sentence_texts(chunks).items()
-            if chunk_hash not in known_sentences
-        }
+        sentences = sentence_rows.sentences_to_embed(chunks, known_sentences)
         if unique or sentences:
             # One call for the chunks and their sentences: the model batches them together.
-            flat = [t for texts in sentences.values() for t in texts]
-            vectors = await self._embedder.embed([*unique.values(), *flat])
+            vectors = await self._embedder.embed([*unique.values(), *sentences.values()])
             known.update(zip(unique, vectors[: len(unique)], strict=True))
-            offset = len(unique)
-            for chunk_hash, texts in sentences.items():
-                known_sentences[chunk_hash] = list(vectors[offset : offset + len(texts)])
-                offset += len(texts)
+            known_sentences.update(zip(sentences, vectors[len(unique) :], strict=True))
 
         async with self._transaction() as connection:
             version = await corpus_row.bump_version(connection, self._embedder)
