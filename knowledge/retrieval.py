@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from knowledge.database import CONNECTION_ERRORS, unavailable
 from knowledge.embedders import Embedder, Vectors
+from knowledge.query_text import search_text
 from knowledge.schema import CHUNKS_TABLE, TEXT_SEARCH_CONFIG, VECTOR_DISTANCE_OPERATOR
 from knowledge.types import PUBLIC_SCOPE, Query, ScoredChunk, ScoredSentence
 
@@ -137,12 +138,13 @@ class PgHybridRetriever:
 
     async def search_many(self, queries: Sequence[Query]) -> list[list[ScoredChunk]]:
         """Like ``search`` for several queries, embedding them in one batch."""
-        vectors = await self._embedder.embed([q.text for q in queries])
+        texts = [search_text(q.text) for q in queries]
+        vectors = await self._embedder.embed(texts)
         try:
             async with self._engine.connect() as connection:
                 return [
-                    await self._search_with(connection, q, v)
-                    for q, v in zip(queries, vectors, strict=True)
+                    await self._search_with(connection, q, t, v)
+                    for q, t, v in zip(queries, texts, vectors, strict=True)
                 ]
         except CONNECTION_ERRORS as e:
             raise unavailable(self._engine, e) from e
@@ -151,7 +153,7 @@ class PgHybridRetriever:
         """The full-text query the hybrid search runs for ``question`` (for diagnostics)."""
         try:
             async with self._engine.connect() as connection:
-                return await self._text_terms(connection, question) or ""
+                return await self._text_terms(connection, search_text(question)) or ""
         except CONNECTION_ERRORS as e:
             raise unavailable(self._engine, e) from e
 
@@ -186,12 +188,12 @@ class PgHybridRetriever:
         return self._stats
 
     async def _search_with(
-        self, connection: AsyncConnection, query: Query, embedding: Vectors
+        self, connection: AsyncConnection, query: Query, words: str, embedding: Vectors
     ) -> list[ScoredChunk]:
         options = self._options
         scopes = sorted({PUBLIC_SCOPE, *query.scopes})
         candidates = max(options.candidates, query.k)
-        terms = await self._text_terms(connection, query.text)
+        terms = await self._text_terms(connection, words)
         await connection.execute(
             text("SELECT set_config('hnsw.ef_search', :ef, true)"),
             {"ef": str(max(options.ef_search, candidates))},
