@@ -17,8 +17,8 @@ from bot.core.answer_log import PgAnswerLog, Prices
 from bot.core.answering import AnsweringOptions, AnswerService
 from bot.core.cache import RedisAnswerCache, redis_client
 from bot.core.follow_up import continues_thread, subject_terms
+from bot.core.offline_writer import ExtractiveAnswerWriter
 from bot.core.types import Answer, Question, Turn
-from bot.core.writers import ExtractiveAnswerWriter
 from knowledge.embedders import LocalEmbedder
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
 from knowledge.store import PgDocumentStore

@@ -1,9 +1,8 @@
 """Answer writers: turn a question and its sources into a cited draft.
 
 - ``LLMAnswerWriter`` prompts a chat model with the house style and the sources as quoted data.
-- ``ExtractiveAnswerWriter`` is the offline writer (no LLM configured): it picks the sentences
-  of the top sources that share the most words with the question and cites each. It is
-  deterministic, never paraphrases, and cannot translate or reason across sources.
+- ``ExtractiveAnswerWriter`` (``bot/core/offline_writer.py``) is the offline writer (no LLM
+  configured): it quotes the sentences of the sources closest in meaning to the question.
 
 Both also make a follow-up ("does that cover a chair too?") standalone before retrieval, and
 leave a new question that needs no thread as it is (``bot/core/follow_up.py``).
@@ -16,13 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.core import messages
-from bot.core.follow_up import continues_thread, last_question
 from bot.core.llm import ChatMessage, ChatModel
 from bot.core.prompts import Prompts
 from bot.core.types import Question, Usage
 from bot.core.vocabulary import STOPWORDS, WORD
-from knowledge.sentences import split_sentences
 from knowledge.types import ScoredChunk
 
 NOT_COVERED = "NOT_COVERED"
@@ -131,40 +127,3 @@ def _stem(word: str) -> str:
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
-
-
-class ExtractiveAnswerWriter:
-    """The offline writer: the most relevant sentences of the top sources, each cited."""
-
-    def __init__(self, *, max_sentences: int = 4, sources_used: int = 3) -> None:
-        self._max_sentences = max_sentences
-        self._sources_used = sources_used
-
-    @property
-    def model(self) -> str:
-        return OFFLINE_MODEL
-
-    async def standalone(self, question: Question) -> tuple[str, Usage]:
-        previous = last_question(question)
-        if not continues_thread(question.text, previous):
-            return question.text, Usage()
-        # The message's own words first, then the question it leans on, which names what the
-        # message leaves out ("and can I carry some over?" + "How many days of annual leave…").
-        # The whole question finds more than its key words alone: 18 of 21 follow-ups of
-        # sample-conversations against 16 (README, "Answers").
-        return f"{question.text} {previous}", Usage()
-
-    async def write(self, question: str, sources: Sequence[ScoredChunk]) -> Draft:
-        wanted = content_terms(question)
-        candidates: list[tuple[float, int, int, str]] = []  # score, source, position, sentence
-        for n, source in enumerate(sources[: self._sources_used], 1):
-            for position, sentence in enumerate(split_sentences(source.text)):
-                shared = len(wanted & content_terms(sentence))
-                candidates.append((shared + 0.5 / n, n, position, sentence))
-        if not candidates:
-            return Draft(messages.offline_answer([]), OFFLINE_MODEL, Usage(), declined=True)
-        best = sorted(candidates, key=lambda c: (-c[0], c[1], c[2]))[: self._max_sentences]
-        # Keep sentences nearly as relevant as the best one, and always the best one.
-        chosen = [c for c in best if c[0] >= max(1.0, 0.6 * best[0][0])] or best[:1]
-        lines = [f"{sentence} [{n}]" for _, n, _, sentence in sorted(chosen, key=lambda c: c[1:3])]
-        return Draft(messages.offline_answer(lines), OFFLINE_MODEL, Usage())

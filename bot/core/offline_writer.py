@@ -1,0 +1,128 @@
+"""The offline writer (no LLM configured): the sentences of the sources that answer, quoted.
+
+Retrieval scores every sentence of the sources it returns against the question with the
+embedding model, so the writer chooses by meaning: it leads with the sentence closest to the
+question, adds the few that are nearly as close, and quotes only from sources whose best
+sentence clears the same bar, so every source it cites is one it quotes. It is deterministic,
+never paraphrases, and cannot translate or reason across sources. Sources stored before
+sentences were (no sentence scores) are quoted by the words they share with the question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.core import messages
+from bot.core.follow_up import continues_thread, last_question
+from bot.core.types import Question, Usage
+from bot.core.writers import OFFLINE_MODEL, Draft, content_terms
+from knowledge.sentences import split_sentences
+from knowledge.types import ScoredChunk
+
+
+@dataclass(frozen=True)
+class OfflineWriterOptions:
+    """A sentence's score is its similarity to the question plus ``lexical_weight`` times the
+    share of the question's words it contains. Quoted: sentences scoring within
+    ``sentence_margin`` of the best, from sources whose best sentence is within
+    ``source_margin`` of it, at most ``max_sentences``, from the first ``sources_used``.
+    Chosen with `supportbot eval` (README, "The offline writer")."""
+
+    max_sentences: int = 4
+    sources_used: int = 3
+    lexical_weight: float = 0.2
+    sentence_margin: float = 0.2
+    source_margin: float = 0.05
+
+
+@dataclass(frozen=True, order=True)
+class _Candidate:
+    score: float
+    source: int  # 1-based, the citation number
+    position: int
+    text: str
+
+
+class ExtractiveAnswerWriter:
+    """The offline writer: the sentences of the top sources closest to the question, cited."""
+
+    def __init__(self, options: OfflineWriterOptions | None = None) -> None:
+        self._options = options or OfflineWriterOptions()
+
+    @property
+    def model(self) -> str:
+        return OFFLINE_MODEL
+
+    async def standalone(self, question: Question) -> tuple[str, Usage]:
+        previous = last_question(question)
+        if not continues_thread(question.text, previous):
+            return question.text, Usage()
+        # The message's own words first, then the question it leans on, which names what the
+        # message leaves out ("and can I carry some over?" + "How many days of annual leave…").
+        # The whole question finds more than its key words alone: 18 of 21 follow-ups of
+        # sample-conversations against 16 (README, "Answers").
+        return f"{question.text} {previous}", Usage()
+
+    async def write(self, question: str, sources: Sequence[ScoredChunk]) -> Draft:
+        used = sources[: self._options.sources_used]
+        if any(source.sentences for source in used):
+            chosen = self._by_meaning(question, used)
+        else:
+            chosen = self._by_words(question, used)
+        if not chosen:
+            return Draft(messages.offline_answer([]), OFFLINE_MODEL, Usage(), declined=True)
+        lead, rest = chosen[0], sorted(chosen[1:], key=lambda c: (c.source, c.position))
+        lines = [f"{c.text} [{c.source}]" for c in (lead, *rest)]
+        return Draft(messages.offline_answer(lines), OFFLINE_MODEL, Usage())
+
+    def _by_meaning(self, question: str, sources: Sequence[ScoredChunk]) -> list[_Candidate]:
+        """The sentences within the margin of the closest one, closest first."""
+        options = self._options
+        wanted = content_terms(question)
+        candidates = [
+            _Candidate(
+                sentence.similarity + options.lexical_weight * _share(wanted, sentence.text),
+                n,
+                position,
+                sentence.text,
+            )
+            for n, source in enumerate(sources, 1)
+            for position, sentence in enumerate(source.sentences)
+        ]
+        if not candidates:
+            return []
+        ranked = sorted(candidates, key=lambda c: (-c.score, c.source, c.position))
+        best_of_source: dict[int, float] = {}
+        for candidate in ranked:
+            best_of_source.setdefault(candidate.source, candidate.score)
+        top = ranked[0].score
+        quoted_sources = {
+            n for n, best in best_of_source.items() if best >= top - options.source_margin
+        }
+        chosen = [
+            c
+            for c in ranked
+            if c.score >= top - options.sentence_margin and c.source in quoted_sources
+        ]
+        return chosen[: options.max_sentences]
+
+    def _by_words(self, question: str, sources: Sequence[ScoredChunk]) -> list[_Candidate]:
+        """The sentences sharing the most words with the question, most first."""
+        wanted = content_terms(question)
+        candidates = [
+            _Candidate(len(wanted & content_terms(sentence)) + 0.5 / n, n, position, sentence)
+            for n, source in enumerate(sources, 1)
+            for position, sentence in enumerate(split_sentences(source.text))
+        ]
+        if not candidates:
+            return []
+        ranked = sorted(candidates, key=lambda c: (-c.score, c.source, c.position))
+        best = ranked[: self._options.max_sentences]
+        # Keep sentences nearly as relevant as the best one, and always the best one.
+        return [c for c in best if c.score >= max(1.0, 0.6 * best[0].score)] or best[:1]
+
+
+def _share(wanted: set[str], sentence: str) -> float:
+    """The share of the question's meaningful words that ``sentence`` contains."""
+    return len(wanted & content_terms(sentence)) / len(wanted) if wanted else 0.0

@@ -1,0 +1,64 @@
+"""The offline writer quotes by meaning: the sentence closest to the question leads, and it
+cites only the sources it quotes."""
+
+from __future__ import annotations
+
+from bot.core.offline_writer import ExtractiveAnswerWriter, OfflineWriterOptions
+from knowledge.types import ScoredChunk, ScoredSentence
+
+
+def source(n: int, sentences: dict[str, float], title: str = "Policy") -> ScoredChunk:
+    scored = tuple(ScoredSentence(text, similarity) for text, similarity in sentences.items())
+    text = " ".join(sentences)
+    best = max(sentences.values(), default=0.0)
+    return ScoredChunk(f"c{n}", f"d{n}", title, "S", (title, "S"), f"https://hb.test/{n}",
+                       text, 1.0 / n, best, scored)  # fmt: skip
+
+
+def lines(text: str) -> list[str]:
+    return [line.removeprefix("- ") for line in text.splitlines()[2:]]
+
+
+async def test_the_sentence_closest_in_meaning_leads_even_with_fewer_shared_words() -> None:
+    adoption = source(1, {
+        "Adoption leave is available to employees who adopt a child.": 0.55,
+        "You must be 21 or over to adopt.": 0.71,
+        "Ask your People Partner about the forms.": 0.20,
+    })  # fmt: skip
+    draft = await ExtractiveAnswerWriter().write("how old do i need to be to adopt", [adoption])
+
+    assert not draft.declined
+    assert lines(draft.text)[0] == "You must be 21 or over to adopt. [1]"
+    assert "Ask your People Partner about the forms. [1]" not in draft.text
+
+
+async def test_only_sources_whose_best_sentence_clears_the_bar_are_quoted_and_cited() -> None:
+    close = source(1, {"Partners get 4 weeks of paid leave.": 0.70, "It starts at birth.": 0.66})
+    related = source(2, {"Office hours are 9 to 5 in Lisbon.": 0.40})
+    draft = await ExtractiveAnswerWriter().write("how much partner leave", [related, close])
+
+    assert lines(draft.text) == [
+        "Partners get 4 weeks of paid leave. [2]",
+        "It starts at birth. [2]",
+    ]
+    assert "[1]" not in draft.text
+
+
+async def test_it_quotes_at_most_the_configured_number_of_sentences() -> None:
+    many = source(1, {f"Rule number {i} about leave applies.": 0.6 - i / 1000 for i in range(9)})
+    writer = ExtractiveAnswerWriter(OfflineWriterOptions(max_sentences=2))
+    draft = await writer.write("leave rules", [many])
+    assert len(lines(draft.text)) == 2
+
+
+async def test_sources_stored_before_sentences_are_quoted_by_shared_words() -> None:
+    text = "Meals are paid. You can carry over 5 days of annual leave."
+    old = ScoredChunk("c1", "d1", "Leave", "S", ("Leave",), "https://hb.test/1", text, 1.0, 0.5)
+    draft = await ExtractiveAnswerWriter().write("carry over annual leave days", [old])
+    assert lines(draft.text) == ["You can carry over 5 days of annual leave. [1]"]
+
+
+async def test_no_sentences_at_all_is_a_decline() -> None:
+    empty = ScoredChunk("c1", "d1", "T", "S", ("T",), "https://hb.test/1", "", 1.0, 0.5)
+    draft = await ExtractiveAnswerWriter().write("anything", [empty])
+    assert draft.declined
