@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from knowledge.database import CONNECTION_ERRORS, unavailable
 from knowledge.embedders import Embedder, Vectors
+from knowledge.reranking import Reranker
 from knowledge.schema import CHUNKS_TABLE, TEXT_SEARCH_CONFIG, VECTOR_DISTANCE_OPERATOR
 from knowledge.types import PUBLIC_SCOPE, Query, ScoredChunk
 
@@ -30,7 +31,8 @@ class RetrievalOptions:
     cosine similarity to the question is lower; ``text_match_budget`` bounds how many chunks the
     full-text side may rank (see the query's comment), by lexeme statistics re-read every
     ``stats_refresh_seconds`` (they change only when ANALYZE runs); ``ef_search`` is the HNSW
-    search breadth.
+    search breadth; ``rerank_candidates`` is how many fused results a reranker, when there is
+    one, reorders before the top k are kept.
     """
 
     min_similarity: float = 0.2
@@ -45,6 +47,7 @@ class RetrievalOptions:
     ef_search: int = 40
     text_match_budget: int = 1000
     stats_refresh_seconds: float = 60.0
+    rerank_candidates: int = 20
 
 
 # Full-text matches use OR semantics: a question's words rarely all occur in one chunk. Ranking
@@ -109,11 +112,16 @@ class PgHybridRetriever:
     """Top-k chunks for a question, from documents the asker's scopes may see."""
 
     def __init__(
-        self, engine: AsyncEngine, embedder: Embedder, options: RetrievalOptions | None = None
+        self,
+        engine: AsyncEngine,
+        embedder: Embedder,
+        options: RetrievalOptions | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self._engine = engine
         self._embedder = embedder
         self._options = options or RetrievalOptions()
+        self._reranker = reranker
         self._stats: dict[str, float] = {}
         self._stats_expire = 0.0
 
@@ -124,14 +132,22 @@ class PgHybridRetriever:
     async def search_many(self, queries: Sequence[Query]) -> list[list[ScoredChunk]]:
         """Like ``search`` for several queries, embedding them in one batch."""
         vectors = await self._embedder.embed([q.text for q in queries])
+        depth = self._options.rerank_candidates if self._reranker else 0
         try:
             async with self._engine.connect() as connection:
-                return [
-                    await self._search_with(connection, q, v)
+                found = [
+                    await self._search_with(connection, replace(q, k=max(q.k, depth)), v)
                     for q, v in zip(queries, vectors, strict=True)
                 ]
         except CONNECTION_ERRORS as e:
             raise unavailable(self._engine, e) from e
+        if self._reranker is None:
+            return found
+        # After the connection is back in the pool: a reranker may take a while.
+        return [
+            (await self._reranker.rerank(q.text, hits))[: q.k]
+            for q, hits in zip(queries, found, strict=True)
+        ]
 
     async def text_terms(self, question: str) -> str:
         """The full-text query the hybrid search runs for ``question`` (for diagnostics)."""
