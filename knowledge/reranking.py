@@ -53,12 +53,13 @@ class CrossEncoderReranker:
         return f"cross-encoder:{self._model_name}"
 
     async def rerank(self, question: str, candidates: Sequence[ScoredChunk]) -> list[ScoredChunk]:
-        if len(candidates) < 2:
-            return list(candidates)
         pairs = [(question, candidate_text(c)) for c in candidates]
         async with self._lock:
+            # Loaded even with nothing to reorder: a bad setting shows on the first search.
             if self._model is None:
                 self._model = await asyncio.to_thread(_load_cross_encoder, self._model_name)
+            if len(candidates) < 2:
+                return list(candidates)
             try:
                 scores = await asyncio.to_thread(
                     self._model.predict,
