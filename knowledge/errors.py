@@ -34,3 +34,7 @@ class EmbeddingError(KnowledgeError):
 
 class DocumentNotFoundError(KnowledgeError):
     """No stored document matches the given id, link or title."""
+
+
+class RerankerError(KnowledgeError):
+    """The reranking model could not be loaded or did not score the candidates."""

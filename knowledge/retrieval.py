@@ -8,10 +8,9 @@ score, it means the same thing for every question.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from knowledge.database import CONNECTION_ERRORS, unavailable
 from knowledge.embedders import Embedder, Vectors
 from knowledge.query_text import search_text
+from knowledge.reranking import Reranker
 from knowledge.schema import CHUNKS_TABLE, TEXT_SEARCH_CONFIG, VECTOR_DISTANCE_OPERATOR
 from knowledge.types import PUBLIC_SCOPE, Query, ScoredChunk, ScoredSentence
 
@@ -32,7 +32,8 @@ class RetrievalOptions:
     cosine similarity to the question is lower; ``text_match_budget`` bounds how many chunks the
     full-text side may rank (see the query's comment), by lexeme statistics re-read every
     ``stats_refresh_seconds`` (they change only when ANALYZE runs); ``ef_search`` is the HNSW
-    search breadth.
+    search breadth; ``rerank_candidates`` is how many fused results a reranker, when there is
+    one, reorders before the top k are kept.
     """
 
     min_similarity: float = 0.2
@@ -52,6 +53,7 @@ class RetrievalOptions:
     # the question rises above one that is only about the same topic.
     rescore_depth: int = 20
     sentence_weight: float = 1.0
+    rerank_candidates: int = 20
 
 
 # Full-text matches use OR semantics: a question's words rarely all occur in one chunk. Ranking
@@ -124,11 +126,16 @@ class PgHybridRetriever:
     """Top-k chunks for a question, from documents the asker's scopes may see."""
 
     def __init__(
-        self, engine: AsyncEngine, embedder: Embedder, options: RetrievalOptions | None = None
+        self,
+        engine: AsyncEngine,
+        embedder: Embedder,
+        options: RetrievalOptions | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self._engine = engine
         self._embedder = embedder
         self._options = options or RetrievalOptions()
+        self._reranker = reranker
         self._stats: dict[str, float] = {}
         self._stats_expire = 0.0
 
@@ -140,14 +147,22 @@ class PgHybridRetriever:
         """Like ``search`` for several queries, embedding them in one batch."""
         texts = [search_text(q.text) for q in queries]
         vectors = await self._embedder.embed(texts)
+        depth = self._options.rerank_candidates if self._reranker else 0
         try:
             async with self._engine.connect() as connection:
-                return [
-                    await self._search_with(connection, q, t, v)
+                found = [
+                    await self._search_with(connection, replace(q, k=max(q.k, depth)), t, v)
                     for q, t, v in zip(queries, texts, vectors, strict=True)
                 ]
         except CONNECTION_ERRORS as e:
             raise unavailable(self._engine, e) from e
+        if self._reranker is None:
+            return found
+        # After the connection is back in the pool: a reranker may take a while.
+        return [
+            (await self._reranker.rerank(q.text, hits))[: q.k]
+            for q, hits in zip(queries, found, strict=True)
+        ]
 
     async def text_terms(self, question: str) -> str:
         """The full-text query the hybrid search runs for ``question`` (for diagnostics)."""
@@ -244,7 +259,7 @@ class PgHybridRetriever:
             scored = ScoredSentence(row.text, float(row.similarity))
             sentences.setdefault(row.chunk_id, []).append(scored)
         return [
-            dataclasses.replace(c, sentences=tuple(sentences.get(c.chunk_id, ()))) for c in chunks
+            replace(c, sentences=tuple(sentences.get(c.chunk_id, ()))) for c in chunks
         ]
 
 
@@ -257,5 +272,5 @@ def rescored(chunks: list[ScoredChunk], options: RetrievalOptions) -> list[Score
         c.chunk_id: options.sentence_weight / (options.rrf_k + rank)
         for rank, c in enumerate(by_sentence, 1)
     }
-    rescored = [dataclasses.replace(c, score=c.score + bonus.get(c.chunk_id, 0.0)) for c in chunks]
+    rescored = [replace(c, score=c.score + bonus.get(c.chunk_id, 0.0)) for c in chunks]
     return sorted(rescored, key=lambda c: (-c.score, -c.similarity))

@@ -70,6 +70,8 @@ class Settings:
     chunk_overlap: int = 150
     top_k: int = 4
     min_similarity: float = 0.2
+    reranker: str | None = None
+    rerank_candidates: int = 20
     max_document_mb: float = 25.0
     fetch_timeout: float = 20.0
     fetch_allowed: AllowList = field(default_factory=AllowList)
@@ -185,6 +187,14 @@ class Settings:
             chat_model = DEFAULT_CHAT_MODEL
         if chat_model == OFFLINE_CHAT_MODEL:
             chat_model = None
+        reranker = get("SUPPORTBOT_RERANKER")
+        if reranker is not None and reranker.lower() in ("none", "llm"):
+            reranker = None if reranker.lower() == "none" else "llm"
+        if reranker == "llm" and chat_model is None:
+            raise SettingsError(
+                "SUPPORTBOT_RERANKER=llm needs a chat model: set SUPPORTBOT_CHAT_MODEL, "
+                "OPENAI_API_KEY or OPENAI_BASE_URL"
+            )
         style_file = get("SUPPORTBOT_STYLE_FILE")
         if style_file and not Path(style_file).is_file():
             raise SettingsError(f"SUPPORTBOT_STYLE_FILE {style_file!r} is not a readable file")
@@ -224,6 +234,8 @@ class Settings:
             chunk_overlap=overlap,
             top_k=number("SUPPORTBOT_TOP_K", int, 4, 1),
             min_similarity=min_similarity,
+            reranker=reranker,
+            rerank_candidates=number("SUPPORTBOT_RERANK_CANDIDATES", int, 20, 1),
             max_document_mb=number("SUPPORTBOT_MAX_DOCUMENT_MB", float, 25.0, 0.001),
             fetch_timeout=number("SUPPORTBOT_FETCH_TIMEOUT", float, 20.0, 0.1),
             fetch_allowed=fetch_allowed,

@@ -13,6 +13,7 @@ from bot.core.answering import AnsweringOptions, AnswerObserver, AnswerService
 from bot.core.cache import AnswerCache, RedisAnswerCache, redis_client
 from bot.core.knowledge_base import KnowledgeBase
 from bot.core.llm import OpenAIChatModel
+from bot.core.llm_reranker import LLMReranker
 from bot.core.prompts import Prompts
 from bot.core.writers import AnswerWriter, ExtractiveAnswerWriter, LLMAnswerWriter
 from bot.evaluation.judge import Judge, LexicalJudge, LLMJudge
@@ -26,13 +27,14 @@ from bot.service.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgre
 from bot.service.jobs import IngestionJobs, JobOptions
 from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import Metrics
-from bot.service.settings import Settings
+from bot.service.settings import Settings, SettingsError
 from bot.service.user_key import user_hash_key
 from knowledge.chunking import ChunkingOptions
 from knowledge.database import create_engine, ensure_database, require_current_schema
 from knowledge.embedders import Embedder, HashingEmbedder, LocalEmbedder, OpenAIEmbedder
 from knowledge.loading import LoadOptions, ParseLimits
 from knowledge.loading.guarded_fetch import FetchPolicy, GuardedFetcher
+from knowledge.reranking import CrossEncoderReranker, Reranker
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
 from knowledge.store import PgDocumentStore
 
@@ -117,6 +119,24 @@ def build_writer(settings: Settings, prompts: Prompts) -> AnswerWriter:
     return LLMAnswerWriter(chat, prompts, company=settings.company_name)
 
 
+def build_reranker(settings: Settings) -> Reranker | None:
+    """The configured second-stage reranker, if any; a cross-encoder loads on first use."""
+    if settings.reranker is None:
+        return None
+    if settings.reranker != "llm":
+        return CrossEncoderReranker(settings.reranker)
+    if settings.chat_model is None:
+        raise SettingsError("SUPPORTBOT_RERANKER=llm needs a chat model: set SUPPORTBOT_CHAT_MODEL")
+    chat = build_chat_model(settings, settings.chat_model)
+    return LLMReranker(chat, Prompts.load(settings.style_file))
+
+
+def answer_version(settings: Settings, prompts: Prompts) -> str:
+    """What besides the model decides an answer's wording and sources: the prompts and style,
+    and the reranker (it picks the sources), for the cache key."""
+    return f"{prompts.version}+{settings.reranker}" if settings.reranker else prompts.version
+
+
 def build_judge(settings: Settings, prompts: Prompts, model: str | None = None) -> Judge:
     """The evaluation's grader: ``model`` (else the chat model) when an LLM is configured."""
     model = model or settings.chat_model
@@ -149,7 +169,7 @@ def build_answer_service(
             min_similarity=settings.answer_min_similarity,
             contact=settings.contact,
             max_question_chars=settings.max_question_chars,
-            prompt_version=prompts.version,
+            prompt_version=answer_version(settings, prompts),
             languages=settings.search_languages,
             hash_key=hash_key or user_hash_key(settings),
         ),
@@ -235,7 +255,13 @@ async def open_knowledge_base(
             embedder=embedder,
             store=store,
             retriever=PgHybridRetriever(
-                engine, embedder, RetrievalOptions(min_similarity=settings.min_similarity)
+                engine,
+                embedder,
+                RetrievalOptions(
+                    min_similarity=settings.min_similarity,
+                    rerank_candidates=settings.rerank_candidates,
+                ),
+                build_reranker(settings),
             ),
             chunking=ChunkingOptions(settings.chunk_size, settings.chunk_overlap),
             load_options=load_options(settings),

@@ -24,6 +24,7 @@ class Prompts:
     question: Template
     rewrite: Template
     judge: Template
+    rerank: Template
     style: str
     version: str
 
@@ -32,7 +33,7 @@ class Prompts:
         """The bundled templates, with ``style_file`` (else the default style guide)."""
         texts = {
             name: (_HERE / f"{name}.md").read_text(encoding="utf-8")
-            for name in ("system", "question", "rewrite", "judge")
+            for name in ("system", "question", "rewrite", "judge", "rerank")
         }
         style = (style_file or _HERE / "style.md").read_text(encoding="utf-8").strip()
         digest = hashlib.sha256()
@@ -44,6 +45,7 @@ class Prompts:
             question=Template(texts["question"]),
             rewrite=Template(texts["rewrite"]),
             judge=Template(texts["judge"]),
+            rerank=Template(texts["rerank"]),
             style=style,
             version=digest.hexdigest()[:12],
         )
