@@ -15,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.core.answer_log import PgAnswerLog, Prices
 from bot.core.answering import AnsweringOptions, AnswerObserver, AnswerService
 from bot.core.cache import RedisAnswerCache, redis_client
+from bot.core.coverage import MinimumSimilarity
 from bot.core.language import ANY_LANGUAGE, ENGLISH_ONLY, SearchLanguages
 from bot.core.llm import OpenAIChatModel
+from bot.core.offline_writer import ExtractiveAnswerWriter
 from bot.core.prompts import Prompts
 from bot.core.types import Answer, Question, Turn
-from bot.core.writers import AnswerWriter, ExtractiveAnswerWriter, LLMAnswerWriter
+from bot.core.writers import AnswerWriter, LLMAnswerWriter
 from knowledge.chunking import chunk_document
 from knowledge.embedders import HashingEmbedder
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
@@ -77,7 +79,7 @@ def build_service(
         answer_log=PgAnswerLog(engine, Prices(prompt_per_1k=0.5, completion_per_1k=1.5)),
         # A fresh prompt version per test keeps tests from sharing cache entries in one Redis.
         options=AnsweringOptions(
-            min_similarity=0.25,
+            coverage=MinimumSimilarity(0.25),
             contact="#people-help",
             prompt_version=prompt_version,
             languages=languages,

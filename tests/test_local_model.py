@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.core.answer_log import PgAnswerLog, Prices
 from bot.core.answering import AnsweringOptions, AnswerService
 from bot.core.cache import RedisAnswerCache, redis_client
+from bot.core.coverage import MinimumSimilarity
 from bot.core.language import ANY_LANGUAGE
+from bot.core.offline_writer import ExtractiveAnswerWriter
 from bot.core.types import Question
-from bot.core.writers import ExtractiveAnswerWriter
 from bot.service.settings import Settings
 from bot.service.wiring import build_embedder
 from knowledge.chunking import chunk_document
@@ -138,7 +139,9 @@ async def test_a_corpus_of_another_size_is_reindexed_then_searched_in_any_langua
         writer=ExtractiveAnswerWriter(),
         cache=cache,
         answer_log=PgAnswerLog(engine, Prices()),
-        options=AnsweringOptions(min_similarity=-1.0, languages=settings.search_languages),
+        options=AnsweringOptions(
+            coverage=MinimumSimilarity(-1.0), languages=settings.search_languages
+        ),
     )
     answer = await service.answer(Question(PORTUGUESE))
     assert answer.sources and answer.sources[0].title == "Férias"

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.core.answer_log import PgAnswerLog, Prices
 from bot.core.answering import AnsweringOptions, AnswerService
 from bot.core.cache import RedisAnswerCache, redis_client
+from bot.core.coverage import FITTED_FOR_MINILM
+from bot.core.offline_writer import ExtractiveAnswerWriter
 from bot.core.types import Question
-from bot.core.writers import ExtractiveAnswerWriter
 from bot.service.settings import Settings
 from knowledge.embedders import LocalEmbedder
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
@@ -53,7 +54,7 @@ async def handbook(
             cache=RedisAnswerCache(client, ttl_seconds=60, namespace=uuid.uuid4().hex),
             answer_log=PgAnswerLog(engine, Prices()),
             options=AnsweringOptions(
-                min_similarity=settings.answer_min_similarity,
+                coverage=FITTED_FOR_MINILM,
                 contact=settings.contact,
                 languages=settings.search_languages,
             ),

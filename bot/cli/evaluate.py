@@ -17,6 +17,7 @@ from bot.core.prompts import Prompts
 from bot.core.writers import OFFLINE_MODEL
 from bot.evaluation.corpus import open_eval_corpus
 from bot.evaluation.dataset import read_dataset
+from bot.evaluation.decline_fit import fit_decline
 from bot.evaluation.html_report import html_report
 from bot.evaluation.report import summary_table
 from bot.evaluation.runner import EvalOptions, Evaluation, run_evaluation
@@ -71,6 +72,11 @@ def register(commands: Commands) -> None:
         "--resume", action="store_true", help="continue an interrupted run from its results"
     )
     eval_cmd.add_argument("--judge-model", help="the LLM that grades answers (default: chat model)")
+    eval_cmd.add_argument(
+        "--fit-decline",
+        action="store_true",
+        help="also fit the 'is it covered?' decision on this set and print its weights",
+    )
     eval_cmd.set_defaults(handler=_eval)
 
 
@@ -118,6 +124,12 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(summary_table(summary))
     print(messages.eval_written(options.results_path, args.html), file=sys.stderr)
+    if args.fit_decline:
+        try:
+            print(messages.decline_fitted(fit_decline(results)))
+        except ValueError as e:
+            print(messages.error(str(e)), file=sys.stderr)
+            return EXIT_FAILED
     return EXIT_OK
 
 
@@ -132,6 +144,7 @@ _DATASET_ONLY = {
     "results": ("--results", None),
     "resume": ("--resume", False),
     "json": ("--json", False),
+    "fit_decline": ("--fit-decline", False),
 }
 
 

@@ -20,6 +20,7 @@ from bot.core import messages
 from bot.core.answer_log import PgAnswerLog, question_hash
 from bot.core.cache import AnswerCache, cache_key
 from bot.core.citations import resolve_citations
+from bot.core.coverage import CoverageDecision, MinimumSimilarity, coverage_signals
 from bot.core.language import ENGLISH_ONLY, SearchLanguages, detect_language
 from bot.core.links import restrict_links
 from bot.core.llm import LLMUnavailableError
@@ -44,12 +45,12 @@ class AnswerObserver(Protocol):
 
 @dataclass(frozen=True)
 class AnsweringOptions:
-    """``min_similarity`` is the bar the best source must clear before a model is asked;
+    """``coverage`` decides whether the sources answer the question before a model is asked;
     ``languages`` are those the embedding model can search (others are declined politely);
     ``hash_key`` keys the question hashes in the logs (a random key when none is given)."""
 
     top_k: int = 4
-    min_similarity: float = 0.35
+    coverage: CoverageDecision = MinimumSimilarity(0.35)  # noqa: RUF009 (frozen, so shared safely)
     contact: str = "your manager or the People Team"
     max_question_chars: int = 2000
     prompt_version: str = ""
@@ -151,7 +152,7 @@ class AnswerService:
             return hit, version
 
         sources = await self._retriever.search(Query(standalone, self._options.top_k, scopes))
-        if not self._good_enough(sources):
+        if not sources or not self._options.coverage.covers(coverage_signals(standalone, sources)):
             return self._not_covered(answer_id, standalone, rewrite_usage, sources), version
 
         draft = await self._writer.write(standalone, sources)
@@ -174,9 +175,6 @@ class AnswerService:
         )
         await self._cache.put(key, answer)
         return answer, version
-
-    def _good_enough(self, sources: list[ScoredChunk]) -> bool:
-        return bool(sources) and sources[0].similarity >= self._options.min_similarity
 
     def _not_covered(
         self,

@@ -67,6 +67,8 @@ class CaseResult:
     new_topic_as_alone: bool | None = None
     # The answer quotes a gold evidence sentence; None without evidence or when unanswerable.
     evidence_quoted: bool | None = None
+    # The answer flow's coverage signals for the sources it searched (bot/core/coverage.py).
+    coverage: tuple[float, ...] = ()
 
     @property
     def answered(self) -> bool:
@@ -87,6 +89,7 @@ class CaseResult:
         fields["citations"] = tuple(CitedSource(**c) for c in data["citations"])
         fields["gold_documents"] = tuple(data["gold_documents"])
         fields["tone_problems"] = tuple(data["tone_problems"])
+        fields["coverage"] = tuple(data.get("coverage", ()))
         return cls(**fields)
 
 

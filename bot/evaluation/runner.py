@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot.core.answer_log import Prices
 from bot.core.answering import AnswerService
+from bot.core.coverage import coverage_signals
 from bot.core.types import Answer, Question, Turn
 from bot.evaluation.corpus import EvalCorpus, EvalError
 from bot.evaluation.dataset import EvalCase, EvalSet
@@ -191,6 +192,9 @@ async def evaluate_case(
             if case.answerable and case.gold_evidence
             else None
         ),
+        coverage=coverage_signals(
+            answer.standalone_question or asked, hits[: evaluation.top_k]
+        ).as_vector(),
     )
 
 

@@ -85,7 +85,8 @@ class Settings:
     style_file: Path | None = None
     company_name: str = "our company"
     contact: str = "your manager or the People Team"
-    answer_min_similarity: float = 0.35
+    # None: the decision fitted for the bundled model, or 0.35 with any other embedder.
+    answer_min_similarity: float | None = None
     cache_ttl_seconds: int = 86_400
     max_question_chars: int = 2000
     prompt_price_per_1k: float = 0.0
@@ -198,8 +199,12 @@ class Settings:
         style_file = get("SUPPORTBOT_STYLE_FILE")
         if style_file and not Path(style_file).is_file():
             raise SettingsError(f"SUPPORTBOT_STYLE_FILE {style_file!r} is not a readable file")
-        answer_min_similarity = number("SUPPORTBOT_ANSWER_MIN_SIMILARITY", float, 0.35, -1.0)
-        if answer_min_similarity > 1:
+        answer_min_similarity = (
+            number("SUPPORTBOT_ANSWER_MIN_SIMILARITY", float, 0.35, -1.0)
+            if get("SUPPORTBOT_ANSWER_MIN_SIMILARITY")
+            else None
+        )
+        if answer_min_similarity is not None and answer_min_similarity > 1:
             raise SettingsError("SUPPORTBOT_ANSWER_MIN_SIMILARITY must be between -1 and 1")
         access_file = get("SUPPORTBOT_ACCESS_FILE")
         try:

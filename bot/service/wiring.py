@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.core.answer_log import PgAnswerLog, Prices
 from bot.core.answering import AnsweringOptions, AnswerObserver, AnswerService
 from bot.core.cache import AnswerCache, RedisAnswerCache, redis_client
+from bot.core.coverage import FITTED_FOR_MINILM, CoverageModel, MinimumSimilarity
 from bot.core.knowledge_base import KnowledgeBase
 from bot.core.llm import OpenAIChatModel
 from bot.core.llm_reranker import LLMReranker
+from bot.core.offline_writer import ExtractiveAnswerWriter
 from bot.core.prompts import Prompts
-from bot.core.writers import AnswerWriter, ExtractiveAnswerWriter, LLMAnswerWriter
+from bot.core.writers import AnswerWriter, LLMAnswerWriter
 from bot.evaluation.judge import Judge, LexicalJudge, LLMJudge
 from bot.loop.answer_records import RedisAnswerRecords
 from bot.loop.curation import Curator
@@ -31,7 +33,13 @@ from bot.service.settings import Settings, SettingsError
 from bot.service.user_key import user_hash_key
 from knowledge.chunking import ChunkingOptions
 from knowledge.database import create_engine, ensure_database, require_current_schema
-from knowledge.embedders import Embedder, HashingEmbedder, LocalEmbedder, OpenAIEmbedder
+from knowledge.embedders import (
+    LOCAL_MODEL_NAME,
+    Embedder,
+    HashingEmbedder,
+    LocalEmbedder,
+    OpenAIEmbedder,
+)
 from knowledge.loading import LoadOptions, ParseLimits
 from knowledge.loading.guarded_fetch import FetchPolicy, GuardedFetcher
 from knowledge.reranking import CrossEncoderReranker, Reranker
@@ -137,6 +145,16 @@ def answer_version(settings: Settings, prompts: Prompts) -> str:
     return f"{prompts.version}+{settings.reranker}" if settings.reranker else prompts.version
 
 
+def coverage_decision(settings: Settings, embedder: Embedder) -> CoverageModel | MinimumSimilarity:
+    """How the flow decides a question is covered: the operator's threshold if one is set, else
+    the decision fitted for the bundled model, else (another model) the usual threshold."""
+    if settings.answer_min_similarity is not None:
+        return MinimumSimilarity(settings.answer_min_similarity)
+    if embedder.model == LOCAL_MODEL_NAME:
+        return FITTED_FOR_MINILM
+    return MinimumSimilarity()
+
+
 def build_judge(settings: Settings, prompts: Prompts, model: str | None = None) -> Judge:
     """The evaluation's grader: ``model`` (else the chat model) when an LLM is configured."""
     model = model or settings.chat_model
@@ -166,7 +184,7 @@ def build_answer_service(
         ),
         options=AnsweringOptions(
             top_k=settings.top_k,
-            min_similarity=settings.answer_min_similarity,
+            coverage=coverage_decision(settings, kb.embedder),
             contact=settings.contact,
             max_question_chars=settings.max_question_chars,
             prompt_version=answer_version(settings, prompts),

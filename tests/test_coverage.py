@@ -1,0 +1,71 @@
+"""The "is it covered?" decision: its signals, the fitted model and how it is fitted."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bot.core.coverage import (
+    CoverageModel,
+    CoverageSignals,
+    MinimumSimilarity,
+    coverage_signals,
+)
+from bot.evaluation.decline_fit import fit_decline
+from knowledge.types import ScoredChunk, ScoredSentence
+from tests.test_eval_metrics import result
+
+
+def hit(document: str, similarity: float, text: str, sentences: dict[str, float]) -> ScoredChunk:
+    scored = tuple(ScoredSentence(t, s) for t, s in sentences.items())
+    return ScoredChunk(f"{document}-{similarity}", document, "Office Guide", "Lisbon",
+                       ("Office Guide", "Lisbon"), "u", text, 0.1, similarity, scored)  # fmt: skip
+
+
+def test_signals_of_a_question_and_its_sources() -> None:
+    sources = [
+        hit("guide", 0.52, "The office opens at 9.", {"The office opens at 9.": 0.48}),
+        hit("guide", 0.50, "Visitors sign in.", {"Visitors sign in at reception.": 0.61}),
+        hit("okta", 0.45, "Reset your Okta password.", {"Reset your Okta password.": 0.40}),
+    ]
+    signals = coverage_signals("What is the wifi password in the Lisbon office?", sources)
+
+    assert signals.best_chunk == 0.52
+    assert signals.best_sentence == 0.61
+    # wifi, password, lisbon, office: all but "wifi" are in the sources (headings count).
+    assert signals.terms_found == 0.75
+    assert signals.margin == pytest.approx(0.61 - 0.40)
+
+
+def test_no_sources_give_zero_signals() -> None:
+    assert coverage_signals("anything", []) == CoverageSignals(0.0, 0.0, 0.0, 0.0)
+
+
+def test_the_model_and_the_threshold_decide() -> None:
+    model = CoverageModel(weights=(0.0, 10.0, 4.0, 0.0), bias=-8.0)
+    strong = CoverageSignals(best_chunk=0.5, best_sentence=0.6, terms_found=1.0, margin=0.1)
+    weak = dataclasses.replace(strong, terms_found=0.25)
+    assert model.probability(strong) == pytest.approx(0.8808, abs=1e-4)
+    assert model.covers(strong) and not model.covers(weak)
+    assert MinimumSimilarity(0.5).covers(strong)
+    assert not MinimumSimilarity(0.55).covers(strong)
+
+
+def test_fitting_separates_covered_from_uncovered_questions() -> None:
+    covered = [result(case_id=f"c{i}", coverage=(0.5, 0.6 + i / 100, 0.8, 0.2)) for i in range(12)]
+    uncovered = [
+        result(case_id=f"u{i}", answerable=False, coverage=(0.45, 0.4 + i / 100, 0.3, 0.05))
+        for i in range(4)
+    ]
+    follow_up = result(case_id="f", follow_up=True, answerable=False, coverage=(0.9, 0.9, 1, 1))
+    fit = fit_decline([*covered, *uncovered, follow_up])
+
+    assert (fit.covered, fit.uncovered) == (12, 4)  # the follow-up is left out
+    # The threshold keeps nine in ten covered questions answered: 11 of these 12.
+    assert fit.covered_answered == pytest.approx(11 / 12) and fit.uncovered_declined == 1.0
+    lowest = min(fit.model.probability(CoverageSignals(*r.coverage)) for r in covered)
+    assert fit.model.threshold > lowest
+    assert fit.model.weights[1] > 0 and fit.model.weights[2] > 0
+    with pytest.raises(ValueError, match="do not"):
+        fit_decline(covered)
