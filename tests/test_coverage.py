@@ -7,12 +7,16 @@ import dataclasses
 import pytest
 
 from bot.core.coverage import (
+    FITTED_FOR_MINILM,
     CoverageModel,
     CoverageSignals,
     MinimumSimilarity,
     coverage_signals,
 )
 from bot.evaluation.decline_fit import fit_decline
+from bot.service.settings import Settings
+from bot.service.wiring import coverage_decision
+from knowledge.embedders import HashingEmbedder, LocalEmbedder
 from knowledge.types import ScoredChunk, ScoredSentence
 from tests.test_eval_metrics import result
 
@@ -69,3 +73,11 @@ def test_fitting_separates_covered_from_uncovered_questions() -> None:
     assert fit.model.weights[1] > 0 and fit.model.weights[2] > 0
     with pytest.raises(ValueError, match="do not"):
         fit_decline(covered)
+
+
+def test_the_fitted_decision_is_used_only_with_the_model_it_was_fitted_for() -> None:
+    minilm = LocalEmbedder()
+    assert coverage_decision(Settings.from_env({}), minilm) == FITTED_FOR_MINILM
+    chosen = Settings.from_env({"SUPPORTBOT_ANSWER_MIN_SIMILARITY": "0.5"})
+    assert coverage_decision(chosen, minilm) == MinimumSimilarity(0.5)
+    assert coverage_decision(Settings.from_env({}), HashingEmbedder()) == MinimumSimilarity(0.35)
