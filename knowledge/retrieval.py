@@ -258,9 +258,7 @@ class PgHybridRetriever:
         for row in rows:
             scored = ScoredSentence(row.text, float(row.similarity))
             sentences.setdefault(row.chunk_id, []).append(scored)
-        return [
-            replace(c, sentences=tuple(sentences.get(c.chunk_id, ()))) for c in chunks
-        ]
+        return [replace(c, sentences=tuple(sentences.get(c.chunk_id, ()))) for c in chunks]
 
 
 def rescored(chunks: list[ScoredChunk], options: RetrievalOptions) -> list[ScoredChunk]:
