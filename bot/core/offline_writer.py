@@ -36,7 +36,7 @@ class OfflineWriterOptions:
     source_margin: float = 0.05
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class _Candidate:
     score: float
     source: int  # 1-based, the citation number
