@@ -291,8 +291,12 @@ async def test_guard_sample_handbook(
     # with the same model, so the run re-embeds nothing (its ingest finds every file unchanged).
     eval_database = sample_model_engine.url.render_as_string(hide_password=False)
     env = _model_env(database_url, tmp_path, SUPPORTBOT_EVAL_DATABASE_URL=eval_database)
-    result = await _eval("sample", "--json", env=env)
+    result = await _eval("sample", "--json", "--fit-decline", env=env)
     assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
+    summary_text, fitted = result.stdout.split("Decline decision", 1)
+    summary = json.loads(summary_text)
     assert summary["retrieval"]["evidence_hit_at_k"] >= SAMPLE_EVIDENCE_HIT_FLOOR
     assert summary["answers"]["abstention_rate"] >= SAMPLE_ABSTENTION_FLOOR
+    # --fit-decline fits on the questions asked alone and prints weights to paste.
+    assert fitted.startswith(" fitted on 34 covered and 8 uncovered questions: weights")
+    assert "CoverageModel(weights=(" in fitted
