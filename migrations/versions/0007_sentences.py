@@ -9,8 +9,9 @@ the offline writer quotes the sentences closest in meaning to the question. The 
 no index (they are only compared within a few candidate chunks) and no fixed dimension (a
 reindex to a model of another size rewrites them with the chunks').
 
-Existing chunks have no sentences until their documents are ingested again or ``supportbot
-reindex`` runs; until then they are scored as before.
+Existing chunks have no sentences until their documents are ingested again (the store's index
+version changed, so an unchanged document is rewritten, reusing its chunk vectors); until then
+they are scored and quoted as before.
 """
 
 from collections.abc import Sequence
