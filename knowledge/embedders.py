@@ -154,12 +154,17 @@ def _loaded_model(path: str | None) -> Any:
         return _models[path]
 
 
-def _load_model(path: str | None) -> Any:
-    # The weights are on disk; never let a library try to reach a model hub.
+def keep_model_hub_offline() -> None:
+    """Before loading any model: the weights are on disk, so no library may reach a model hub
+    (or print download progress). An operator's own setting of these variables wins."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def _load_model(path: str | None) -> Any:
+    keep_model_hub_offline()
     try:
         from sentence_transformers import SentenceTransformer
 

@@ -9,11 +9,11 @@ reranker lives with the chat model, in ``bot/core/llm_reranker.py``.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from knowledge.chunking import context_for
+from knowledge.embedders import keep_model_hub_offline
 from knowledge.errors import RerankerError
 from knowledge.types import ScoredChunk
 
@@ -80,11 +80,8 @@ class CrossEncoderReranker:
 
 
 def _load_cross_encoder(model: str) -> Any:
-    # Weights come from a folder or the local cache; never let a library reach a model hub.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    # Weights come from a folder or the local cache.
+    keep_model_hub_offline()
     try:
         from sentence_transformers import CrossEncoder
     except ImportError as e:
