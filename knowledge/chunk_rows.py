@@ -6,7 +6,7 @@ same model (in any document) is reused rather than embedded again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -73,28 +73,27 @@ async def copy_chunks(
 ) -> None:
     """Write the chunks with their vectors (by content hash) in one COPY."""
     scope_list = list(scopes)
-    driver = await driver_connection(connection)
-    async with (
-        driver.cursor() as cursor,
-        cursor.copy(f"COPY chunks ({CHUNK_COPY_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
-    ):
-        copy.set_types(CHUNK_COPY_TYPES)
-        for chunk in chunks:
-            await copy.write_row(
-                (
-                    chunk.id,
-                    chunk.document_id,
-                    chunk.position,
-                    list(chunk.heading_path),
-                    chunk.url,
-                    chunk.context,
-                    chunk.text,
-                    chunk.content_hash,
-                    scope_list,
-                    model,
-                    vectors[chunk.content_hash],
-                )
+    await copy_rows(
+        connection,
+        f"COPY chunks ({CHUNK_COPY_COLUMNS}) FROM STDIN (FORMAT BINARY)",
+        CHUNK_COPY_TYPES,
+        (
+            (
+                chunk.id,
+                chunk.document_id,
+                chunk.position,
+                list(chunk.heading_path),
+                chunk.url,
+                chunk.context,
+                chunk.text,
+                chunk.content_hash,
+                scope_list,
+                model,
+                vectors[chunk.content_hash],
             )
+            for chunk in chunks
+        ),
+    )
 
 
 async def texts_to_reembed(connection: AsyncConnection) -> dict[str, str]:
@@ -115,14 +114,12 @@ async def replace_vectors(
             "embedding vector) ON COMMIT DROP"
         )
     )
-    driver = await driver_connection(connection)
-    async with (
-        driver.cursor() as cursor,
-        cursor.copy("COPY reindexed (content_hash, embedding) FROM STDIN (FORMAT BINARY)") as copy,
-    ):
-        copy.set_types(["text", "vector"])
-        for content_hash, vector in vectors.items():
-            await copy.write_row((content_hash, vector))
+    await copy_rows(
+        connection,
+        "COPY reindexed (content_hash, embedding) FROM STDIN (FORMAT BINARY)",
+        ["text", "vector"],
+        vectors.items(),
+    )
     await connection.execute(
         text(
             "UPDATE chunks SET embedding = r.embedding, model = :model "
@@ -130,6 +127,20 @@ async def replace_vectors(
         ),
         {"model": model},
     )
+
+
+async def copy_rows(
+    connection: AsyncConnection,
+    statement: str,
+    types: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+) -> None:
+    """Write ``rows`` with one binary ``COPY ... FROM STDIN`` in the connection's transaction."""
+    driver = await driver_connection(connection)
+    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types(list(types))
+        for row in rows:
+            await copy.write_row(row)
 
 
 def as_array(value: Any) -> Vectors:

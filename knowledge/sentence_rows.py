@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from knowledge.chunk_rows import as_array, driver_connection
+from knowledge.chunk_rows import as_array, copy_rows
 from knowledge.embedders import Vectors
 from knowledge.sentences import indexed_sentences, sentence_embedding_text
 from knowledge.types import Chunk
@@ -54,18 +54,16 @@ async def copy_sentences(
     connection: AsyncConnection, chunks: Sequence[Chunk], vectors: SentenceVectors
 ) -> None:
     """Write each chunk's sentences with their vectors."""
-    driver = await driver_connection(connection)
-    async with (
-        driver.cursor() as cursor,
-        cursor.copy(
-            "COPY sentences (chunk_id, position, text, embedding) FROM STDIN (FORMAT BINARY)"
-        ) as copy,
-    ):
-        copy.set_types(["text", "int4", "text", "vector"])
-        for chunk in chunks:
-            for position, sentence in enumerate(indexed_sentences(chunk.text)):
-                vector = vectors[(chunk.content_hash, sentence)]
-                await copy.write_row((chunk.id, position, sentence, vector))
+    await copy_rows(
+        connection,
+        "COPY sentences (chunk_id, position, text, embedding) FROM STDIN (FORMAT BINARY)",
+        ["text", "int4", "text", "vector"],
+        (
+            (chunk.id, position, sentence, vectors[(chunk.content_hash, sentence)])
+            for chunk in chunks
+            for position, sentence in enumerate(indexed_sentences(chunk.text))
+        ),
+    )
 
 
 async def sentences_to_reembed(connection: AsyncConnection) -> dict[tuple[str, int], str]:
@@ -91,16 +89,12 @@ async def replace_sentence_vectors(
             "embedding vector, PRIMARY KEY (chunk_id, position)) ON COMMIT DROP"
         )
     )
-    driver = await driver_connection(connection)
-    async with (
-        driver.cursor() as cursor,
-        cursor.copy(
-            "COPY resentenced (chunk_id, position, embedding) FROM STDIN (FORMAT BINARY)"
-        ) as copy,
-    ):
-        copy.set_types(["text", "int4", "vector"])
-        for (chunk_id, position), vector in vectors.items():
-            await copy.write_row((chunk_id, position, vector))
+    await copy_rows(
+        connection,
+        "COPY resentenced (chunk_id, position, embedding) FROM STDIN (FORMAT BINARY)",
+        ["text", "int4", "vector"],
+        ((chunk_id, position, vector) for (chunk_id, position), vector in vectors.items()),
+    )
     await connection.execute(
         text(
             "UPDATE sentences SET embedding = r.embedding FROM resentenced r "
