@@ -37,6 +37,8 @@ DOCKERIGNORE = DEPLOY / "Dockerfile.dockerignore"
 COMPOSE = DEPLOY / "compose.yml"
 ENV_EXAMPLE = DEPLOY / ".env.example"
 SETTINGS_PY = ROOT / "bot" / "service" / "settings.py"
+# Settings read as a set (Slack, Teams) live beside settings.py and are read the same way.
+MORE_SETTINGS_PY = (ROOT / "bot" / "service" / "platform_settings.py",)
 MAKEFILE = ROOT / "Makefile"
 SECRET_EXAMPLE = "secret.example.yaml"
 
@@ -65,17 +67,18 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-# ---- settings: bot/service/settings.py and deploy/.env.example ----------------------------
+# ---- settings: bot/service/*settings.py and deploy/.env.example ----------------------------
 
-# settings.py reads the environment only through its get("NAME") and number("NAME", ...).
+# The settings modules read the environment only through get("NAME") and number("NAME", ...).
 SETTING_READ = re.compile(r'\b(?:get|number)\(\s*"([A-Z][A-Z0-9_]*)"')
 # A variable line of the example: NAME=value, or commented out as # NAME=value.
 EXAMPLE_VARIABLE = re.compile(r"^(?:# )?([A-Z][A-Z0-9_]*)=")
 
 
 def settings_read(settings_py: Path) -> set[str]:
-    """The environment variables ``bot/service/settings.py`` reads."""
-    return set(SETTING_READ.findall(settings_py.read_text()))
+    """The environment variables ``settings_py`` and the other settings modules read."""
+    files = (settings_py, *MORE_SETTINGS_PY)
+    return {name for file in files for name in SETTING_READ.findall(file.read_text())}
 
 
 def known_settings(settings_py: Path = SETTINGS_PY) -> set[str]:

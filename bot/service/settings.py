@@ -9,13 +9,17 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import platformdirs
 
 from bot.core.language import ENGLISH_ONLY, SearchLanguages
 from bot.platforms.access import AccessFileError, AccessRules
 from bot.service.embedder_settings import embedder_settings
+from bot.service.platform_settings import SLACK_API_URL, slack_settings, teams_settings
+from bot.service.secret import Secret as Secret
+from bot.service.secret import SettingsError as SettingsError
+from bot.service.secret import secret
 from knowledge.loading.guarded_fetch import AllowList
 
 T = TypeVar("T")
@@ -23,33 +27,6 @@ T = TypeVar("T")
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 DEFAULT_TUNE_BASE_MODEL = "gpt-4o-mini-2024-07-18"
 OFFLINE_CHAT_MODEL = "offline"
-SLACK_API_URL = "https://slack.com/api/"
-TEAMS_APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")
-
-
-class SettingsError(ValueError):
-    """A setting has a value that cannot be used; the message names the variable."""
-
-
-class Secret:
-    """A string that never prints: repr and str show only that it is set."""
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True)
@@ -215,25 +192,16 @@ class Settings:
             fetch_allowed = AllowList.parse(get("SUPPORTBOT_FETCH_ALLOWED_NETWORKS") or "")
         except ValueError as e:
             raise SettingsError(f"SUPPORTBOT_FETCH_ALLOWED_NETWORKS: {e}") from None
-        slack_token = get("SLACK_BOT_TOKEN")
-        if slack_token and not (get("SLACK_SIGNING_SECRET") or get("SLACK_APP_TOKEN")):
-            raise SettingsError(
-                "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP events) "
-                "nor SLACK_APP_TOKEN (Socket Mode) is"
-            )
-        slack_api_url = get("SLACK_API_URL") or SLACK_API_URL
-        if not slack_api_url.startswith(("https://", "http://")):
-            raise SettingsError(f"SLACK_API_URL must be an http(s) URL, got {slack_api_url!r}")
         return cls(
             home=Path(get("SUPPORTBOT_HOME") or platformdirs.user_data_path("supportbot")),
-            database_url=_secret(get("DATABASE_URL")),
-            eval_database_url=_secret(get("SUPPORTBOT_EVAL_DATABASE_URL")),
-            redis_url=_secret(get("REDIS_URL")),
+            database_url=secret(get("DATABASE_URL")),
+            eval_database_url=secret(get("SUPPORTBOT_EVAL_DATABASE_URL")),
+            redis_url=secret(get("REDIS_URL")),
             **embedding,
             embedding_dimension=(
                 number("SUPPORTBOT_EMBEDDING_DIMENSION", int, 0, 1) if dimension else None
             ),
-            openai_api_key=_secret(get("OPENAI_API_KEY")),
+            openai_api_key=secret(get("OPENAI_API_KEY")),
             openai_base_url=get("OPENAI_BASE_URL"),
             chunk_size=chunk_size,
             chunk_overlap=overlap,
@@ -262,16 +230,9 @@ class Settings:
             tune_base_model=get("SUPPORTBOT_TUNE_BASE_MODEL") or DEFAULT_TUNE_BASE_MODEL,
             access=access,
             redis_namespace=get("SUPPORTBOT_REDIS_NAMESPACE") or "supportbot",
-            user_hash_key=_secret(get("SUPPORTBOT_USER_HASH_KEY")),
-            slack_bot_token=_secret(slack_token),
-            slack_signing_secret=_secret(get("SLACK_SIGNING_SECRET")),
-            slack_app_token=_secret(get("SLACK_APP_TOKEN")),
-            slack_api_url=slack_api_url.rstrip("/") + "/",
-            slack_admins=_ids(get("SLACK_ADMINS")),
-            slack_admin_channel=get("SLACK_ADMIN_CHANNEL"),
-            slack_escalation_channel=get("SLACK_ESCALATION_CHANNEL"),
-            slack_experts=_ids(get("SLACK_EXPERTS")),
-            **_teams_settings(get),
+            user_hash_key=secret(get("SUPPORTBOT_USER_HASH_KEY")),
+            **slack_settings(get),
+            **teams_settings(get),
             teams_reply_within_seconds=number("TEAMS_REPLY_WITHIN_SECONDS", float, 10.0, 0.0),
             shutdown_timeout=number("SUPPORTBOT_SHUTDOWN_TIMEOUT", float, 20.0, 0.0),
             job_workers=number("SUPPORTBOT_JOB_WORKERS", int, 1, 0),
@@ -280,62 +241,3 @@ class Settings:
             job_stalled_seconds=number("SUPPORTBOT_JOB_STALLED_SECONDS", float, 30.0, 3.0),
             socket_lock_seconds=number("SUPPORTBOT_SOCKET_LOCK_SECONDS", float, 15.0, 3.0),
         )
-
-
-def _teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
-    """The Microsoft Teams settings, checked together (they only make sense as a set)."""
-    app_id, password = get("MICROSOFT_APP_ID"), get("MICROSOFT_APP_PASSWORD")
-    tenant = get("MICROSOFT_APP_TENANT_ID")
-    app_type = get("MICROSOFT_APP_TYPE") or ("SingleTenant" if tenant else "MultiTenant")
-    if app_type not in TEAMS_APP_TYPES:
-        raise SettingsError(
-            f"MICROSOFT_APP_TYPE must be one of {', '.join(TEAMS_APP_TYPES)}, got {app_type!r}"
-        )
-    if app_id is None and (password or tenant):
-        raise SettingsError(
-            "MICROSOFT_APP_PASSWORD or _TENANT_ID is set but MICROSOFT_APP_ID is not"
-        )
-    if app_id and app_type != "UserAssignedMSI" and not password:
-        raise SettingsError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not")
-    if app_id and app_type == "SingleTenant" and not tenant:
-        raise SettingsError(
-            "MICROSOFT_APP_TYPE is SingleTenant but MICROSOFT_APP_TENANT_ID is unset"
-        )
-    channel = get("TEAMS_ESCALATION_CHANNEL")
-    if channel and not channel.startswith("19:"):
-        raise SettingsError(
-            f"TEAMS_ESCALATION_CHANNEL must be a channel id (19:…@thread.tacv2), got {channel!r}"
-        )
-    unauthenticated = (get("TEAMS_ALLOW_UNAUTHENTICATED") or "0").lower()
-    if unauthenticated not in ("0", "1", "false", "true", "no", "yes"):
-        raise SettingsError(f"TEAMS_ALLOW_UNAUTHENTICATED must be 1 or 0, got {unauthenticated!r}")
-    if app_id and unauthenticated in ("1", "true", "yes"):
-        raise SettingsError(
-            "TEAMS_ALLOW_UNAUTHENTICATED is for local development without MICROSOFT_APP_ID; "
-            "unset one of them"
-        )
-    metadata_url = get("TEAMS_OPENID_METADATA_URL")
-    if metadata_url and not metadata_url.startswith(("https://", "http://")):
-        raise SettingsError(
-            f"TEAMS_OPENID_METADATA_URL must be an http(s) URL, got {metadata_url!r}"
-        )
-    return {
-        "teams_app_id": app_id,
-        "teams_app_password": _secret(password),
-        "teams_tenant_id": tenant,
-        "teams_app_type": app_type,
-        "teams_admins": _ids(get("TEAMS_ADMINS")),
-        "teams_escalation_channel": channel,
-        "teams_escalation_user": get("TEAMS_ESCALATION_USER"),
-        "teams_allow_unauthenticated": unauthenticated in ("1", "true", "yes"),
-        "teams_allowed_tenants": _ids(get("TEAMS_ALLOWED_TENANTS")),
-    }
-
-
-def _secret(value: str | None) -> Secret | None:
-    return Secret(value) if value else None
-
-
-def _ids(value: str | None) -> tuple[str, ...]:
-    """A list of ids separated by commas and/or spaces."""
-    return tuple(part for part in (value or "").replace(",", " ").split() if part)
