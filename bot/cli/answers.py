@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.cli import messages
-from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, jsonable, parse_scopes, read_texts
+from bot.cli.chat import Reply, chat_loop, print_answer
+from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, parse_scopes, read_texts
+from bot.cli.demo import demo
+from bot.cli.progress import Progress
+from bot.cli.startup import prepare
 from bot.core.answer_log import PgAnswerLog, Prices
-from bot.core.answering import AnswerService
-from bot.core.types import Answer, Question, Turn
+from bot.core.types import Question
 from bot.service.settings import Settings
-from bot.service.wiring import build_embedder, open_core, open_engine, open_knowledge_base
-from knowledge.database import migrate
-from knowledge.ingest import ingest
-from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS
+from bot.service.wiring import open_core, open_knowledge_base
 from knowledge.types import PUBLIC_SCOPE
 
 
@@ -39,7 +37,7 @@ def register(commands: Commands) -> None:
         "demo", help="set up on embedded defaults with the sample handbook, then chat"
     )
     demo_cmd.add_argument("question", nargs="?", help="answer one question and exit")
-    demo_cmd.set_defaults(handler=_demo)
+    demo_cmd.set_defaults(handler=demo)
 
     usage_cmd = commands.add_parser("usage", help="answers, tokens and estimated cost")
     usage_cmd.add_argument("--days", type=int, default=30, help="how far back (default 30)")
@@ -54,67 +52,19 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
     async with open_core(settings) as core:
         for text in texts:
             answer = await core.answers.answer(Question(text, scopes=scopes))
-            _print_answer(answer, as_json=args.json)
+            print_answer(answer, as_json=args.json)
     return EXIT_OK
-
-
-def _print_answer(answer: Answer, *, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(jsonable(dataclasses.asdict(answer)), ensure_ascii=False))
-        return
-    sources = [
-        (c.n, f"{c.title} › {c.section}" if c.section else c.title, c.url) for c in answer.citations
-    ]
-    print(messages.answer_block(answer.text, sources))
 
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     scopes = parse_scopes(args.scope) if args.scope else (PUBLIC_SCOPE,)
-    async with open_core(settings) as core:
-        await _chat_loop(core.answers, scopes)
-    return EXIT_OK
+    embedder = await prepare(settings, Progress(), migrate_schema=False)
+    async with open_core(settings, embedder=embedder) as core:
 
+        async def respond(question: Question) -> Reply:
+            return Reply(await core.answers.answer(question))
 
-async def _chat_loop(service: AnswerService, scopes: tuple[str, ...]) -> None:
-    print(messages.CHAT_WELCOME)
-    history: list[Turn] = []
-    while True:
-        try:
-            line = (await asyncio.to_thread(input, "\nyou> ")).strip()
-        except EOFError:
-            print()
-            return
-        if line in {"/quit", "/exit"}:
-            return
-        if line == "/new":
-            history = []
-            print(messages.CHAT_NEW_THREAD)
-            continue
-        if not line:
-            continue
-        answer = await service.answer(Question(line, scopes=scopes, history=tuple(history)))
-        print()
-        _print_answer(answer, as_json=False)
-        history += [Turn("user", line), Turn("assistant", answer.text)]
-
-
-async def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_engine(settings) as engine:
-        await migrate(engine, embedding_dimension=build_embedder(settings).dimension)
-    async with open_core(settings) as core:
-        service, kb = core.answers, core.kb
-        if not await kb.store.list_documents():
-            options = dataclasses.replace(kb.load_options, base_url=SAMPLE_BASE_URL)
-            loaded = 0
-            async for report in ingest(
-                [str(SAMPLE_DOCS)], kb.store, load_options=options, chunking=kb.chunking
-            ):
-                loaded += report.result is not None
-            print(messages.demo_loaded(loaded))
-        if args.question:
-            _print_answer(await service.answer(Question(args.question)), as_json=False)
-        else:
-            await _chat_loop(service, (PUBLIC_SCOPE,))
+        await chat_loop(respond, scopes)
     return EXIT_OK
 
 

@@ -4,6 +4,7 @@ reindex and status."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import json
 import sys
@@ -13,11 +14,14 @@ from tqdm import tqdm
 
 from bot.cli import messages
 from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, jsonable, parse_scopes, read_texts
+from bot.cli.progress import IngestCounter, Progress
+from bot.cli.startup import prepare
 from bot.core.cache import redis_client
 from bot.service.settings import Settings
 from bot.service.wiring import build_embedder, open_engine, open_knowledge_base, redis_url
 from knowledge.database import current_revision, describe, head_revision, migrate
 from knowledge.ingest import IngestReport, ingest
+from knowledge.loading import plan
 from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS
 from knowledge.types import PUBLIC_SCOPE, Query, ScoredChunk
 
@@ -75,22 +79,33 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     if not targets:
         print(messages.error("give files, folders or URLs to ingest, or --sample"), file=sys.stderr)
         return EXIT_FAILED
+    progress = Progress()
+    embedder = await prepare(settings, progress, migrate_schema=False)
+    load_plan = await asyncio.to_thread(plan, targets)
+    counter = IngestCounter(len(load_plan.sizes), sum(load_plan.sizes.values()))
     reports: list[IngestReport] = []
-    async with open_knowledge_base(settings) as kb:
+    async with open_knowledge_base(settings, embedder=embedder) as kb:
         options = dataclasses.replace(
             kb.load_options,
             base_url=base_url,
             scopes=parse_scopes(args.scope) if args.scope else None,
             owner=args.owner,
         )
-        with tqdm(desc="Ingesting", unit=" doc", file=sys.stderr, disable=None) as bar:
-            async for report in ingest(
-                targets, kb.store, load_options=options, chunking=kb.chunking
-            ):
-                reports.append(report)
-                bar.update()
-                stream = sys.stdout if report.result is not None else sys.stderr
-                bar.write(messages.ingest_line(report), file=stream)
+        try:
+            with progress.status(counter.line):
+                async for report in ingest(
+                    targets, kb.store, load_options=options, chunking=kb.chunking
+                ):
+                    reports.append(report)
+                    if not report.skipped:
+                        sections = report.result.section_count if report.result else 0
+                        counter.add(sections, load_plan.sizes.get(report.source, 0))
+                    stream = sys.stdout if report.result is not None else sys.stderr
+                    progress.echo(messages.ingest_line(report), file=stream)
+        except asyncio.CancelledError:  # Ctrl-C: each document is committed alone
+            stored = sum(1 for r in reports if r.result is not None)
+            print(messages.ingest_stopped(stored, counter.documents), file=sys.stderr)
+            raise
         version = await kb.store.corpus_version()
     print(messages.ingest_summary(reports, version))
     failed = any(r.result is None and not r.skipped for r in reports)

@@ -114,6 +114,52 @@ def demo_loaded(documents: int) -> str:
     return f"Loaded the sample handbook: {documents} documents."
 
 
+def demo_loading(documents: int) -> str:
+    return (
+        f"Loading the sample handbook ({documents} documents) while you ask: "
+        "answers use the documents loaded so far."
+    )
+
+
+def demo_partial(stored: int, documents: int) -> str:
+    return f"(From the {stored} of {documents} documents loaded so far.)"
+
+
+def demo_waiting(stored: int, documents: int) -> str:
+    if stored == 0:
+        return f"None of the {documents} documents is loaded yet: answering once they are…"
+    return (
+        f"Not in the {stored} of {documents} documents loaded so far: "
+        "looking again once the rest are loaded…"
+    )
+
+
+def step_done(done: str, seconds: float) -> str:
+    return f"✓ {done} ({seconds:.1f} s)"
+
+
+def ingest_progress(done: int, documents: int, sections: int, seconds_left: float | None) -> str:
+    left = "estimating time left" if seconds_left is None else f"{_duration(seconds_left)} left"
+    return (
+        f"Ingesting {done}/{documents} documents · {sections} sections · {left} · "
+        "stored ones are answerable now"
+    )
+
+
+def ingest_stopped(stored: int, documents: int) -> str:
+    return (
+        f"Stopped after {stored} of {documents} documents; those are stored and answerable. "
+        "Run the same command again to continue: stored documents are not embedded again."
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"about {max(round(seconds), 1)} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"about {minutes} min {rest:02d} s"
+
+
 def eval_written(results: Path, html: Path | None) -> str:
     report = f" and the report to {html}" if html else ""
     return f"Wrote each question's results to {results}{report}."

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 
 from bot.cli.common import EXIT_OK, Commands
+from bot.cli.progress import Progress
+from bot.cli.startup import prepare
 from bot.service.server import DEFAULT_PORT, check_listening_address, serve
 from bot.service.settings import Settings
-from bot.service.wiring import build_embedder, open_engine
-from knowledge.database import migrate
 
 
 def register(commands: Commands) -> None:
@@ -23,9 +23,8 @@ def register(commands: Commands) -> None:
 
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     check_listening_address(settings, args.host)  # before the embedded database starts
-    if settings.database_url is None:
-        # The embedded database is ours to keep current; a real one is migrated by its owner.
-        async with open_engine(settings) as engine:
-            await migrate(engine, embedding_dimension=build_embedder(settings).dimension)
-    await serve(settings, host=args.host, port=args.port)
+    # The embedded database is ours to keep current; a real one is migrated by its owner. The
+    # model is loaded now so that the first question does not wait for it.
+    embedder = await prepare(settings, Progress(), migrate_schema=settings.database_url is None)
+    await serve(settings, host=args.host, port=args.port, embedder=embedder)
     return EXIT_OK

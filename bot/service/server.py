@@ -35,6 +35,7 @@ from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import CONTENT_TYPE
 from bot.service.settings import Settings, SettingsError
 from bot.service.wiring import open_core
+from knowledge.embedders import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,9 @@ async def _healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def serve(settings: Settings, *, host: str, port: int) -> None:
+async def serve(
+    settings: Settings, *, host: str, port: int, embedder: Embedder | None = None
+) -> None:
     """Run until SIGTERM or SIGINT, then stop gracefully.
 
     Stopping refuses new work (``/readyz`` and the webhooks answer 503, so the load balancer
@@ -162,15 +165,17 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)
     try:
-        await _serve_until(stop, settings, host=host, port=port)
+        await _serve_until(stop, settings, host=host, port=port, embedder=embedder)
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
 
 
-async def _serve_until(stop: asyncio.Event, settings: Settings, *, host: str, port: int) -> None:
+async def _serve_until(
+    stop: asyncio.Event, settings: Settings, *, host: str, port: int, embedder: Embedder | None
+) -> None:
     loop = asyncio.get_running_loop()
-    async with open_core(settings) as core:
+    async with open_core(settings, embedder=embedder) as core:
         slack = build_slack_app(settings, core) if settings.slack_enabled else None
         if slack is not None:
             app_token = settings.slack_app_token

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +29,17 @@ from knowledge.loading.sources import (
 )
 from knowledge.types import Document
 
-__all__ = ["LoadOptions", "LoadOutcome", "ParseLimits", "RawSource", "load", "parse", "uploaded"]
+__all__ = [
+    "LoadOptions",
+    "LoadOutcome",
+    "LoadPlan",
+    "ParseLimits",
+    "RawSource",
+    "load",
+    "parse",
+    "plan",
+    "uploaded",
+]
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,37 @@ class LoadOutcome:
     document: Document | None = None
     error: LoadError | None = None
     skipped: bool = False
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What ``load`` will try to read: each source's size in bytes by the name its outcome will
+    carry (0 for a URL, whose size is known only once fetched)."""
+
+    sizes: Mapping[str, int]
+
+
+def plan(targets: Sequence[str | RawSource]) -> LoadPlan:
+    """The sources ``load(targets)`` will yield a document or an error for, before it reads any;
+    files it will skip for their format are left out. Blocking: it lists folders."""
+    sizes: dict[str, int] = {}
+    for target in targets:
+        if isinstance(target, RawSource):
+            sizes[target.name] = len(target.data)
+        elif is_url(target):
+            sizes[target] = 0
+        elif _kind_of(Path(target)) == "folder":
+            sizes.update((str(file), _size(file)) for file in files_in(Path(target))[0])
+        else:
+            sizes[target] = _size(Path(target))
+    return LoadPlan(sizes)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 async def load(

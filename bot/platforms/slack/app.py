@@ -35,9 +35,16 @@ RATE_LIMIT_RETRIES = 3
 _TOKEN_UNUSED = "As you gave `client` as well, `token` will be unused."
 
 
-class _TokenUnusedFilter(logging.Filter):
+class _BoltNoiseFilter(logging.Filter):
+    """Drops Bolt's unused-token warning, and the traceback under "Failed to connect" when Slack
+    cannot be reached: the one-line message says all there is, at every retry."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != _TOKEN_UNUSED
+        if record.getMessage() == _TOKEN_UNUSED:
+            return False
+        if record.exc_info and isinstance(record.exc_info[1], OSError | aiohttp.ClientError):
+            record.exc_info, record.exc_text = None, None
+        return True
 
 
 def web_client(settings: Settings) -> AsyncWebClient:
@@ -87,8 +94,8 @@ async def check_tokens(client: AsyncWebClient, app_token: str | None) -> None:
 
 def _bolt_logger() -> logging.Logger:
     logger = logging.getLogger("slack_bolt")
-    if not any(isinstance(f, _TokenUnusedFilter) for f in logger.filters):
-        logger.addFilter(_TokenUnusedFilter())
+    if not any(isinstance(f, _BoltNoiseFilter) for f in logger.filters):
+        logger.addFilter(_BoltNoiseFilter())
     return logger
 
 

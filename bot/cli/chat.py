@@ -1,0 +1,61 @@
+"""The terminal chat of ``supportbot chat`` and ``demo``, and how an answer is printed."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.cli import messages
+from bot.cli.common import jsonable
+from bot.core.types import Answer, Question, Turn
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer for the terminal, with a line to print after it (or None)."""
+
+    answer: Answer
+    note: str | None = None
+
+
+Respond = Callable[[Question], Awaitable[Reply]]
+
+
+def print_answer(answer: Answer, *, as_json: bool) -> None:
+    """The answer with its numbered sources, or as one line of JSON."""
+    if as_json:
+        print(json.dumps(jsonable(dataclasses.asdict(answer)), ensure_ascii=False))
+        return
+    sources = [
+        (c.n, f"{c.title} › {c.section}" if c.section else c.title, c.url) for c in answer.citations
+    ]
+    print(messages.answer_block(answer.text, sources))
+
+
+async def chat_loop(respond: Respond, scopes: tuple[str, ...]) -> None:
+    """Read questions until /quit or end of input; follow-ups carry the conversation so far."""
+    print(messages.CHAT_WELCOME)
+    history: list[Turn] = []
+    while True:
+        try:
+            line = (await asyncio.to_thread(input, "\nyou> ")).strip()
+        except EOFError:
+            print()
+            return
+        if line in {"/quit", "/exit"}:
+            return
+        if line == "/new":
+            history = []
+            print(messages.CHAT_NEW_THREAD)
+            continue
+        if not line:
+            continue
+        reply = await respond(Question(line, scopes=scopes, history=tuple(history)))
+        print()
+        print_answer(reply.answer, as_json=False)
+        if reply.note:
+            print(reply.note)
+        history += [Turn("user", line), Turn("assistant", reply.answer.text)]

@@ -1,0 +1,168 @@
+"""``supportbot demo``: the product on its embedded defaults, asked about the sample handbook
+while it loads."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import sys
+from collections.abc import Callable
+from typing import Protocol
+
+from bot.cli import messages
+from bot.cli.chat import Reply, chat_loop, print_answer
+from bot.cli.common import EXIT_OK
+from bot.cli.progress import IngestCounter, Progress
+from bot.cli.startup import prepare
+from bot.core.answering import AnswerService
+from bot.core.knowledge_base import KnowledgeBase
+from bot.core.types import Question
+from bot.service.settings import Settings
+from bot.service.wiring import open_core
+from knowledge.ingest import ingest
+from knowledge.loading import plan
+from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS
+from knowledge.types import PUBLIC_SCOPE
+
+
+class Loading(Protocol):
+    """Documents being loaded while questions are asked."""
+
+    @property
+    def documents(self) -> int:
+        """How many there are to load."""
+
+    @property
+    def stored(self) -> int:
+        """How many are stored (and so answerable) so far."""
+
+    @property
+    def done(self) -> bool: ...
+
+    @property
+    def fresh(self) -> bool:
+        """Whether anything was missing when loading began (else it is not worth mentioning)."""
+
+    async def wait(self) -> None:
+        """Until every document is stored; raises what stopped the load, if anything did."""
+
+    def line(self) -> str:
+        """The progress line to show while waiting."""
+
+
+class SampleLoad:
+    """The sample handbook being ingested in the background, counting what is stored.
+
+    Each document is committed on its own, so questions asked meanwhile are answered from those
+    already stored. ``fresh`` says whether any document was missing or out of date at the start:
+    only then is the loading worth mentioning.
+    """
+
+    def __init__(self, kb: KnowledgeBase, sizes: dict[str, int], stored_before: int) -> None:
+        self.documents = len(sizes)
+        self.fresh = stored_before < self.documents
+        self.counter = IngestCounter(self.documents, sum(sizes.values()))
+        self.changed = 0
+        self._kb, self._sizes = kb, sizes
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    @classmethod
+    async def start(cls, kb: KnowledgeBase) -> SampleLoad:
+        load_plan = await asyncio.to_thread(plan, [str(SAMPLE_DOCS)])
+        documents = await kb.store.list_documents()
+        stored = sum(1 for d in documents if d.url.startswith(SAMPLE_BASE_URL))
+        return cls(kb, dict(load_plan.sizes), stored)
+
+    @property
+    def done(self) -> bool:
+        return self._task.done()
+
+    @property
+    def stored(self) -> int:
+        return self.counter.done
+
+    async def wait(self) -> None:
+        await asyncio.shield(self._task)
+
+    def line(self) -> str:
+        return self.counter.line()
+
+    def when_loaded(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once every document is stored (not if the load fails or stops)."""
+        self._task.add_done_callback(
+            lambda task: None if task.cancelled() or task.exception() else callback()
+        )
+
+    async def stop(self) -> None:
+        """Stop loading; what is stored stays, and the next ``demo`` loads the rest."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _run(self) -> None:
+        options = dataclasses.replace(self._kb.load_options, base_url=SAMPLE_BASE_URL)
+        async for report in ingest(
+            [str(SAMPLE_DOCS)], self._kb.store, load_options=options, chunking=self._kb.chunking
+        ):
+            result = report.result
+            self.changed += result is not None and result.status != "unchanged"
+            sections = result.section_count if result is not None else 0
+            self.counter.add(sections, self._sizes.get(report.source, 0))
+
+
+async def demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Set up the embedded defaults and the sample handbook, then answer (one question, or a
+    chat that starts before the handbook has finished loading)."""
+    progress = Progress()
+    embedder = await prepare(settings, progress, migrate_schema=True)
+    async with open_core(settings, embedder=embedder) as core:
+        load = await SampleLoad.start(core.kb)
+        try:
+            if args.question:
+                await _wait(load, progress)
+                if load.changed:
+                    print(messages.demo_loaded(load.documents))
+                print_answer(await core.answers.answer(Question(args.question)), as_json=False)
+                return EXIT_OK
+            if load.fresh:
+                print(messages.demo_loading(load.documents))
+                load.when_loaded(lambda: _announce_loaded(load.documents))
+
+            async def respond(question: Question) -> Reply:
+                return await answer_while_loading(core.answers, load, progress, question)
+
+            await chat_loop(respond, (PUBLIC_SCOPE,))
+        finally:
+            await load.stop()
+    return EXIT_OK
+
+
+def _announce_loaded(documents: int) -> None:
+    """Say so at the prompt, on a terminal; piped output gets no line between its turns."""
+    if sys.stdout.isatty():
+        print(f"\r\x1b[K{messages.demo_loaded(documents)}\nyou> ", end="", flush=True)
+
+
+async def _wait(load: Loading, progress: Progress) -> None:
+    with progress.status(load.line):
+        await load.wait()
+
+
+async def answer_while_loading(
+    service: AnswerService, load: Loading, progress: Progress, question: Question
+) -> Reply:
+    """The answer from what is stored now. While loading: one that is not covered yet waits for
+    the rest and is asked again; one that is answered says it came from part of the handbook."""
+    if load.done or not load.fresh:
+        return Reply(await service.answer(question))
+    stored = load.stored
+    answer = await service.answer(question)
+    if load.done:
+        return Reply(answer)
+    if answer.outcome == "not_covered":
+        print(messages.demo_waiting(stored, load.documents))
+        await _wait(load, progress)
+        return Reply(await service.answer(question))
+    return Reply(answer, messages.demo_partial(stored, load.documents))
