@@ -58,7 +58,7 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     scopes = parse_scopes(args.scope) if args.scope else (PUBLIC_SCOPE,)
-    embedder = await prepare(settings, Progress(), migrate_schema=False)
+    embedder = await prepare(settings, Progress())
     async with open_core(settings, embedder=embedder) as core:
 
         async def respond(question: Question) -> Reply:

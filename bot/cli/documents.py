@@ -80,7 +80,7 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
         print(messages.error("give files, folders or URLs to ingest, or --sample"), file=sys.stderr)
         return EXIT_FAILED
     progress = Progress()
-    embedder = await prepare(settings, progress, migrate_schema=False)
+    embedder = await prepare(settings, progress)
     load_plan = await asyncio.to_thread(plan, targets)
     counter = IngestCounter(len(load_plan.sizes), sum(load_plan.sizes.values()))
     reports: list[IngestReport] = []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -11,6 +13,8 @@ from tqdm import tqdm
 
 from bot.cli import messages
 from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands
+from bot.cli.progress import IngestCounter, Progress
+from bot.cli.startup import prepare
 from bot.core.answer_log import Prices
 from bot.core.cache import NoAnswerCache
 from bot.core.prompts import Prompts
@@ -28,6 +32,8 @@ from bot.loop.tuning.report import comparison_table
 from bot.loop.tuning.state import load_state
 from bot.service.settings import Settings
 from bot.service.wiring import build_answer_service, build_chat_model, build_judge
+from knowledge.ingest import IngestReport
+from knowledge.loading import plan
 
 
 def register(commands: Commands) -> None:
@@ -103,9 +109,19 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
         resume=args.resume,
     )
     prompts = Prompts.load(settings.style_file)
-    loading = tqdm(desc="Loading corpus", unit=" doc", file=sys.stderr, disable=None)
-    async with open_eval_corpus(settings, eval_set, lambda _report: loading.update()) as corpus:
-        loading.close()
+    progress = Progress()
+    await prepare(settings, progress, migrate_schema=False)  # the server, and the model
+    load_plan = await asyncio.to_thread(plan, [str(eval_set.corpus)])
+    counter = IngestCounter(len(load_plan.sizes), sum(load_plan.sizes.values()), answerable=False)
+
+    def loaded(report: IngestReport) -> None:
+        if not report.skipped:
+            sections = report.result.section_count if report.result else 0
+            counter.add(sections, load_plan.sizes.get(report.source, 0))
+
+    async with contextlib.AsyncExitStack() as stack:
+        with progress.status(counter.line):
+            corpus = await stack.enter_async_context(open_eval_corpus(settings, eval_set, loaded))
         evaluation = Evaluation(
             corpus=corpus,
             answers=build_answer_service(corpus.settings, corpus.kb, prompts, NoAnswerCache()),

@@ -138,12 +138,12 @@ def step_done(done: str, seconds: float) -> str:
     return f"✓ {done} ({seconds:.1f} s)"
 
 
-def ingest_progress(done: int, documents: int, sections: int, seconds_left: float | None) -> str:
+def ingest_progress(
+    done: int, documents: int, sections: int, seconds_left: float | None, *, answerable: bool
+) -> str:
     left = "estimating time left" if seconds_left is None else f"{_duration(seconds_left)} left"
-    return (
-        f"Ingesting {done}/{documents} documents · {sections} sections · {left} · "
-        "stored ones are answerable now"
-    )
+    line = f"Ingesting {done}/{documents} documents · {sections} sections · {left}"
+    return line + " · stored ones are answerable now" if answerable else line
 
 
 def ingest_stopped(stored: int, documents: int) -> str:

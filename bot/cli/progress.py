@@ -143,10 +143,12 @@ class IngestCounter:
     """Documents and sections stored so far out of what was planned, and the time left.
 
     The time left assumes the bytes still to read take as long per byte as those read so far.
+    ``answerable`` says whether to remind that stored documents can already be asked about.
     """
 
     documents: int
     size: int
+    answerable: bool = True
     clock: Callable[[], float] = time.monotonic
     done: int = 0
     sections: int = 0
@@ -171,5 +173,9 @@ class IngestCounter:
 
     def line(self) -> str:
         return messages.ingest_progress(
-            self.done, self.documents, self.sections, self.seconds_left()
+            self.done,
+            self.documents,
+            self.sections,
+            self.seconds_left(),
+            answerable=self.answerable,
         )

@@ -23,8 +23,7 @@ def register(commands: Commands) -> None:
 
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     check_listening_address(settings, args.host)  # before the embedded database starts
-    # The embedded database is ours to keep current; a real one is migrated by its owner. The
-    # model is loaded now so that the first question does not wait for it.
-    embedder = await prepare(settings, Progress(), migrate_schema=settings.database_url is None)
+    # The model is loaded now so that the first question does not wait for it.
+    embedder = await prepare(settings, Progress())
     await serve(settings, host=args.host, port=args.port, embedder=embedder)
     return EXIT_OK

@@ -12,15 +12,22 @@ from knowledge.database import migrate
 from knowledge.embedders import Embedder
 
 
-async def prepare(settings: Settings, progress: Progress, *, migrate_schema: bool) -> Embedder:
-    """Start (or join) the database, migrating it when ``migrate_schema``, while the local
-    embedding model loads; returns the embedder, to be handed to the knowledge base.
+async def prepare(
+    settings: Settings, progress: Progress, *, migrate_schema: bool | None = None
+) -> Embedder:
+    """Start (or join) the database while the local embedding model loads; returns the
+    embedder, to be handed to the knowledge base.
+
+    The schema is brought up to date when ``migrate_schema``; by default only the embedded
+    database's, which is ours to keep current (a real one is migrated by its owner).
 
     What is already running or loaded is joined, so a warm start shows nothing. Only a local
     model is warmed up: a remote one would cost a request.
     """
     embedder = build_embedder(settings)
     embedded = settings.database_url is None
+    if migrate_schema is None:
+        migrate_schema = embedded
     doing, done = (
         ("Starting the embedded database", "Embedded database ready")
         if embedded
