@@ -49,7 +49,8 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
     if texts is None:
         return EXIT_FAILED
     scopes = parse_scopes(args.scope) if args.scope else (PUBLIC_SCOPE,)
-    async with open_core(settings) as core:
+    embedder = await prepare(settings, Progress())
+    async with open_core(settings, embedder=embedder) as core:
         for text in texts:
             answer = await core.answers.answer(Question(text, scopes=scopes))
             print_answer(answer, as_json=args.json)

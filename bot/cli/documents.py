@@ -138,7 +138,8 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_FAILED
     k = args.k or settings.top_k
     scopes = parse_scopes(args.scope) if args.scope else (PUBLIC_SCOPE,)
-    async with open_knowledge_base(settings) as kb:
+    embedder = await prepare(settings, Progress())
+    async with open_knowledge_base(settings, embedder=embedder) as kb:
         for start in range(0, len(texts), 64):
             queries = [Query(t, k=k, scopes=scopes) for t in texts[start : start + 64]]
             for hits in await kb.retriever.search_many(queries):
