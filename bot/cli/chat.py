@@ -29,10 +29,15 @@ def print_answer(answer: Answer, *, as_json: bool) -> None:
     if as_json:
         print(json.dumps(jsonable(dataclasses.asdict(answer)), ensure_ascii=False))
         return
+    print(answer_text(answer))
+
+
+def answer_text(answer: Answer) -> str:
+    """The answer and its numbered sources, as the terminal shows them."""
     sources = [
         (c.n, f"{c.title} › {c.section}" if c.section else c.title, c.url) for c in answer.citations
     ]
-    print(messages.answer_block(answer.text, sources))
+    return messages.answer_block(answer.text, sources)
 
 
 async def chat_loop(respond: Respond, scopes: tuple[str, ...]) -> None:

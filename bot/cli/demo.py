@@ -12,13 +12,13 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bot.cli import messages
-from bot.cli.chat import Reply, chat_loop, print_answer
+from bot.cli.chat import Reply, answer_text, chat_loop, print_answer
 from bot.cli.common import EXIT_OK
 from bot.cli.progress import IngestCounter, Progress
 from bot.cli.startup import prepare
 from bot.core.answering import AnswerService
 from bot.core.knowledge_base import KnowledgeBase
-from bot.core.types import Question
+from bot.core.types import Answer, Question
 from bot.service.settings import Settings
 from bot.service.wiring import open_core
 from knowledge.ingest import ingest
@@ -126,23 +126,49 @@ async def demo(settings: Settings, args: argparse.Namespace) -> int:
                     print(messages.demo_loaded(load.documents))
                 print_answer(await core.answers.answer(Question(args.question)), as_json=False)
                 return EXIT_OK
+            partial: list[tuple[Question, Answer]] = []
+            after: list[asyncio.Task[None]] = []
             if load.fresh:
                 print(messages.demo_loading(load.documents))
-                load.when_loaded(lambda: _announce_loaded(load.documents))
+                load.when_loaded(
+                    lambda: after.append(
+                        asyncio.ensure_future(after_loading(core.answers, load.documents, partial))
+                    )
+                )
 
             async def respond(question: Question) -> Reply:
-                return await answer_while_loading(core.answers, load, progress, question)
+                reply = await answer_while_loading(core.answers, load, progress, question)
+                if reply.note is not None:
+                    partial.append((question, reply.answer))
+                return reply
 
             await chat_loop(respond, (PUBLIC_SCOPE,))
         finally:
             await load.stop()
+            for task in after:
+                task.cancel()
     return EXIT_OK
 
 
-def _announce_loaded(documents: int) -> None:
-    """Say so at the prompt, on a terminal; piped output gets no line between its turns."""
-    if sys.stdout.isatty():
-        print(f"\r\x1b[K{messages.demo_loaded(documents)}\nyou> ", end="", flush=True)
+async def after_loading(
+    service: AnswerService, documents: int, partial: list[tuple[Question, Answer]]
+) -> None:
+    """Say that the handbook is loaded (on a terminal, at the prompt), and answer again each
+    question answered from part of it whose sources the whole handbook changes."""
+    on_terminal = sys.stdout.isatty()
+    lines = [messages.demo_loaded(documents)] if on_terminal else []
+    for question, before in partial:
+        answer = await service.answer(question)
+        if _cited(answer) != _cited(before):
+            lines += ["", messages.demo_better_answer(question.text), "", answer_text(answer)]
+    if lines and on_terminal:  # the prompt was showing: clear it, and show it again after
+        print("\r\x1b[K" + "\n".join(lines), end="\nyou> ", flush=True)
+    elif lines:
+        print("\n".join(lines), flush=True)
+
+
+def _cited(answer: Answer) -> set[str]:
+    return {citation.url for citation in answer.citations}
 
 
 async def _wait(load: Loading, progress: Progress) -> None:

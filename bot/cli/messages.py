@@ -122,7 +122,14 @@ def demo_loading(documents: int) -> str:
 
 
 def demo_partial(stored: int, documents: int) -> str:
-    return f"(From the {stored} of {documents} documents loaded so far.)"
+    return (
+        f"(From the {stored} of {documents} documents loaded so far; "
+        "if the rest change the answer, I'll say so.)"
+    )
+
+
+def demo_better_answer(question: str) -> str:
+    return f"With the whole handbook loaded, a better answer to “{question}”:"
 
 
 def demo_waiting(stored: int, documents: int) -> str:
