@@ -116,7 +116,8 @@ async def demo(settings: Settings, args: argparse.Namespace) -> int:
     """Set up the embedded defaults and the sample handbook, then answer (one question, or a
     chat that starts before the handbook has finished loading)."""
     progress = Progress()
-    embedder = await prepare(settings, progress, migrate_schema=True)
+    # The model loads with the handbook, after the prompt: a question typed meanwhile waits.
+    embedder = await prepare(settings, progress, migrate_schema=True, load_model=False)
     async with open_core(settings, embedder=embedder) as core:
         load = await SampleLoad.start(core.kb)
         try:
@@ -184,10 +185,10 @@ async def answer_while_loading(
     if load.done or not load.fresh:
         return Reply(await service.answer(question))
     stored = load.stored
-    answer = await service.answer(question)
-    if load.done:
+    answer = await service.answer(question) if stored else None
+    if answer is not None and load.done:
         return Reply(answer)
-    if answer.outcome == "not_covered":
+    if answer is None or answer.outcome == "not_covered":
         print(messages.demo_waiting(stored, load.documents))
         await _wait(load, progress)
         return Reply(await service.answer(question))

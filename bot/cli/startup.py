@@ -13,13 +13,18 @@ from knowledge.embedders import Embedder
 
 
 async def prepare(
-    settings: Settings, progress: Progress, *, migrate_schema: bool | None = None
+    settings: Settings,
+    progress: Progress,
+    *,
+    migrate_schema: bool | None = None,
+    load_model: bool = True,
 ) -> Embedder:
     """Start (or join) the database while the local embedding model loads; returns the
     embedder, to be handed to the knowledge base.
 
     The schema is brought up to date when ``migrate_schema``; by default only the embedded
-    database's, which is ours to keep current (a real one is migrated by its owner).
+    database's, which is ours to keep current (a real one is migrated by its owner). Without
+    ``load_model`` the model loads when first used instead.
 
     What is already running or loaded is joined, so a warm start shows nothing. Only a local
     model is warmed up: a remote one would cost a request.
@@ -41,7 +46,7 @@ async def prepare(
                 await migrate(engine, embedding_dimension=dimension)
 
     async def model() -> None:
-        if settings.embedder != "local":
+        if settings.embedder != "local" or not load_model:
             return
         async with progress.step("Loading the embedding model", "Embedding model loaded"):
             await embedder.embed(["warm up"])
