@@ -66,38 +66,50 @@ async def copy_sentences(
     )
 
 
-async def sentences_to_reembed(connection: AsyncConnection) -> dict[tuple[str, int], str]:
-    """Every stored sentence as its model reads it, by chunk id and position."""
-    rows = await connection.execute(
-        text(
-            "SELECT s.chunk_id, s.position, c.context, s.text "
-            "FROM sentences s JOIN chunks c ON c.id = s.chunk_id"
-        )
-    )
+# (chunk id, position) -> the sentence, and the text its model reads for it
+ChunkSentences = Mapping[tuple[str, int], tuple[str, str]]
+
+
+async def sentences_of_chunks(
+    connection: AsyncConnection,
+) -> dict[tuple[str, int], tuple[str, str]]:
+    """Every sentence of every stored chunk, stored or not yet: a chunk written before its
+    sentences were indexed gets them from its text, as ``copy_sentences`` would have."""
+    rows = await connection.execute(text("SELECT id, context, text FROM chunks"))
     return {
-        (row.chunk_id, row.position): sentence_embedding_text(row.context, row.text) for row in rows
+        (row.id, position): (sentence, sentence_embedding_text(row.context, sentence))
+        for row in rows
+        for position, sentence in enumerate(indexed_sentences(row.text))
     }
 
 
 async def replace_sentence_vectors(
-    connection: AsyncConnection, vectors: Mapping[tuple[str, int], Any]
+    connection: AsyncConnection, sentences: ChunkSentences, vectors: Mapping[tuple[str, int], Any]
 ) -> None:
-    """Give every sentence its new vector (by chunk id and position)."""
+    """Give every sentence in ``vectors`` its new vector, adding those not stored yet."""
     await connection.execute(
         text(
-            "CREATE TEMPORARY TABLE resentenced (chunk_id text, position integer, "
+            "CREATE TEMPORARY TABLE resentenced (chunk_id text, position integer, text text, "
             "embedding vector, PRIMARY KEY (chunk_id, position)) ON COMMIT DROP"
         )
     )
     await copy_rows(
         connection,
-        "COPY resentenced (chunk_id, position, embedding) FROM STDIN (FORMAT BINARY)",
-        ["text", "int4", "vector"],
-        ((chunk_id, position, vector) for (chunk_id, position), vector in vectors.items()),
+        "COPY resentenced (chunk_id, position, text, embedding) FROM STDIN (FORMAT BINARY)",
+        ["text", "int4", "text", "vector"],
+        (
+            (chunk_id, position, sentences[(chunk_id, position)][0], vector)
+            for (chunk_id, position), vector in vectors.items()
+            if (chunk_id, position) in sentences
+        ),
     )
+    # A chunk removed while we were embedding is skipped by the join.
     await connection.execute(
         text(
-            "UPDATE sentences SET embedding = r.embedding FROM resentenced r "
-            "WHERE r.chunk_id = sentences.chunk_id AND r.position = sentences.position"
+            "INSERT INTO sentences (chunk_id, position, text, embedding) "
+            "SELECT r.chunk_id, r.position, r.text, r.embedding "
+            "FROM resentenced r JOIN chunks c ON c.id = r.chunk_id "
+            "ON CONFLICT (chunk_id, position) "
+            "DO UPDATE SET text = EXCLUDED.text, embedding = EXCLUDED.embedding"
         )
     )

@@ -165,16 +165,17 @@ class PgDocumentStore:
             return await document_rows.scopes_of(connection, document_ids)
 
     async def reindex(self, progress: ProgressCallback | None = None) -> int:
-        """Re-embed every chunk with the configured model; returns how many were embedded.
+        """Re-embed every chunk and its sentences with the configured model (giving chunks
+        stored before sentences were indexed theirs); returns how many chunks were embedded.
 
         When the new model's dimension differs, the vector column and its HNSW index are
         rebuilt for it in the same transaction, so searches see old vectors or new, never both.
         """
         async with self._connect() as connection:
             pending = await chunk_rows.texts_to_reembed(connection)
-            pending_sentences = await sentence_rows.sentences_to_reembed(connection)
+            sentences = await sentence_rows.sentences_of_chunks(connection)
         vectors = await self._embed_in_batches(pending, progress)
-        sentence_vectors = await self._embed_in_batches(pending_sentences)
+        sentence_vectors = await self._embed_in_batches({k: t for k, (_, t) in sentences.items()})
 
         model, dimension = self._embedder.model, self._embedder.dimension
         async with self._transaction() as connection:
@@ -186,11 +187,8 @@ class PgDocumentStore:
                 if h not in vectors
             }
             vectors.update(await self._embed_in_batches(late, progress))
-            late_sentences = {
-                key: t
-                for key, t in (await sentence_rows.sentences_to_reembed(connection)).items()
-                if key not in sentence_vectors
-            }
+            sentences = await sentence_rows.sentences_of_chunks(connection)
+            late_sentences = {k: t for k, (_, t) in sentences.items() if k not in sentence_vectors}
             sentence_vectors.update(await self._embed_in_batches(late_sentences))
             resized = await corpus_row.stored_dimension(connection) != dimension
             if resized:
@@ -198,7 +196,7 @@ class PgDocumentStore:
                 await vector_index.drop_vector_index(connection)
                 await vector_index.resize_vectors(connection, dimension)
             await chunk_rows.replace_vectors(connection, vectors, model)
-            await sentence_rows.replace_sentence_vectors(connection, sentence_vectors)
+            await sentence_rows.replace_sentence_vectors(connection, sentences, sentence_vectors)
             if resized:
                 await vector_index.build_vector_index(connection)
             await corpus_row.record_model(connection, model, dimension)

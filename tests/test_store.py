@@ -192,6 +192,31 @@ async def test_a_different_embedding_model_is_refused_until_reindex(
         await store.check_embedder()
 
 
+async def test_reindex_gives_chunks_stored_before_sentences_existed_their_sentences(
+    engine: AsyncEngine, store: PgDocumentStore, embedder: HashingEmbedder
+) -> None:
+    document = policy()
+    await store.upsert(document, chunk_document(document))
+    async with engine.begin() as connection:
+        expected = (await connection.execute(text("SELECT count(*) FROM sentences"))).scalar()
+        await connection.execute(text("DELETE FROM sentences"))  # as stored before 0007
+
+    await store.reindex()
+    async with engine.connect() as connection:
+        rows = (
+            await connection.execute(text("SELECT chunk_id, position, text FROM sentences"))
+        ).all()
+    assert expected and len(rows) == expected
+    assert {row.text for row in rows} == {
+        "Everyone gets 25 days of annual leave plus public holidays.",
+        "Tell your manager before 10am on the first day you are ill.",
+    }
+    hits = await PgHybridRetriever(engine, embedder).search(
+        Query("how many days of annual leave")
+    )
+    assert hits[0].sentences, "the search scores the new sentences"
+
+
 async def test_sentences_are_stored_with_their_chunk_and_removed_with_it(
     engine: AsyncEngine, store: PgDocumentStore
 ) -> None:
