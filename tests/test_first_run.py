@@ -20,7 +20,7 @@ import pytest
 import redis.asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.cli.demo import after_loading, answer_while_loading
+from bot.cli.demo import ChatWhileLoading, answer_while_loading
 from bot.cli.progress import IngestCounter, Progress
 from bot.core.answer_log import PgAnswerLog, Prices
 from bot.core.answering import AnsweringOptions, AnswerService
@@ -192,22 +192,39 @@ async def test_a_question_the_loaded_part_answers_says_it_came_from_part_of_it(
     assert reply.note.startswith(f"(From the 1 of {load.documents} documents loaded so far;")
 
 
-async def test_an_answer_from_part_of_the_handbook_is_bettered_once_all_of_it_is_loaded(
+async def test_an_answer_from_part_of_the_handbook_is_bettered_with_the_next_answer(
+    service: AnswerService, store: PgDocumentStore
+) -> None:
+    load = GatedLoad(store, first=[SAMPLE_DOCS / "people" / "annual-leave.md"])
+    await load.start()
+    chat = ChatWhileLoading(service, load, Progress(io.StringIO()))
+    first = await chat.respond(PARTNER_LEAVE)
+    assert first.note is not None and "annual-leave" in first.answer.citations[0].url
+    await load.wait()  # the load ends while the next question is being answered
+    second = await chat.respond(Question("Who do I report a lost laptop to?"))
+    assert second.note is not None
+    assert f"a better answer to “{PARTNER_LEAVE.text}”" in second.note
+    assert "parental-leave#" in second.note
+    third = await chat.respond(Question("How many days of annual leave do I get?"))
+    assert third.note is None, "each question is bettered once"
+
+
+async def test_at_the_prompt_the_end_of_loading_brings_the_better_answers(
     service: AnswerService, store: PgDocumentStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     load = GatedLoad(store, first=[SAMPLE_DOCS / "people" / "annual-leave.md"])
     await load.start()
-    reply = await answer_while_loading(service, load, Progress(io.StringIO()), PARTNER_LEAVE)
-    assert reply.note is not None and "annual-leave" in reply.answer.citations[0].url
+    chat = ChatWhileLoading(service, load, Progress(io.StringIO()))
+    for question in (PARTNER_LEAVE, Question("How many days of annual leave do I get?")):
+        await chat.respond(question)
+    capsys.readouterr()
     await load.wait()
-    await after_loading(service, load.documents, [(PARTNER_LEAVE, reply.answer)])
+    after = chat.loaded()
+    assert after is not None
+    await after
     said = capsys.readouterr().out
-    assert f"a better answer to “{PARTNER_LEAVE.text}”" in said
-    assert "parental-leave#" in said
-
-    whole = await service.answer(PARTNER_LEAVE)
-    await after_loading(service, load.documents, [(PARTNER_LEAVE, whole)])
-    assert capsys.readouterr().out == "", "the same sources: nothing to say on a pipe"
+    assert said.count("a better answer to") == 1, "only the answer whose sources change"
+    assert f"a better answer to “{PARTNER_LEAVE.text}”" in said and "parental-leave#" in said
 
 
 def test_the_demo_chat_starts_before_the_handbook_is_loaded_and_answers_from_it(

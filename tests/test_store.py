@@ -211,9 +211,7 @@ async def test_reindex_gives_chunks_stored_before_sentences_existed_their_senten
         "Everyone gets 25 days of annual leave plus public holidays.",
         "Tell your manager before 10am on the first day you are ill.",
     }
-    hits = await PgHybridRetriever(engine, embedder).search(
-        Query("how many days of annual leave")
-    )
+    hits = await PgHybridRetriever(engine, embedder).search(Query("how many days of annual leave"))
     assert hits[0].sentences, "the search scores the new sentences"
 
 

@@ -89,7 +89,7 @@ class SampleLoad:
     def line(self) -> str:
         return self.counter.line()
 
-    def when_loaded(self, callback: Callable[[], None]) -> None:
+    def when_loaded(self, callback: Callable[[], object]) -> None:
         """Call ``callback`` once every document is stored (not if the load fails or stops)."""
         self._task.add_done_callback(
             lambda task: None if task.cancelled() or task.exception() else callback()
@@ -127,45 +127,69 @@ async def demo(settings: Settings, args: argparse.Namespace) -> int:
                     print(messages.demo_loaded(load.documents))
                 print_answer(await core.answers.answer(Question(args.question)), as_json=False)
                 return EXIT_OK
-            partial: list[tuple[Question, Answer]] = []
-            after: list[asyncio.Task[None]] = []
+            chat = ChatWhileLoading(core.answers, load, progress)
             if load.fresh:
                 print(messages.demo_loading(load.documents))
-                load.when_loaded(
-                    lambda: after.append(
-                        asyncio.ensure_future(after_loading(core.answers, load.documents, partial))
-                    )
-                )
-
-            async def respond(question: Question) -> Reply:
-                reply = await answer_while_loading(core.answers, load, progress, question)
-                if reply.note is not None:
-                    partial.append((question, reply.answer))
-                return reply
-
-            await chat_loop(respond, (PUBLIC_SCOPE,))
+                load.when_loaded(chat.loaded)
+            try:
+                await chat_loop(chat.respond, (PUBLIC_SCOPE,))
+            finally:
+                chat.close()
         finally:
             await load.stop()
-            for task in after:
-                task.cancel()
     return EXIT_OK
 
 
-async def after_loading(
-    service: AnswerService, documents: int, partial: list[tuple[Question, Answer]]
-) -> None:
-    """Say that the handbook is loaded (on a terminal, at the prompt), and answer again each
-    question answered from part of it whose sources the whole handbook changes."""
-    on_terminal = sys.stdout.isatty()
-    lines = [messages.demo_loaded(documents)] if on_terminal else []
-    for question, before in partial:
-        answer = await service.answer(question)
-        if _cited(answer) != _cited(before):
-            lines += ["", messages.demo_better_answer(question.text), "", answer_text(answer)]
-    if lines and on_terminal:  # the prompt was showing: clear it, and show it again after
-        print("\r\x1b[K" + "\n".join(lines), end="\nyou> ", flush=True)
-    elif lines:
-        print("\n".join(lines), flush=True)
+class ChatWhileLoading:
+    """The demo's chat while the handbook loads. Answers come from what is stored so far; once
+    all of it is, the prompt says so, and each question answered from part of it is answered
+    again, the better answer shown when the whole handbook changes its sources."""
+
+    def __init__(self, service: AnswerService, load: Loading, progress: Progress) -> None:
+        self._service, self._load, self._progress = service, load, progress
+        self._partial: list[tuple[Question, Answer]] = []
+        self._answering = False
+        self._after: asyncio.Task[None] | None = None
+
+    async def respond(self, question: Question) -> Reply:
+        self._answering = True
+        try:
+            reply = await answer_while_loading(self._service, self._load, self._progress, question)
+            better = await self._better_answers() if self._load.done else []
+        finally:
+            self._answering = False
+        if reply.note is not None:
+            self._partial.append((question, reply.answer))
+        return Reply(reply.answer, "\n".join(filter(None, [reply.note, *better])) or None)
+
+    def loaded(self) -> asyncio.Task[None] | None:
+        """Call when every document is stored: at the prompt, say so and show better answers
+        (while a question is being answered, they come with its answer instead)."""
+        if not self._answering:
+            self._after = asyncio.ensure_future(self._at_the_prompt())
+        return self._after
+
+    def close(self) -> None:
+        if self._after is not None:
+            self._after.cancel()
+
+    async def _at_the_prompt(self) -> None:
+        on_terminal = sys.stdout.isatty()
+        lines = [messages.demo_loaded(self._load.documents)] if on_terminal else []
+        lines += await self._better_answers()
+        if lines and on_terminal:  # the prompt is showing: clear it, and show it again after
+            print("\r\x1b[K" + "\n".join(lines), end="\nyou> ", flush=True)
+        elif lines:
+            print("\n".join(lines), flush=True)
+
+    async def _better_answers(self) -> list[str]:
+        partial, self._partial = self._partial, []
+        lines: list[str] = []
+        for question, before in partial:
+            answer = await self._service.answer(question)
+            if _cited(answer) != _cited(before):
+                lines += ["", messages.demo_better_answer(question.text), "", answer_text(answer)]
+        return lines
 
 
 def _cited(answer: Answer) -> set[str]:
