@@ -14,9 +14,12 @@ TORCH_PIP_ARGS ?=
 .PHONY: setup run test lint bench lock clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
+	@echo "Installing into $(VENV) (a few minutes the first time)…"
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	@echo "Installing PyTorch's CPU build…"
 	$(BIN)/pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH)"
+	@echo "Installing supportbot with the embedded services, the local model and the dev tools…"
 	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[local,embedded,dev]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
