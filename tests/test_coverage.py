@@ -14,7 +14,7 @@ from bot.core.coverage import (
     coverage_signals,
 )
 from bot.evaluation.decline_fit import fit_decline
-from bot.service.settings import Settings
+from bot.service.settings import Settings, SettingsError
 from bot.service.wiring import coverage_decision
 from knowledge.embedders import HashingEmbedder, LocalEmbedder
 from knowledge.types import ScoredChunk, ScoredSentence
@@ -81,3 +81,41 @@ def test_the_fitted_decision_is_used_only_with_the_model_it_was_fitted_for() -> 
     chosen = Settings.from_env({"SUPPORTBOT_ANSWER_MIN_SIMILARITY": "0.5"})
     assert coverage_decision(chosen, minilm) == MinimumSimilarity(0.5)
     assert coverage_decision(Settings.from_env({}), HashingEmbedder()) == MinimumSimilarity(0.35)
+
+
+def test_a_decision_fitted_for_another_model_is_set_as_fit_decline_prints_it() -> None:
+    own = CoverageModel(weights=(1.5, 6.25, 0.5, -0.75), bias=-4.0, threshold=0.3)
+    assert CoverageModel.parse(own.as_setting()) == own
+    assert FITTED_FOR_MINILM.as_setting() == (
+        "best_chunk=2.849 best_sentence=8.137 terms_found=0.19 margin=1.62 "
+        "bias=-5.918 threshold=0.229"
+    )
+    settings = Settings.from_env({"SUPPORTBOT_DECLINE_MODEL": own.as_setting()})
+    assert coverage_decision(settings, HashingEmbedder()) == own
+    assert coverage_decision(settings, LocalEmbedder()) == own, "the operator's choice wins"
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("best_chunk=1 best_sentence=2 terms_found=3 bias=0 threshold=0.5", "missing margin"),
+        ("best_chunk=1 best_sentence=2 terms_found=3 margin=x bias=0 threshold=0.5", "margin must"),
+        ("best_chunk=1 best_sentence=2 terms_found=3 margin=1 bias=0 threshold=2",
+         "threshold must"),
+        ("best_chunk=1 best_sentence=2 terms_found=3 margin=1 bias=0 threshold=0.5 gap=1",
+         "unknown name 'gap'"),
+    ],
+)  # fmt: skip
+def test_a_bad_decline_model_is_named(value: str, error: str) -> None:
+    with pytest.raises(SettingsError, match=f"SUPPORTBOT_DECLINE_MODEL: {error}"):
+        Settings.from_env({"SUPPORTBOT_DECLINE_MODEL": value})
+
+
+def test_a_decline_model_and_a_threshold_together_are_refused() -> None:
+    with pytest.raises(SettingsError, match="unset one"):
+        Settings.from_env(
+            {
+                "SUPPORTBOT_DECLINE_MODEL": FITTED_FOR_MINILM.as_setting(),
+                "SUPPORTBOT_ANSWER_MIN_SIMILARITY": "0.3",
+            }
+        )

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core.coverage import CoverageModel
 from tests.fake_openai import FakeOpenAI, fake_openai
 from tests.public_sets import PUBLIC_SETS
 
@@ -299,4 +300,5 @@ async def test_guard_sample_handbook(
     assert summary["answers"]["abstention_rate"] >= SAMPLE_ABSTENTION_FLOOR
     # --fit-decline fits on the questions asked alone and prints weights to paste.
     assert fitted.startswith(" fitted on 34 covered and 8 uncovered questions: weights")
-    assert "CoverageModel(weights=(" in fitted
+    setting = fitted.split("SUPPORTBOT_DECLINE_MODEL='", 1)[1].split("'")[0]
+    assert CoverageModel.parse(setting).threshold > 0

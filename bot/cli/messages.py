@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.core.coverage import SIGNALS
 from bot.evaluation.decline_fit import DeclineFit
 from knowledge.ingest import IngestReport
 from knowledge.types import ScoredChunk, StoredDocument
@@ -174,15 +175,14 @@ def eval_written(results: Path, html: Path | None) -> str:
 
 def decline_fitted(fit: DeclineFit) -> str:
     model = fit.model
-    names = ("best_chunk", "best_sentence", "terms_found", "margin")
-    weights = ", ".join(f"{n} {w:+.3f}" for n, w in zip(names, model.weights, strict=True))
+    weights = ", ".join(f"{n} {w:+.3f}" for n, w in zip(SIGNALS, model.weights, strict=True))
     return (
         f"Decline decision fitted on {fit.covered} covered and {fit.uncovered} uncovered "
         f"questions: weights {weights}; bias {model.bias:+.3f}; threshold {model.threshold:.3f}. "
         f"On these questions it answers "
         f"{fit.covered_answered:.3f} of the covered and declines {fit.uncovered_declined:.3f} "
-        f"of the uncovered.\nCoverageModel(weights={model.weights}, bias={model.bias}, "
-        f"threshold={model.threshold})"
+        f"of the uncovered.\nTo decide with it (for this embedding model): "
+        f"SUPPORTBOT_DECLINE_MODEL='{model.as_setting()}'"
     )
 
 

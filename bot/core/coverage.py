@@ -24,6 +24,9 @@ from typing import Protocol
 from bot.core.writers import content_terms
 from knowledge.types import ScoredChunk
 
+# The signals in the order of ``CoverageSignals.as_vector`` and of a model's weights.
+SIGNALS = ("best_chunk", "best_sentence", "terms_found", "margin")
+
 
 @dataclass(frozen=True)
 class CoverageSignals:
@@ -69,6 +72,34 @@ class CoverageModel:
 
     def covers(self, signals: CoverageSignals) -> bool:
         return self.probability(signals) >= self.threshold
+
+    def as_setting(self) -> str:
+        """The model as ``parse`` reads it (the value of SUPPORTBOT_DECLINE_MODEL)."""
+        weights = " ".join(f"{n}={w:g}" for n, w in zip(SIGNALS, self.weights, strict=True))
+        return f"{weights} bias={self.bias:g} threshold={self.threshold:g}"
+
+    @classmethod
+    def parse(cls, text: str) -> CoverageModel:
+        """A model from ``name=number`` pairs: the four signals' weights, ``bias`` and
+        ``threshold`` (as ``supportbot eval --fit-decline`` prints them); ValueError if one is
+        missing, unknown or not a number."""
+        names = (*SIGNALS, "bias", "threshold")
+        values: dict[str, float] = {}
+        for pair in text.replace(",", " ").split():
+            name, _, number = pair.partition("=")
+            if name not in names:
+                raise ValueError(f"unknown name {name!r} (expected {', '.join(names)})")
+            try:
+                values[name] = float(number)
+            except ValueError:
+                raise ValueError(f"{name} must be a number, got {number!r}") from None
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise ValueError(f"missing {', '.join(missing)}")
+        if not 0 < values["threshold"] < 1:
+            raise ValueError("threshold must be between 0 and 1 (a probability)")
+        weights = (values[SIGNALS[0]], values[SIGNALS[1]], values[SIGNALS[2]], values[SIGNALS[3]])
+        return cls(weights, values["bias"], values["threshold"])
 
 
 def coverage_signals(question: str, sources: Sequence[ScoredChunk]) -> CoverageSignals:

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import platformdirs
 
+from bot.core.coverage import CoverageModel
 from bot.core.language import ENGLISH_ONLY, SearchLanguages
 from bot.platforms.access import AccessFileError, AccessRules
 from bot.service.embedder_settings import embedder_settings
@@ -62,8 +63,9 @@ class Settings:
     style_file: Path | None = None
     company_name: str = "our company"
     contact: str = "your manager or the People Team"
-    # None: the decision fitted for the bundled model, or 0.35 with any other embedder.
+    # Both None: the decision fitted for the bundled model, or 0.35 with any other embedder.
     answer_min_similarity: float | None = None
+    decline_model: CoverageModel | None = None
     cache_ttl_seconds: int = 86_400
     max_question_chars: int = 2000
     prompt_price_per_1k: float = 0.0
@@ -183,6 +185,12 @@ class Settings:
         )
         if answer_min_similarity is not None and answer_min_similarity > 1:
             raise SettingsError("SUPPORTBOT_ANSWER_MIN_SIMILARITY must be between -1 and 1")
+        decline_model = _decline_model(get("SUPPORTBOT_DECLINE_MODEL"))
+        if decline_model is not None and answer_min_similarity is not None:
+            raise SettingsError(
+                "SUPPORTBOT_DECLINE_MODEL and SUPPORTBOT_ANSWER_MIN_SIMILARITY are both set: "
+                "each decides alone what is covered, so unset one"
+            )
         access_file = get("SUPPORTBOT_ACCESS_FILE")
         try:
             access = AccessRules.from_file(Path(access_file)) if access_file else AccessRules()
@@ -223,6 +231,7 @@ class Settings:
             company_name=get("SUPPORTBOT_COMPANY_NAME") or "our company",
             contact=get("SUPPORTBOT_CONTACT") or "your manager or the People Team",
             answer_min_similarity=answer_min_similarity,
+            decline_model=decline_model,
             cache_ttl_seconds=number("SUPPORTBOT_CACHE_TTL", int, 86_400, 1),
             max_question_chars=number("SUPPORTBOT_MAX_QUESTION_CHARS", int, 2000, 10),
             prompt_price_per_1k=number("SUPPORTBOT_PROMPT_PRICE_PER_1K", float, 0.0, 0.0),
@@ -241,3 +250,12 @@ class Settings:
             job_stalled_seconds=number("SUPPORTBOT_JOB_STALLED_SECONDS", float, 30.0, 3.0),
             socket_lock_seconds=number("SUPPORTBOT_SOCKET_LOCK_SECONDS", float, 15.0, 3.0),
         )
+
+
+def _decline_model(value: str | None) -> CoverageModel | None:
+    if value is None:
+        return None
+    try:
+        return CoverageModel.parse(value)
+    except ValueError as e:
+        raise SettingsError(f"SUPPORTBOT_DECLINE_MODEL: {e}") from None

@@ -146,10 +146,13 @@ def answer_version(settings: Settings, prompts: Prompts) -> str:
 
 
 def coverage_decision(settings: Settings, embedder: Embedder) -> CoverageModel | MinimumSimilarity:
-    """How the flow decides a question is covered: the operator's threshold if one is set, else
-    the decision fitted for the bundled model, else (another model) the usual threshold."""
+    """How the flow decides a question is covered: the operator's threshold or fitted decision
+    if one is set, else the decision fitted for the bundled model, else (another model) the
+    usual threshold."""
     if settings.answer_min_similarity is not None:
         return MinimumSimilarity(settings.answer_min_similarity)
+    if settings.decline_model is not None:
+        return settings.decline_model
     if embedder.model == LOCAL_MODEL_NAME:
         return FITTED_FOR_MINILM
     return MinimumSimilarity()
