@@ -43,7 +43,7 @@ class Loading(Protocol):
 
     @property
     def fresh(self) -> bool:
-        """Whether anything was missing when loading began (else it is not worth mentioning)."""
+        """Whether any document was missing when loading began (else it is not worth saying)."""
 
     async def wait(self) -> None:
         """Until every document is stored; raises what stopped the load, if anything did."""
@@ -56,8 +56,8 @@ class SampleLoad:
     """The sample handbook being ingested in the background, counting what is stored.
 
     Each document is committed on its own, so questions asked meanwhile are answered from those
-    already stored. ``fresh`` says whether any document was missing or out of date at the start:
-    only then is the loading worth mentioning.
+    already stored. ``fresh`` says whether any of its documents was missing at the start: only
+    then is the loading worth mentioning (a later run finds them all and just checks them).
     """
 
     def __init__(self, kb: KnowledgeBase, sizes: dict[str, int], stored_before: int) -> None:
