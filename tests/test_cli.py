@@ -218,6 +218,18 @@ async def test_ask_with_an_openai_compatible_model(database_url: str, tmp_path: 
     assert llm.requests[0]["model"] == "house-model"
 
 
+def test_a_second_ask_on_the_embedded_redis_hits_the_cache(cli) -> None:  # type: ignore[no-untyped-def]
+    # No REDIS_URL: each command starts the embedded Redis in its home and stops it on exit.
+    assert cli("ingest", "--sample").returncode == 0
+    question = "How many days of annual leave do I get?"
+    first = cli("ask", question, "--json")
+    assert first.returncode == 0, first.stderr
+    second = json.loads(cli("ask", question, "--json").stdout)
+    assert (json.loads(first.stdout)["cached"], second["cached"]) == (False, True)
+    assert second["text"] == json.loads(first.stdout)["text"]
+    assert "from cache      1" in cli("usage").stdout
+
+
 def test_terminal_chat_keeps_the_thread(database_url: str, tmp_path: Path) -> None:
     assert run("ingest", "--sample", database_url=database_url, home=tmp_path).returncode == 0
     session = "How many days of annual leave do I get?\n\nwhat about sick leave?\n/new\n/quit\n"
