@@ -106,14 +106,17 @@ class AnswerService:
             answer = self._refusal(answer_id, "unavailable", messages.unavailable(answer_id))
         finally:
             self._metrics.answers_in_flight.dec()
+        if answer.degraded:
+            self._metrics.llm_errors.inc()
         if answer.outcome == "answered":
             # Also for cached answers: whatever was stored, no answer links off its sources.
             answer = dataclasses.replace(answer, text=restrict_links(answer.text, answer.citations))
         answer = dataclasses.replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
         self._metrics.observe_answer(question.platform, answer)
         log.info(
-            "answer %s question=%s outcome=%s grounded=%s cached=%s citations=%d ms=%.0f",
-            answer.id, hashed, answer.outcome, answer.grounded, answer.cached,
+            "answer %s question=%s outcome=%s grounded=%s cached=%s degraded=%s citations=%d "
+            "ms=%.0f",
+            answer.id, hashed, answer.outcome, answer.grounded, answer.cached, answer.degraded,
             len(answer.citations), answer.latency_ms,
         )  # fmt: skip
         await self._log.record(
@@ -158,6 +161,10 @@ class AnswerService:
         draft = await self._writer.write(standalone, sources)
         usage = _add(rewrite_usage, draft.usage)
         text_with_markers, citations = resolve_citations(draft.text, sources)
+        if draft.degraded:
+            if not citations:  # nothing to quote says nothing about coverage: apologise
+                raise LLMUnavailableError("the model is unavailable and nothing could be quoted")
+            text_with_markers = messages.limited(text_with_markers)
         if draft.declined or not citations:
             not_covered = self._not_covered(answer_id, standalone, usage, sources, draft.model)
             return not_covered, version
@@ -172,6 +179,7 @@ class AnswerService:
             usage=usage,
             standalone_question=standalone,
             sources=tuple(sources),
+            degraded=draft.degraded,
         )
         await self._cache.put(key, answer)
         return answer, version

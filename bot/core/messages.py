@@ -12,6 +12,11 @@ def offline_answer(lines: list[str]) -> str:
     return "\n".join([OFFLINE_ANSWER_INTRO, "", *(f"- {line}" for line in lines)])
 
 
+def limited(answer: str) -> str:
+    """A quoted answer given because the model cannot be used right now, with one line saying so."""
+    return f"(I'm limited right now, so this answer quotes our policies directly.)\n\n{answer}"
+
+
 def not_covered(contact: str) -> str:
     return (
         "I couldn't find this in our policies, so I'd rather not guess. "

@@ -81,6 +81,7 @@ class Answer:
     ``grounded`` is true only for an answer that cites at least one retrieved source;
     ``outcome`` says why an answer is not grounded (not covered, model unavailable, bad input).
     ``sources`` are what retrieval found for it, cited or not (the writer's numbered sources).
+    ``degraded``: the model could not be used, so the answer quotes the sources instead.
     """
 
     id: str
@@ -94,3 +95,4 @@ class Answer:
     cached: bool = False
     standalone_question: str = ""
     sources: tuple[ScoredChunk, ...] = ()
+    degraded: bool = False

@@ -50,7 +50,8 @@ class Metrics:
         )
         self.llm_errors = Counter(
             "supportbot_llm_errors",
-            "Answers that failed because the chat model could not be used.",
+            "Answers the chat model could not write: quoted from the documents instead, or an "
+            "apology.",
             registry=self.registry,
         )
         self.answers_in_flight = Gauge(
