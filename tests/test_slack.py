@@ -615,3 +615,20 @@ async def test_a_database_failure_becomes_a_short_polite_message_in_the_thread(
     assert "temporarily unavailable" in reply["text"]
     assert len(reply["text"]) < 250
     assert "temporarily unavailable" not in again["text"]  # back by itself
+
+
+async def test_past_the_per_person_limit_the_asker_is_told_when_to_ask_again(
+    slack: FakeSlack, database_url: str, redis_url: str
+) -> None:
+    settings = _settings(slack, database_url, redis_url, SUPPORTBOT_QUESTIONS_PER_MINUTE="1")
+    async with running_bot(settings, slack) as bot:
+        first = await bot.answer_to(mention(f"<@{BOT_USER_ID}> How many days of annual leave?"))
+        limited = await bot.answer_to(mention(f"<@{BOT_USER_ID}> When do I report sick leave?"))
+        other = await bot.answer_to(
+            mention(f"<@{BOT_USER_ID}> When do I report sick leave?", user="UBOB")
+        )
+    assert "25 days" in first["text"]
+    assert limited["text"].startswith("Sorry, you've asked me 1 question in the last minute")
+    assert "Please ask again in" in limited["text"]
+    assert [b["type"] for b in limited["blocks"]] == ["section"]  # no sources, no buttons
+    assert other["text"].startswith("Here is what our policies say")  # someone else is answered

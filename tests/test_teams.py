@@ -623,4 +623,23 @@ async def test_a_database_failure_becomes_a_short_polite_message(
     assert "25 days" in card_text(again)  # back by itself
 
 
+async def test_past_the_per_person_limit_the_asker_is_told_when_to_ask_again(
+    connector: FakeBotConnector, database_url: str, redis_url: str, access_file: Path
+) -> None:
+    settings = _environment(
+        database_url, redis_url, access_file, SUPPORTBOT_QUESTIONS_PER_MINUTE="1"
+    )
+    async with running_bot(settings, connector) as bot:
+        url = connector.service_url
+        first = await bot.ask(personal_message(QUESTION, service_url=url))
+        limited = await bot.ask(personal_message("When do I report sick leave?", service_url=url))
+        other = await bot.ask(
+            personal_message("When do I report sick leave?", user=BOB, service_url=url)
+        )
+    assert "25 days" in card_text(first)
+    assert card_text(limited).startswith("Sorry, you've asked me 1 question in the last minute")
+    assert "actions" not in limited["attachments"][0]["content"]
+    assert card_text(other).startswith("Here is what our policies say")  # someone else
+
+
 # Helpers

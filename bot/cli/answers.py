@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import getpass
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, jsonable, parse_scope
 from bot.core.answer_log import PgAnswerLog, Prices
 from bot.core.answering import AnswerService
 from bot.core.types import Answer, Question, Turn
+from bot.platforms.identity import user_hash
 from bot.service.settings import Settings
 from bot.service.wiring import build_embedder, open_core, open_engine, open_knowledge_base
 from knowledge.database import migrate
@@ -52,8 +55,9 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_FAILED
     scopes = parse_scopes(args.scope) if args.scope else (PUBLIC_SCOPE,)
     async with open_core(settings) as core:
+        asker = terminal_asker(core.user_hash_key)
         for text in texts:
-            answer = await core.answers.answer(Question(text, scopes=scopes))
+            answer = await core.answers.answer(Question(text, scopes=scopes, asker=asker))
             _print_answer(answer, as_json=args.json)
     return EXIT_OK
 
@@ -68,14 +72,23 @@ def _print_answer(answer: Answer, *, as_json: bool) -> None:
     print(messages.answer_block(answer.text, sources))
 
 
+def terminal_asker(key: bytes) -> str:
+    """Who asks in the terminal, for the per-person limits: the operating system's user."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no password entry (some containers)
+        name = str(os.getuid())
+    return user_hash("cli", name, key)
+
+
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     scopes = parse_scopes(args.scope) if args.scope else (PUBLIC_SCOPE,)
     async with open_core(settings) as core:
-        await _chat_loop(core.answers, scopes)
+        await _chat_loop(core.answers, scopes, terminal_asker(core.user_hash_key))
     return EXIT_OK
 
 
-async def _chat_loop(service: AnswerService, scopes: tuple[str, ...]) -> None:
+async def _chat_loop(service: AnswerService, scopes: tuple[str, ...], asker: str) -> None:
     print(messages.CHAT_WELCOME)
     history: list[Turn] = []
     while True:
@@ -92,7 +105,9 @@ async def _chat_loop(service: AnswerService, scopes: tuple[str, ...]) -> None:
             continue
         if not line:
             continue
-        answer = await service.answer(Question(line, scopes=scopes, history=tuple(history)))
+        answer = await service.answer(
+            Question(line, scopes=scopes, history=tuple(history), asker=asker)
+        )
         print()
         _print_answer(answer, as_json=False)
         history += [Turn("user", line), Turn("assistant", answer.text)]
@@ -111,10 +126,12 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> int:
             ):
                 loaded += report.result is not None
             print(messages.demo_loaded(loaded))
+        asker = terminal_asker(core.user_hash_key)
         if args.question:
-            _print_answer(await service.answer(Question(args.question)), as_json=False)
+            question = Question(args.question, asker=asker)
+            _print_answer(await service.answer(question), as_json=False)
         else:
-            await _chat_loop(service, (PUBLIC_SCOPE,))
+            await _chat_loop(service, (PUBLIC_SCOPE,), asker)
     return EXIT_OK
 
 

@@ -1,8 +1,9 @@
 """The answering core: a question in, an answer with trustworthy citations out.
 
 ``AnswerService.answer`` is the whole flow, top to bottom:
-question → in a language we can search? → standalone question → cache → retrieval → good
-enough? → write → check citations → cache → answer, linking only to its sources' hosts.
+question → within the asker's limits? → in a language we can search? → standalone question →
+cache → retrieval → good enough? → write → check citations → cache → answer, linking only to
+its sources' hosts.
 Adapters (Slack, Teams, the terminal) call it and only translate.
 """
 
@@ -24,6 +25,7 @@ from bot.core.coverage import CoverageDecision, MinimumSimilarity, coverage_sign
 from bot.core.language import ENGLISH_ONLY, SearchLanguages, detect_language
 from bot.core.links import restrict_links
 from bot.core.llm import LLMUnavailableError
+from bot.core.rate_limit import RateLimiter
 from bot.core.types import Answer, Outcome, Question, Usage
 from bot.core.writers import AnswerWriter
 from bot.service.metrics import Metrics
@@ -70,6 +72,7 @@ class AnswerService:
         options: AnsweringOptions,
         metrics: Metrics | None = None,
         observer: AnswerObserver | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._retriever = retriever
         self._store = store
@@ -79,6 +82,7 @@ class AnswerService:
         self._options = options
         self._metrics = metrics or Metrics()
         self._observer = observer
+        self._limiter = limiter
         self._hash_key = options.hash_key or secrets.token_bytes(32)
 
     async def standalone(self, question: Question) -> str:
@@ -135,6 +139,13 @@ class AnswerService:
         if len(text) > self._options.max_question_chars:
             limit = self._options.max_question_chars
             return self._refusal(answer_id, "invalid", messages.question_too_long(limit)), None
+        if self._limiter is not None and question.asker is not None:
+            reached = await self._limiter.admit(question.asker)
+            if reached is not None:  # before the model and the search: it costs neither
+                text = messages.rate_limited(
+                    reached.limit, reached.window, reached.retry_after_seconds
+                )
+                return self._refusal(answer_id, "limited", text), None
         # The message as typed: an offline follow-up's rewrite adds the earlier question's words.
         language = detect_language(text)
         if not self._options.languages.allows(language):

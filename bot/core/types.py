@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from knowledge.types import PUBLIC_SCOPE, ScoredChunk
 
-Outcome = Literal["answered", "not_covered", "unavailable", "invalid"]
+# limited: the asker reached a per-person limit (bot/core/rate_limit.py), nothing was searched.
+Outcome = Literal["answered", "not_covered", "unavailable", "invalid", "limited"]
 
 
 @dataclass(frozen=True)

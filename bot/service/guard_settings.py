@@ -1,4 +1,5 @@
-"""The settings of what guards answering live: the chat model's circuit breaker."""
+"""The settings of what guards answering live: the chat model's circuit breaker and the
+per-person limits."""
 
 from __future__ import annotations
 
@@ -20,4 +21,12 @@ def breaker_settings(number: Number) -> dict[str, Any]:
         "llm_breaker_failures": number("SUPPORTBOT_LLM_BREAKER_FAILURES", int, 3, 0),
         "llm_breaker_window": number("SUPPORTBOT_LLM_BREAKER_WINDOW", float, 60.0, 1.0),
         "llm_breaker_cooldown": number("SUPPORTBOT_LLM_BREAKER_COOLDOWN", float, 30.0, 1.0),
+    }
+
+
+def rate_limit_settings(number: Number) -> dict[str, Any]:
+    """Questions per asker per minute and per day; 0 (the default) is no limit."""
+    return {
+        "questions_per_minute": number("SUPPORTBOT_QUESTIONS_PER_MINUTE", int, 0, 0),
+        "questions_per_day": number("SUPPORTBOT_QUESTIONS_PER_DAY", int, 0, 0),
     }

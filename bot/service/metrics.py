@@ -71,7 +71,7 @@ class Metrics:
             buckets=INGESTION_SECONDS_BUCKETS,
             registry=self.registry,
         )
-        for outcome in ("answered", "not_covered", "unavailable", "invalid"):
+        for outcome in ("answered", "not_covered", "unavailable", "invalid", "limited"):
             for platform in ("slack", "teams"):
                 self.questions.labels(platform, outcome)
         for result in ("hit", "miss"):

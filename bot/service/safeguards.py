@@ -1,6 +1,6 @@
 """What guards answering live, and an evaluation goes without: the chat model's circuit
-breaker, shared by every replica through Redis, and answers quoted from the documents whenever
-the model cannot be used."""
+breaker, answers quoted from the documents whenever the model cannot be used, and the limits
+per asker; the breaker and the limits are shared by every replica through Redis."""
 
 from __future__ import annotations
 
@@ -11,14 +11,17 @@ from dataclasses import dataclass
 import redis.asyncio
 
 from bot.core.breaker import BreakerOptions, CircuitBreaker, RedisCircuitBreaker
+from bot.core.rate_limit import RateLimiter, RateLimits, RedisRateLimiter
 from bot.service.settings import Settings
 
 
 @dataclass(frozen=True)
 class Safeguards:
-    """``breaker`` is None when ``SUPPORTBOT_LLM_BREAKER_FAILURES`` is 0."""
+    """``breaker`` is None when ``SUPPORTBOT_LLM_BREAKER_FAILURES`` is 0, ``limiter`` when
+    neither per-person limit is set."""
 
     breaker: CircuitBreaker | None = None
+    limiter: RateLimiter | None = None
 
 
 def build_safeguards(
@@ -35,4 +38,6 @@ def build_safeguards(
             probe_seconds=settings.llm_timeout * (settings.llm_max_retries + 1) + 10,
         )
         breaker = RedisCircuitBreaker(client, settings.redis_namespace, options, clock)
-    return Safeguards(breaker)
+    limits = RateLimits(settings.questions_per_minute, settings.questions_per_day)
+    limiter = RedisRateLimiter(client, settings.redis_namespace, limits, clock)
+    return Safeguards(breaker, limiter if limits.windows else None)

@@ -154,6 +154,7 @@ def build_answer_service(
         ),
         metrics=metrics,
         observer=observer,
+        limiter=safeguards.limiter if safeguards else None,
     )
 
 
