@@ -114,6 +114,21 @@ async def test_thread_memory_answers_claims_and_cache_survive_a_restart(home: Pa
         second.stop()
 
 
+async def test_the_server_outlives_the_handle_that_started_it(home: Path) -> None:
+    starter, joiner = EmbeddedRedis(home), EmbeddedRedis(home)
+    url = await starter.start()
+    await joiner.start()
+    starter.stop()  # another handle still uses it
+    client = redis_client(url)
+    try:
+        assert await client.set("k", "v")
+    finally:
+        await client.aclose()
+    joiner.stop()  # the last handle, which did not start it, shuts it down by command
+    assert not EmbeddedRedis(home)._answers()
+    assert list((home / "redis" / "handles").iterdir()) == []
+
+
 async def test_a_home_from_before_the_append_only_file_starts(home: Path) -> None:
     # What the earlier version left: a log and a dead socket, no data file.
     (home / "redis").mkdir()
