@@ -17,9 +17,11 @@ from pathlib import Path
 import psycopg
 import psycopg.sql
 import pytest
+import redis.asyncio
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core.cache import redis_client
 from bot.service.embedded import EmbeddedRedis, start_postgres, stop_postgres
 from knowledge.database import create_engine, ensure_database, migrate
 from knowledge.embedders import HashingEmbedder, LocalEmbedder
@@ -28,6 +30,7 @@ from knowledge.loading import LoadOptions
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
 from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS
 from knowledge.store import PgDocumentStore
+from tests.fake_openai import FakeOpenAI, fake_openai
 
 TEMPLATE_DATABASE = "supportbot_test_template"
 
@@ -144,6 +147,21 @@ def store(engine: AsyncEngine, embedder: HashingEmbedder) -> PgDocumentStore:
 @pytest.fixture
 def retriever(engine: AsyncEngine, embedder: HashingEmbedder) -> PgHybridRetriever:
     return PgHybridRetriever(engine, embedder, RetrievalOptions(min_similarity=0.0))
+
+
+@pytest.fixture
+async def llm() -> AsyncIterator[FakeOpenAI]:
+    """The loopback OpenAI-compatible server, scripted by each test."""
+    async with fake_openai() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def cache_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    """A Redis client that gives up quickly, as the answer cache's does."""
+    client = redis_client(redis_url)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -27,7 +26,7 @@ from knowledge.embedders import HashingEmbedder
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
 from knowledge.store import PgDocumentStore
 from tests.documents import policy
-from tests.fake_openai import HANG, MALFORMED, FakeOpenAI, fake_openai
+from tests.fake_openai import HANG, MALFORMED, FakeOpenAI
 from tests.test_loading import closed_port
 
 LEAVE = {
@@ -46,19 +45,6 @@ class Bot:
     store: PgDocumentStore
     engine: AsyncEngine
     llm: FakeOpenAI
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeOpenAI]:
-    async with fake_openai() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def cache_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    client = redis_client(redis_url)
-    yield client
-    await client.aclose()
 
 
 def build_service(

@@ -218,6 +218,32 @@ async def test_ask_with_an_openai_compatible_model(database_url: str, tmp_path: 
     assert llm.requests[0]["model"] == "house-model"
 
 
+def test_a_second_ask_on_the_embedded_redis_hits_the_cache(cli) -> None:  # type: ignore[no-untyped-def]
+    # No REDIS_URL: each command starts the embedded Redis in its home and stops it on exit.
+    assert cli("ingest", "--sample").returncode == 0
+    question = "How many days of annual leave do I get?"
+    first = cli("ask", question, "--json")
+    assert first.returncode == 0, first.stderr
+    second = json.loads(cli("ask", question, "--json").stdout)
+    assert (json.loads(first.stdout)["cached"], second["cached"]) == (False, True)
+    assert second["text"] == json.loads(first.stdout)["text"]
+    assert "from cache      1" in cli("usage").stdout
+
+
+def test_the_terminal_counts_as_its_user_for_the_per_person_limit(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("ingest", "--sample").returncode == 0
+    batch = tmp_path / "questions.txt"
+    batch.write_text(
+        "Who approves expenses?\nHow do I report a lost laptop?\nWhat is the dress code?\n"
+    )
+    result = cli("ask", "--batch", str(batch), "--json", SUPPORTBOT_QUESTIONS_PER_MINUTE="2")
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["outcome"] == "limited" for a in answers] == [False, False, True]
+    assert answers[2]["text"].startswith("Sorry, you've asked me 2 questions in the last minute")
+    assert "over a limit    1" in cli("usage").stdout
+
+
 def test_terminal_chat_keeps_the_thread(database_url: str, tmp_path: Path) -> None:
     assert run("ingest", "--sample", database_url=database_url, home=tmp_path).returncode == 0
     session = "How many days of annual leave do I get?\n\nwhat about sick leave?\n/new\n/quit\n"

@@ -37,8 +37,9 @@ DOCKERIGNORE = DEPLOY / "Dockerfile.dockerignore"
 COMPOSE = DEPLOY / "compose.yml"
 ENV_EXAMPLE = DEPLOY / ".env.example"
 SETTINGS_PY = ROOT / "bot" / "service" / "settings.py"
-# Settings read as a set (Slack, Teams) live beside settings.py and are read the same way.
-MORE_SETTINGS_PY = (ROOT / "bot" / "service" / "platform_settings.py",)
+# Settings read as a set (Slack, Teams, the safeguards) live beside settings.py, in modules
+# named *_settings.py, and are read the same way.
+MORE_SETTINGS_PY = tuple(sorted((ROOT / "bot" / "service").glob("*_settings.py")))
 MAKEFILE = ROOT / "Makefile"
 SECRET_EXAMPLE = "secret.example.yaml"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,9 @@ from transformers import BertConfig, BertForSequenceClassification, BertTokenize
 from bot.core.llm import OpenAIChatModel
 from bot.core.llm_reranker import LLMReranker, graded_order
 from bot.core.prompts import Prompts
+from bot.service.chat_models import build_reranker
 from bot.service.settings import Settings, SettingsError
-from bot.service.wiring import answer_version, build_reranker
+from bot.service.wiring import answer_version
 from knowledge.chunking import chunk_document
 from knowledge.embedders import HashingEmbedder
 from knowledge.errors import RerankerError
@@ -26,7 +27,7 @@ from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
 from knowledge.store import PgDocumentStore
 from knowledge.types import Query, ScoredChunk
 from tests.documents import policy
-from tests.fake_openai import MALFORMED, FakeOpenAI, fake_openai
+from tests.fake_openai import MALFORMED, FakeOpenAI
 
 QUESTION = "how many days of annual leave do I get"
 # One section per document, so each is a chunk of its own.
@@ -186,12 +187,6 @@ async def test_the_retriever_reranks_max_k_and_rerank_candidates(
 
 
 # --- the chat model as reranker, against the fake OpenAI server ---
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeOpenAI]:
-    async with fake_openai() as fake:
-        yield fake
 
 
 def llm_reranker(llm: FakeOpenAI) -> LLMReranker:

@@ -46,6 +46,7 @@ from tests.fake_slack import (
     url_verification_body,
 )
 from tests.loopback import serve
+from tests.outage import postgres_outage
 
 ADMIN = "UADMIN"
 HR_CHANNEL = "CHRPRIV"
@@ -578,7 +579,7 @@ async def test_slack_errors_are_survived_and_rate_limits_retried(bot: Bot) -> No
     assert outcomes == ["error", "rate_limited", "ok"]
 
 
-async def test_an_llm_failure_becomes_a_short_polite_message_in_the_thread(
+async def test_a_failing_model_gets_a_quoted_answer_marked_limited_in_the_thread(
     slack: FakeSlack, database_url: str, redis_url: str
 ) -> None:
     async with fake_openai() as llm:
@@ -591,5 +592,43 @@ async def test_an_llm_failure_becomes_a_short_polite_message_in_the_thread(
             question = mention(f"<@{BOT_USER_ID}> How many days of annual leave?")
             reply = await bot.answer_to(question)
     assert reply["thread_ts"] == question["ts"]
+    first_line, quoted = reply["text"].split("\n\n", 1)
+    assert "limited right now" in first_line
+    assert "25 days of annual leave" in quoted
+    assert "Leave Policy" in json.dumps(reply["blocks"])  # its sources, numbered as usual
+    assert _button(reply, ACTION_HELPFUL)
+
+
+async def test_a_database_failure_becomes_a_short_polite_message_in_the_thread(
+    slack: FakeSlack, database_url: str, postgres_server_url: str, redis_url: str
+) -> None:
+    async with (
+        postgres_outage(postgres_server_url, database_url) as (database, url),
+        running_bot(_settings(slack, url, redis_url), slack) as bot,
+    ):
+        await database.cut()
+        question = mention(f"<@{BOT_USER_ID}> How many days of annual leave?")
+        reply = await bot.answer_to(question)
+        await database.restore()
+        again = await bot.answer_to(mention(f"<@{BOT_USER_ID}> Who approves sick leave?"))
+    assert reply["thread_ts"] == question["ts"]
     assert "temporarily unavailable" in reply["text"]
     assert len(reply["text"]) < 250
+    assert "temporarily unavailable" not in again["text"]  # back by itself
+
+
+async def test_past_the_per_person_limit_the_asker_is_told_when_to_ask_again(
+    slack: FakeSlack, database_url: str, redis_url: str
+) -> None:
+    settings = _settings(slack, database_url, redis_url, SUPPORTBOT_QUESTIONS_PER_MINUTE="1")
+    async with running_bot(settings, slack) as bot:
+        first = await bot.answer_to(mention(f"<@{BOT_USER_ID}> How many days of annual leave?"))
+        limited = await bot.answer_to(mention(f"<@{BOT_USER_ID}> When do I report sick leave?"))
+        other = await bot.answer_to(
+            mention(f"<@{BOT_USER_ID}> When do I report sick leave?", user="UBOB")
+        )
+    assert "25 days" in first["text"]
+    assert limited["text"].startswith("Sorry, you've asked me 1 question in the last minute")
+    assert "Please ask again in" in limited["text"]
+    assert [b["type"] for b in limited["blocks"]] == ["section"]  # no sources, no buttons
+    assert other["text"].startswith("Here is what our policies say")  # someone else is answered

@@ -51,6 +51,7 @@ from tests.fake_teams import (
     token_issuer,
 )
 from tests.loopback import serve
+from tests.outage import postgres_outage
 
 ADMIN = BOB
 HR_CHANNEL = "19:hrprivate0000000000000000000000@thread.tacv2"
@@ -580,7 +581,7 @@ async def test_a_card_teams_refuses_is_sent_again_as_plain_text(
     assert "1. Leave Policy › Annual leave: https://hb.test/leave#annual-leave" in reply["text"]
 
 
-async def test_an_llm_failure_becomes_a_short_polite_message(
+async def test_a_failing_model_gets_a_quoted_answer_marked_limited(
     connector: FakeBotConnector, database_url: str, redis_url: str, access_file: Path
 ) -> None:
     async with fake_openai() as llm:
@@ -595,9 +596,50 @@ async def test_an_llm_failure_becomes_a_short_polite_message(
         async with running_bot(settings, connector) as bot:
             reply = await bot.ask(personal_message(QUESTION, service_url=connector.service_url))
     text = card_text(reply)
+    assert "limited right now" in text.splitlines()[0]
+    assert "25 days of annual leave" in text and "Leave Policy" in text
+    titles = [a["title"] for a in reply["attachments"][0]["content"]["actions"]]
+    assert titles[:3] == ["👍 Helpful", "👎 Not helpful", "Ask a human"]
+
+
+async def test_a_database_failure_becomes_a_short_polite_message(
+    connector: FakeBotConnector,
+    database_url: str,
+    postgres_server_url: str,
+    redis_url: str,
+    access_file: Path,
+) -> None:
+    async with postgres_outage(postgres_server_url, database_url) as (database, url):
+        settings = _environment(url, redis_url, access_file)
+        async with running_bot(settings, connector) as bot:
+            await database.cut()
+            reply = await bot.ask(personal_message(QUESTION, service_url=connector.service_url))
+            await database.restore()
+            again = await bot.ask(personal_message(QUESTION, service_url=connector.service_url))
+    text = card_text(reply)
     assert "temporarily unavailable" in text and "Reference:" in text
     titles = [a["title"] for a in reply["attachments"][0]["content"]["actions"]]
     assert titles == ["Ask a human"]
+    assert "25 days" in card_text(again)  # back by itself
+
+
+async def test_past_the_per_person_limit_the_asker_is_told_when_to_ask_again(
+    connector: FakeBotConnector, database_url: str, redis_url: str, access_file: Path
+) -> None:
+    settings = _environment(
+        database_url, redis_url, access_file, SUPPORTBOT_QUESTIONS_PER_MINUTE="1"
+    )
+    async with running_bot(settings, connector) as bot:
+        url = connector.service_url
+        first = await bot.ask(personal_message(QUESTION, service_url=url))
+        limited = await bot.ask(personal_message("When do I report sick leave?", service_url=url))
+        other = await bot.ask(
+            personal_message("When do I report sick leave?", user=BOB, service_url=url)
+        )
+    assert "25 days" in card_text(first)
+    assert card_text(limited).startswith("Sorry, you've asked me 1 question in the last minute")
+    assert "actions" not in limited["attachments"][0]["content"]
+    assert card_text(other).startswith("Here is what our policies say")  # someone else
 
 
 # Helpers

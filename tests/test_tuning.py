@@ -11,7 +11,7 @@ import dataclasses
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +38,7 @@ from knowledge.store import PgDocumentStore
 from knowledge.types import Document, ScoredChunk, Section
 from tests.documents import policy
 from tests.environment import core_environment
-from tests.fake_openai import QUOTA_EXCEEDED, FakeOpenAI, fake_openai
+from tests.fake_openai import QUOTA_EXCEEDED, FakeOpenAI
 from tests.test_loading import closed_port
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -118,12 +118,6 @@ def supportbot(
         return Run(int(exited.value.code or 0), captured.out, captured.err)
 
     return run
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeOpenAI]:
-    async with fake_openai() as fake:
-        yield fake
 
 
 def api(fake: FakeOpenAI) -> dict[str, str]:

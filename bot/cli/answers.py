@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.cli import messages
-from bot.cli.chat import Reply, chat_loop, print_answer
+from bot.cli.chat import Reply, chat_loop, print_answer, terminal_asker
 from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, parse_scopes, read_texts
 from bot.cli.demo import demo
 from bot.cli.progress import Progress
@@ -51,8 +51,9 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
     scopes = parse_scopes(args.scope) if args.scope else (PUBLIC_SCOPE,)
     embedder = await prepare(settings, Progress())
     async with open_core(settings, embedder=embedder) as core:
+        asker = terminal_asker(core.user_hash_key)
         for text in texts:
-            answer = await core.answers.answer(Question(text, scopes=scopes))
+            answer = await core.answers.answer(Question(text, scopes=scopes, asker=asker))
             print_answer(answer, as_json=args.json)
     return EXIT_OK
 
@@ -65,7 +66,7 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
         async def respond(question: Question) -> Reply:
             return Reply(await core.answers.answer(question))
 
-        await chat_loop(respond, scopes)
+        await chat_loop(respond, scopes, terminal_asker(core.user_hash_key))
     return EXIT_OK
 
 

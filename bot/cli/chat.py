@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import getpass
 import json
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.cli import messages
 from bot.cli.common import jsonable
 from bot.core.types import Answer, Question, Turn
+from bot.platforms.identity import user_hash
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,16 @@ def answer_text(answer: Answer) -> str:
     return messages.answer_block(answer.text, sources)
 
 
-async def chat_loop(respond: Respond, scopes: tuple[str, ...]) -> None:
+def terminal_asker(key: bytes) -> str:
+    """Who asks in the terminal, for the per-person limits: the operating system's user."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no password entry (some containers)
+        name = str(os.getuid())
+    return user_hash("cli", name, key)
+
+
+async def chat_loop(respond: Respond, scopes: tuple[str, ...], asker: str) -> None:
     """Read questions until /quit or end of input; follow-ups carry the conversation so far."""
     print(messages.CHAT_WELCOME)
     history: list[Turn] = []
@@ -58,7 +70,7 @@ async def chat_loop(respond: Respond, scopes: tuple[str, ...]) -> None:
             continue
         if not line:
             continue
-        reply = await respond(Question(line, scopes=scopes, history=tuple(history)))
+        reply = await respond(Question(line, scopes=scopes, history=tuple(history), asker=asker))
         print()
         print_answer(reply.answer, as_json=False)
         if reply.note:

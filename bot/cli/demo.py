@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bot.cli import messages
-from bot.cli.chat import Reply, answer_text, chat_loop, print_answer
+from bot.cli.chat import Reply, answer_text, chat_loop, print_answer, terminal_asker
 from bot.cli.common import EXIT_OK
 from bot.cli.progress import IngestCounter, Progress
 from bot.cli.startup import prepare
@@ -125,14 +125,15 @@ async def demo(settings: Settings, args: argparse.Namespace) -> int:
                 await _wait(load, progress)
                 if load.changed:
                     print(messages.demo_loaded(load.documents))
-                print_answer(await core.answers.answer(Question(args.question)), as_json=False)
+                question = Question(args.question, asker=terminal_asker(core.user_hash_key))
+                print_answer(await core.answers.answer(question), as_json=False)
                 return EXIT_OK
             chat = ChatWhileLoading(core.answers, load, progress)
             if load.fresh:
                 print(messages.demo_loading(load.documents))
                 load.when_loaded(chat.loaded)
             try:
-                await chat_loop(chat.respond, (PUBLIC_SCOPE,))
+                await chat_loop(chat.respond, (PUBLIC_SCOPE,), terminal_asker(core.user_hash_key))
             finally:
                 chat.close()
         finally:

@@ -30,8 +30,9 @@ from bot.loop.tuning.api import require_api
 from bot.loop.tuning.compare import compare_models, read_held_out
 from bot.loop.tuning.report import comparison_table
 from bot.loop.tuning.state import load_state
+from bot.service.chat_models import build_chat_model, build_judge
 from bot.service.settings import Settings
-from bot.service.wiring import build_answer_service, build_chat_model, build_judge
+from bot.service.wiring import build_answer_service
 from knowledge.ingest import IngestReport
 from knowledge.loading import plan
 

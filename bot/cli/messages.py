@@ -192,6 +192,7 @@ def usage_lines(days: int, totals: dict[str, float | int]) -> list[str]:
         "grounded": str(totals["grounded"]),
         "not covered": str(totals["not_covered"]),
         "unavailable": str(totals["unavailable"]),
+        "over a limit": str(totals["limited"]),
         "from cache": str(totals["cached"]),
         "tokens": f"{totals['prompt_tokens']} prompt + {totals['completion_tokens']} completion",
         "estimated cost": f"${totals['cost_usd']:.4f}",

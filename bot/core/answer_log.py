@@ -47,6 +47,7 @@ class UsageTotals:
     grounded: int
     not_covered: int
     unavailable: int
+    limited: int
     cached: int
     prompt_tokens: int
     completion_tokens: int
@@ -114,6 +115,7 @@ class PgAnswerLog:
                             count(*) FILTER (WHERE grounded) AS grounded,
                             count(*) FILTER (WHERE outcome = 'not_covered') AS not_covered,
                             count(*) FILTER (WHERE outcome = 'unavailable') AS unavailable,
+                            count(*) FILTER (WHERE outcome = 'limited') AS limited,
                             count(*) FILTER (WHERE cached) AS cached,
                             coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
                             coalesce(sum(completion_tokens), 0) AS completion_tokens,

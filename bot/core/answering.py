@@ -1,8 +1,9 @@
 """The answering core: a question in, an answer with trustworthy citations out.
 
 ``AnswerService.answer`` is the whole flow, top to bottom:
-question → in a language we can search? → standalone question → cache → retrieval → good
-enough? → write → check citations → cache → answer, linking only to its sources' hosts.
+question → within the asker's limits? → in a language we can search? → standalone question →
+cache → retrieval → good enough? → write → check citations → cache → answer, linking only to
+its sources' hosts.
 Adapters (Slack, Teams, the terminal) call it and only translate.
 """
 
@@ -24,6 +25,7 @@ from bot.core.coverage import CoverageDecision, MinimumSimilarity, coverage_sign
 from bot.core.language import ENGLISH_ONLY, SearchLanguages, detect_language
 from bot.core.links import restrict_links
 from bot.core.llm import LLMUnavailableError
+from bot.core.rate_limit import RateLimiter
 from bot.core.types import Answer, Outcome, Question, Usage
 from bot.core.writers import AnswerWriter
 from bot.service.metrics import Metrics
@@ -70,6 +72,7 @@ class AnswerService:
         options: AnsweringOptions,
         metrics: Metrics | None = None,
         observer: AnswerObserver | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._retriever = retriever
         self._store = store
@@ -79,6 +82,7 @@ class AnswerService:
         self._options = options
         self._metrics = metrics or Metrics()
         self._observer = observer
+        self._limiter = limiter
         self._hash_key = options.hash_key or secrets.token_bytes(32)
 
     async def standalone(self, question: Question) -> str:
@@ -106,14 +110,17 @@ class AnswerService:
             answer = self._refusal(answer_id, "unavailable", messages.unavailable(answer_id))
         finally:
             self._metrics.answers_in_flight.dec()
+        if answer.degraded:
+            self._metrics.llm_errors.inc()
         if answer.outcome == "answered":
             # Also for cached answers: whatever was stored, no answer links off its sources.
             answer = dataclasses.replace(answer, text=restrict_links(answer.text, answer.citations))
         answer = dataclasses.replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
         self._metrics.observe_answer(question.platform, answer)
         log.info(
-            "answer %s question=%s outcome=%s grounded=%s cached=%s citations=%d ms=%.0f",
-            answer.id, hashed, answer.outcome, answer.grounded, answer.cached,
+            "answer %s question=%s outcome=%s grounded=%s cached=%s degraded=%s citations=%d "
+            "ms=%.0f",
+            answer.id, hashed, answer.outcome, answer.grounded, answer.cached, answer.degraded,
             len(answer.citations), answer.latency_ms,
         )  # fmt: skip
         await self._log.record(
@@ -132,6 +139,13 @@ class AnswerService:
         if len(text) > self._options.max_question_chars:
             limit = self._options.max_question_chars
             return self._refusal(answer_id, "invalid", messages.question_too_long(limit)), None
+        if self._limiter is not None and question.asker is not None:
+            reached = await self._limiter.admit(question.asker)
+            if reached is not None:  # before the model and the search: it costs neither
+                text = messages.rate_limited(
+                    reached.limit, reached.window, reached.retry_after_seconds
+                )
+                return self._refusal(answer_id, "limited", text), None
         # The message as typed: an offline follow-up's rewrite adds the earlier question's words.
         language = detect_language(text)
         if not self._options.languages.allows(language):
@@ -158,6 +172,10 @@ class AnswerService:
         draft = await self._writer.write(standalone, sources)
         usage = _add(rewrite_usage, draft.usage)
         text_with_markers, citations = resolve_citations(draft.text, sources)
+        if draft.degraded:
+            if not citations:  # nothing to quote says nothing about coverage: apologise
+                raise LLMUnavailableError("the model is unavailable and nothing could be quoted")
+            text_with_markers = messages.limited(text_with_markers)
         if draft.declined or not citations:
             not_covered = self._not_covered(answer_id, standalone, usage, sources, draft.model)
             return not_covered, version
@@ -172,6 +190,7 @@ class AnswerService:
             usage=usage,
             standalone_question=standalone,
             sources=tuple(sources),
+            degraded=draft.degraded,
         )
         await self._cache.put(key, answer)
         return answer, version

@@ -87,8 +87,10 @@ class RedisAnswerCache:
         return _decode(raw) if raw else None
 
     async def put(self, key: str, answer: Answer) -> None:
-        if not answer.grounded:
-            return  # an ungrounded or failed answer is never worth repeating
+        if not answer.grounded or answer.degraded:
+            # An ungrounded or failed answer is never worth repeating, and a quoted one stands
+            # in for the model's only while the model cannot be used.
+            return
         try:
             await self._client.set(
                 self._prefix + key, json.dumps(answer_to_json(answer)), ex=self._ttl

@@ -19,6 +19,15 @@ class LLMUnavailableError(Exception):
     """The model could not produce an answer (unreachable, overloaded, timed out, malformed)."""
 
 
+class ModelFailingError(LLMUnavailableError):
+    """The model itself is failing (429 after retries, 5xx, timed out, unreachable), as opposed
+    to refusing one request: what the circuit breaker counts."""
+
+
+# Statuses that say the service is in trouble, not that the request was wrong.
+FAILING_STATUSES = frozenset({408, 409, 429})
+
+
 @dataclass(frozen=True)
 class ChatMessage:
     role: Literal["system", "user", "assistant"]
@@ -78,11 +87,13 @@ class OpenAIChatModel:
                 max_tokens=max_tokens,
             )
         except openai.APIStatusError as e:
-            raise LLMUnavailableError(f"the model answered HTTP {e.status_code}") from e
+            failing = e.status_code in FAILING_STATUSES or e.status_code >= 500
+            error = ModelFailingError if failing else LLMUnavailableError
+            raise error(f"the model answered HTTP {e.status_code}") from e
         except openai.APITimeoutError as e:
-            raise LLMUnavailableError("the model did not answer in time") from e
+            raise ModelFailingError("the model did not answer in time") from e
         except openai.APIConnectionError as e:
-            raise LLMUnavailableError("the model cannot be reached") from e
+            raise ModelFailingError("the model cannot be reached") from e
         except (openai.OpenAIError, ValueError) as e:
             raise LLMUnavailableError(
                 f"the model's response was unusable ({type(e).__name__})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 OFFLINE_ANSWER_INTRO = "Here is what our policies say:"
@@ -10,6 +11,11 @@ OFFLINE_ANSWER_INTRO = "Here is what our policies say:"
 def offline_answer(lines: list[str]) -> str:
     """The offline writer's frame around the sentences it quotes."""
     return "\n".join([OFFLINE_ANSWER_INTRO, "", *(f"- {line}" for line in lines)])
+
+
+def limited(answer: str) -> str:
+    """A quoted answer given because the model cannot be used right now, with one line saying so."""
+    return f"(I'm limited right now, so this answer quotes our policies directly.)\n\n{answer}"
 
 
 def not_covered(contact: str) -> str:
@@ -24,6 +30,28 @@ def unavailable(reference: str) -> str:
         "Sorry, I can't answer right now because the answering service is temporarily "
         f"unavailable. Please try again in a few minutes. (Reference: {reference})"
     )
+
+
+RATE_WINDOWS = {"minute": "in the last minute", "day": "in the last 24 hours"}
+
+
+def rate_limited(limit: int, window: str, retry_after_seconds: float) -> str:
+    """The reply to a question past the asker's limit, saying when they may ask again."""
+    return (
+        f"Sorry, you've asked me {limit} question{'s' if limit > 1 else ''} "
+        f"{RATE_WINDOWS[window]}, the most I can take from one person. "
+        f"Please ask again {_in_about(retry_after_seconds)}."
+    )
+
+
+def _in_about(seconds: float) -> str:
+    # Rounded up: told "in 3 minutes", someone who comes back then is answered.
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds > size:
+            count = math.ceil(seconds / size)
+            return f"in about {count} {unit}{'s' if count > 1 else ''}"
+    count = max(1, math.ceil(seconds))
+    return f"in {count} second{'s' if count > 1 else ''}"
 
 
 def empty_question() -> str:

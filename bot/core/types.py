@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from knowledge.types import PUBLIC_SCOPE, ScoredChunk
 
-Outcome = Literal["answered", "not_covered", "unavailable", "invalid"]
+# limited: the asker reached a per-person limit (bot/core/rate_limit.py), nothing was searched.
+Outcome = Literal["answered", "not_covered", "unavailable", "invalid", "limited"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class Answer:
     ``grounded`` is true only for an answer that cites at least one retrieved source;
     ``outcome`` says why an answer is not grounded (not covered, model unavailable, bad input).
     ``sources`` are what retrieval found for it, cited or not (the writer's numbered sources).
+    ``degraded``: the model could not be used, so the answer quotes the sources instead.
     """
 
     id: str
@@ -94,3 +96,4 @@ class Answer:
     cached: bool = False
     standalone_question: str = ""
     sources: tuple[ScoredChunk, ...] = ()
+    degraded: bool = False

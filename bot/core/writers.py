@@ -3,6 +3,8 @@
 - ``LLMAnswerWriter`` prompts a chat model with the house style and the sources as quoted data.
 - ``ExtractiveAnswerWriter`` (``bot/core/offline_writer.py``) is the offline writer (no LLM
   configured): it quotes the sentences of the sources closest in meaning to the question.
+- ``DegradingAnswerWriter`` writes with the model and, when the model cannot be used, with the
+  offline writer, marking the draft ``degraded``.
 
 Both also make a follow-up ("does that cover a chair too?") standalone before retrieval, and
 leave a new question that needs no thread as it is (``bot/core/follow_up.py``).
@@ -10,16 +12,20 @@ leave a new question that needs no thread as it is (``bot/core/follow_up.py``).
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.core.llm import ChatMessage, ChatModel
+from bot.core.llm import ChatMessage, ChatModel, LLMUnavailableError
 from bot.core.prompts import Prompts
 from bot.core.types import Question, Usage
 from bot.core.vocabulary import STOPWORDS, WORD
 from knowledge.types import ScoredChunk
+
+log = logging.getLogger(__name__)
 
 NOT_COVERED = "NOT_COVERED"
 OFFLINE_MODEL = "offline-extractive"
@@ -28,12 +34,14 @@ ANSWER_MAX_TOKENS = 700
 
 @dataclass(frozen=True)
 class Draft:
-    """A writer's answer before its citations are checked; ``declined`` means "not covered"."""
+    """A writer's answer before its citations are checked; ``declined`` means "not covered",
+    ``degraded`` that the model could not be used and the offline writer quoted instead."""
 
     text: str
     model: str
     usage: Usage
     declined: bool = False
+    degraded: bool = False
 
 
 class AnswerWriter(Protocol):
@@ -88,6 +96,34 @@ class LLMAnswerWriter:
             max_tokens=self._max_tokens,
         )
         return Draft(completion.text, completion.model, completion.usage, declines(completion.text))
+
+
+class DegradingAnswerWriter:
+    """The model's writer, and the offline one whenever the model cannot be used: quoted
+    sources with their citations beat an apology."""
+
+    def __init__(self, primary: AnswerWriter, fallback: AnswerWriter) -> None:
+        self._primary = primary
+        self._fallback = fallback
+
+    @property
+    def model(self) -> str:
+        return self._primary.model
+
+    async def standalone(self, question: Question) -> tuple[str, Usage]:
+        try:
+            return await self._primary.standalone(question)
+        except LLMUnavailableError as e:
+            log.info("follow-up made standalone without the model (%s)", e)
+            return await self._fallback.standalone(question)
+
+    async def write(self, question: str, sources: Sequence[ScoredChunk]) -> Draft:
+        try:
+            return await self._primary.write(question, sources)
+        except LLMUnavailableError as e:
+            log.info("answer quoted without the model (%s)", e)
+            draft = await self._fallback.write(question, sources)
+            return dataclasses.replace(draft, degraded=True)
 
 
 def answer_prompt(

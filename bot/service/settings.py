@@ -17,6 +17,7 @@ from bot.core.coverage import CoverageModel
 from bot.core.language import ENGLISH_ONLY, SearchLanguages
 from bot.platforms.access import AccessFileError, AccessRules
 from bot.service.embedder_settings import embedder_settings
+from bot.service.guard_settings import breaker_settings, rate_limit_settings
 from bot.service.platform_settings import SLACK_API_URL, slack_settings, teams_settings
 from bot.service.secret import Secret as Secret
 from bot.service.secret import SettingsError as SettingsError
@@ -60,6 +61,11 @@ class Settings:
     chat_model: str | None = None
     llm_timeout: float = 20.0
     llm_max_retries: int = 2
+    llm_breaker_failures: int = 3
+    llm_breaker_window: float = 60.0
+    llm_breaker_cooldown: float = 30.0
+    questions_per_minute: int = 0
+    questions_per_day: int = 0
     style_file: Path | None = None
     company_name: str = "our company"
     contact: str = "your manager or the People Team"
@@ -227,6 +233,8 @@ class Settings:
             chat_model=chat_model,
             llm_timeout=number("SUPPORTBOT_LLM_TIMEOUT", float, 20.0, 0.1),
             llm_max_retries=number("SUPPORTBOT_LLM_MAX_RETRIES", int, 2, 0),
+            **breaker_settings(number),
+            **rate_limit_settings(number),
             style_file=Path(style_file) if style_file else None,
             company_name=get("SUPPORTBOT_COMPANY_NAME") or "our company",
             contact=get("SUPPORTBOT_CONTACT") or "your manager or the People Team",

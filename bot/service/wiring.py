@@ -10,26 +10,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.answer_log import PgAnswerLog, Prices
 from bot.core.answering import AnsweringOptions, AnswerObserver, AnswerService
+from bot.core.breaker import CircuitBreaker
 from bot.core.cache import AnswerCache, RedisAnswerCache, redis_client
 from bot.core.coverage import FITTED_FOR_MINILM, CoverageModel, MinimumSimilarity
 from bot.core.knowledge_base import KnowledgeBase
-from bot.core.llm import OpenAIChatModel
-from bot.core.llm_reranker import LLMReranker
-from bot.core.offline_writer import ExtractiveAnswerWriter
 from bot.core.prompts import Prompts
-from bot.core.writers import AnswerWriter, LLMAnswerWriter
-from bot.evaluation.judge import Judge, LexicalJudge, LLMJudge
 from bot.loop.answer_records import RedisAnswerRecords
 from bot.loop.curation import Curator
 from bot.loop.examples import PgExampleStore
 from bot.loop.gaps import PgGapQueue
 from bot.platforms.delivery import PlatformReporter
+from bot.service.chat_models import build_reranker, build_writer
 from bot.service.components import Core
 from bot.service.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgres
 from bot.service.jobs import IngestionJobs, JobOptions
 from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import Metrics
-from bot.service.settings import Settings, SettingsError
+from bot.service.safeguards import Safeguards, build_safeguards
+from bot.service.settings import Settings
 from bot.service.user_key import user_hash_key
 from knowledge.chunking import ChunkingOptions
 from knowledge.database import create_engine, ensure_database, require_current_schema
@@ -42,7 +40,6 @@ from knowledge.embedders import (
 )
 from knowledge.loading import LoadOptions, ParseLimits
 from knowledge.loading.guarded_fetch import FetchPolicy, GuardedFetcher
-from knowledge.reranking import CrossEncoderReranker, Reranker
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
 from knowledge.store import PgDocumentStore
 
@@ -108,37 +105,6 @@ async def open_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-def build_chat_model(settings: Settings, model: str) -> OpenAIChatModel:
-    """A chat model on the configured OpenAI-compatible endpoint."""
-    return OpenAIChatModel(
-        model,
-        api_key=settings.openai_api_key.reveal() if settings.openai_api_key else None,
-        base_url=settings.openai_base_url,
-        timeout=settings.llm_timeout,
-        max_retries=settings.llm_max_retries,
-    )
-
-
-def build_writer(settings: Settings, prompts: Prompts) -> AnswerWriter:
-    """The chat model's writer when an LLM is configured, else the offline extractive one."""
-    if settings.chat_model is None:
-        return ExtractiveAnswerWriter()
-    chat = build_chat_model(settings, settings.chat_model)
-    return LLMAnswerWriter(chat, prompts, company=settings.company_name)
-
-
-def build_reranker(settings: Settings) -> Reranker | None:
-    """The configured second-stage reranker, if any; a cross-encoder loads on first use."""
-    if settings.reranker is None:
-        return None
-    if settings.reranker != "llm":
-        return CrossEncoderReranker(settings.reranker)
-    if settings.chat_model is None:
-        raise SettingsError("SUPPORTBOT_RERANKER=llm needs a chat model: set SUPPORTBOT_CHAT_MODEL")
-    chat = build_chat_model(settings, settings.chat_model)
-    return LLMReranker(chat, Prompts.load(settings.style_file))
-
-
 def answer_version(settings: Settings, prompts: Prompts) -> str:
     """What besides the model decides an answer's wording and sources: the prompts and style,
     and the reranker (it picks the sources), for the cache key."""
@@ -158,14 +124,6 @@ def coverage_decision(settings: Settings, embedder: Embedder) -> CoverageModel |
     return MinimumSimilarity()
 
 
-def build_judge(settings: Settings, prompts: Prompts, model: str | None = None) -> Judge:
-    """The evaluation's grader: ``model`` (else the chat model) when an LLM is configured."""
-    model = model or settings.chat_model
-    if model is None:
-        return LexicalJudge()
-    return LLMJudge(build_chat_model(settings, model), prompts)
-
-
 def build_answer_service(
     settings: Settings,
     kb: KnowledgeBase,
@@ -174,13 +132,16 @@ def build_answer_service(
     metrics: Metrics | None = None,
     observer: AnswerObserver | None = None,
     hash_key: bytes | None = None,
+    safeguards: Safeguards | None = None,
 ) -> AnswerService:
     """The answering core over ``kb`` with the configured writer and the given cache;
-    ``hash_key`` keys the question hashes (default: ``user_hash_key(settings)``)."""
+    ``hash_key`` keys the question hashes (default: ``user_hash_key(settings)``);
+    ``safeguards`` for answering live (the evaluation wants to see the model fail)."""
+    breaker = safeguards.breaker if safeguards else None
     return AnswerService(
         retriever=kb.retriever,
         store=kb.store,
-        writer=build_writer(settings, prompts),
+        writer=build_writer(settings, prompts, breaker, degrade=safeguards is not None),
         cache=cache,
         answer_log=PgAnswerLog(
             kb.engine, Prices(settings.prompt_price_per_1k, settings.completion_price_per_1k)
@@ -196,6 +157,7 @@ def build_answer_service(
         ),
         metrics=metrics,
         observer=observer,
+        limiter=safeguards.limiter if safeguards else None,
     )
 
 
@@ -205,8 +167,11 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
     prompts = Prompts.load(settings.style_file)
     url, embedded_redis = await redis_url(settings)
     client = redis_client(url)
+    safeguards = build_safeguards(settings, client)
     try:
-        async with open_knowledge_base(settings, embedder=embedder) as kb:
+        async with open_knowledge_base(
+            settings, embedder=embedder, breaker=safeguards.breaker
+        ) as kb:
             cache = RedisAnswerCache(client, settings.cache_ttl_seconds, settings.redis_namespace)
             metrics = Metrics()
             reporters = PlatformReporter()
@@ -222,7 +187,7 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
             )
             hash_key = user_hash_key(settings)
             service = build_answer_service(
-                settings, kb, prompts, cache, metrics, curator, hash_key=hash_key
+                settings, kb, prompts, cache, metrics, curator, hash_key, safeguards
             )
             jobs = IngestionJobs(
                 kb.engine.url.render_as_string(hide_password=False),
@@ -256,11 +221,16 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
 
 @asynccontextmanager
 async def open_knowledge_base(
-    settings: Settings, *, embedder: Embedder | None = None, check_model: bool = True
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    check_model: bool = True,
+    breaker: CircuitBreaker | None = None,
 ) -> AsyncIterator[KnowledgeBase]:
     """The knowledge base on a database whose schema is current.
 
-    ``check_model=False`` is for ``reindex``, which exists to change the model.
+    ``check_model=False`` is for ``reindex``, which exists to change the model; ``breaker``
+    guards an LLM reranker's calls when answering live.
     """
     embedder = embedder or build_embedder(settings)
     async with open_engine(settings) as engine:
@@ -282,7 +252,7 @@ async def open_knowledge_base(
                     min_similarity=settings.min_similarity,
                     rerank_candidates=settings.rerank_candidates,
                 ),
-                build_reranker(settings),
+                build_reranker(settings, breaker),
             ),
             chunking=ChunkingOptions(settings.chunk_size, settings.chunk_overlap),
             load_options=load_options(settings),

@@ -1,0 +1,68 @@
+"""The chat model and what is built on it: the answer writer, the LLM reranker and the
+evaluation's judge, on the configured OpenAI-compatible endpoint.
+
+Answering live, the model sits behind its circuit breaker and the writer quotes the documents
+whenever the model cannot be used; the evaluation gets neither, since it must see failures.
+"""
+
+from __future__ import annotations
+
+from bot.core.breaker import CircuitBreaker, GuardedChatModel
+from bot.core.llm import ChatModel, OpenAIChatModel
+from bot.core.llm_reranker import LLMReranker
+from bot.core.offline_writer import ExtractiveAnswerWriter
+from bot.core.prompts import Prompts
+from bot.core.writers import AnswerWriter, DegradingAnswerWriter, LLMAnswerWriter
+from bot.evaluation.judge import Judge, LexicalJudge, LLMJudge
+from bot.service.settings import Settings, SettingsError
+from knowledge.reranking import CrossEncoderReranker, Reranker
+
+
+def build_chat_model(
+    settings: Settings, model: str, breaker: CircuitBreaker | None = None
+) -> ChatModel:
+    """A chat model on the configured endpoint, behind ``breaker`` if one is given."""
+    chat = OpenAIChatModel(
+        model,
+        api_key=settings.openai_api_key.reveal() if settings.openai_api_key else None,
+        base_url=settings.openai_base_url,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_max_retries,
+    )
+    return chat if breaker is None else GuardedChatModel(chat, breaker)
+
+
+def build_writer(
+    settings: Settings,
+    prompts: Prompts,
+    breaker: CircuitBreaker | None = None,
+    *,
+    degrade: bool = False,
+) -> AnswerWriter:
+    """The chat model's writer when an LLM is configured, else the offline extractive one;
+    ``degrade``: the offline writer stands in whenever the model cannot be used."""
+    if settings.chat_model is None:
+        return ExtractiveAnswerWriter()
+    chat = build_chat_model(settings, settings.chat_model, breaker)
+    writer = LLMAnswerWriter(chat, prompts, company=settings.company_name)
+    return DegradingAnswerWriter(writer, ExtractiveAnswerWriter()) if degrade else writer
+
+
+def build_reranker(settings: Settings, breaker: CircuitBreaker | None = None) -> Reranker | None:
+    """The configured second-stage reranker, if any; a cross-encoder loads on first use."""
+    if settings.reranker is None:
+        return None
+    if settings.reranker != "llm":
+        return CrossEncoderReranker(settings.reranker)
+    if settings.chat_model is None:
+        raise SettingsError("SUPPORTBOT_RERANKER=llm needs a chat model: set SUPPORTBOT_CHAT_MODEL")
+    chat = build_chat_model(settings, settings.chat_model, breaker)
+    return LLMReranker(chat, Prompts.load(settings.style_file))
+
+
+def build_judge(settings: Settings, prompts: Prompts, model: str | None = None) -> Judge:
+    """The evaluation's grader: ``model`` (else the chat model) when an LLM is configured."""
+    model = model or settings.chat_model
+    if model is None:
+        return LexicalJudge()
+    return LLMJudge(build_chat_model(settings, model), prompts)
