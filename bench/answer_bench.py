@@ -31,6 +31,7 @@ from pathlib import Path
 from bot.core.answer_log import PgAnswerLog, Prices
 from bot.core.answering import AnsweringOptions, AnswerService
 from bot.core.cache import RedisAnswerCache, redis_client
+from bot.core.coverage import MinimumSimilarity
 from bot.core.llm import ChatMessage, Completion
 from bot.core.prompts import Prompts
 from bot.core.types import Question, Usage
@@ -102,7 +103,9 @@ async def main(args: argparse.Namespace) -> None:
             writer=LLMAnswerWriter(model, Prompts.load(), company="Brightwater"),
             cache=RedisAnswerCache(client, 600),
             answer_log=PgAnswerLog(engine, Prices()),
-            options=AnsweringOptions(min_similarity=0, prompt_version=uuid.uuid4().hex),
+            options=AnsweringOptions(
+                coverage=MinimumSimilarity(0.0), prompt_version=uuid.uuid4().hex
+            ),
         )
         questions = [form.format(topic) for topic in TOPICS for form in FORMS]
 
