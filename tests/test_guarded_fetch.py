@@ -22,13 +22,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from knowledge.loading.addresses import AllowList, address_refusal
 from knowledge.loading.guarded_fetch import (
-    AllowList,
     FetchPolicy,
     FetchRefused,
     GuardedFetcher,
     Resolver,
-    address_refusal,
     system_resolver,
 )
 from tests.loopback import drip, free_port, serve

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import re
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,18 +25,14 @@ from urllib.parse import urljoin
 import httpx
 
 from knowledge.errors import LoadError
+from knowledge.loading.addresses import AllowList, address_refusal
 
 log = logging.getLogger(__name__)
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 """``(host, port)`` → the addresses the host resolves to, as strings."""
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_HOST_NAME = re.compile(r"^(\*?\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
-_SHARED = ipaddress.ip_network("100.64.0.0/10")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class FetchRefused(LoadError):
@@ -47,42 +42,6 @@ class FetchRefused(LoadError):
     def __init__(self, url: str, detail: str) -> None:
         super().__init__(url, "could not be downloaded")
         self.detail = detail
-
-
-@dataclass(frozen=True)
-class AllowList:
-    """Networks and host names the operator allows whatever their kind (an intranet, a
-    development machine). ``.corp.example`` allows that name and every name under it."""
-
-    networks: tuple[IPNetwork, ...] = ()
-    hosts: frozenset[str] = frozenset()
-
-    @classmethod
-    def parse(cls, text: str) -> AllowList:
-        """CIDRs, addresses and host names separated by commas and/or spaces; raises
-        ``ValueError`` naming the first entry that is none of these."""
-        networks: list[IPNetwork] = []
-        hosts: set[str] = set()
-        for entry in text.replace(",", " ").split():
-            try:
-                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
-                continue
-            except ValueError:
-                pass
-            name = entry.lower().rstrip(".")
-            if not _HOST_NAME.match(name):
-                raise ValueError(f"{entry!r} is neither a network (CIDR), an address nor a host")
-            hosts.add(name.removeprefix("*"))
-        return cls(tuple(networks), frozenset(hosts))
-
-    def allows_host(self, host: str) -> bool:
-        host = host.lower().rstrip(".")
-        return host in self.hosts or any(
-            h.startswith(".") and (host.endswith(h) or host == h[1:]) for h in self.hosts
-        )
-
-    def allows_address(self, address: IPAddress) -> bool:
-        return any(address in network for network in self.networks)
 
 
 @dataclass(frozen=True)
@@ -113,31 +72,6 @@ def is_web_link(target: str) -> bool:
     except (httpx.InvalidURL, ValueError):
         return False
     return url.scheme in ("http", "https") and bool(url.host)
-
-
-def address_refusal(address: IPAddress) -> str | None:
-    """Why ``address`` is refused by default (its kind), or None for a public address."""
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return address_refusal(address.ipv4_mapped)
-        if address in _NAT64:
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
-            return address_refusal(embedded) and "a NAT64 form of a refused address"
-        if address.sixtofour is not None and address_refusal(address.sixtofour):
-            return "a 6to4 form of a refused address"
-        if address.is_site_local:
-            return "site-local"
-    kinds = (
-        ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
-        ("multicast", address.is_multicast),
-        ("unspecified", address.is_unspecified),
-        ("reserved", address.is_reserved),
-        ("shared (CGNAT)", address in _SHARED),
-        ("private", address.is_private),
-        ("not public", not address.is_global),
-    )
-    return next((kind for kind, refused in kinds if refused), None)
 
 
 async def system_resolver(host: str, port: int) -> Sequence[str]:
