@@ -18,6 +18,7 @@ from bot.service.settings import Settings
 from bot.service.wiring import build_embedder, open_engine, open_knowledge_base, redis_url
 from knowledge.database import current_revision, describe, head_revision, migrate
 from knowledge.ingest import IngestReport, ingest
+from knowledge.loading import LinkStyle
 from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS
 from knowledge.types import PUBLIC_SCOPE, Query, ScoredChunk
 
@@ -33,6 +34,12 @@ def register(commands: Commands) -> None:
     ingest_cmd.add_argument("--scope", action="append", help="who may see them (repeatable)")
     ingest_cmd.add_argument("--owner", help="the team or person who owns them")
     ingest_cmd.add_argument("--base-url", help="link files as BASE_URL/<path in the folder>")
+    ingest_cmd.add_argument(
+        "--link-style",
+        metavar="STYLE",
+        help="pretty (default: no .md/.html, no index or README), html or path; add :mkdocs "
+        "for MkDocs anchors. A folder keeps its style for the next ingest",
+    )
     ingest_cmd.set_defaults(handler=_ingest)
 
     docs_cmd = commands.add_parser("docs", help="list the documents")
@@ -75,11 +82,17 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     if not targets:
         print(messages.error("give files, folders or URLs to ingest, or --sample"), file=sys.stderr)
         return EXIT_FAILED
+    try:
+        style = LinkStyle.parse(args.link_style) if args.link_style is not None else None
+    except ValueError as e:
+        print(messages.error(f"--link-style: {e}"), file=sys.stderr)
+        return EXIT_FAILED
     reports: list[IngestReport] = []
     async with open_knowledge_base(settings) as kb:
         options = dataclasses.replace(
             kb.load_options,
             base_url=base_url,
+            link_style=style,
             scopes=parse_scopes(args.scope) if args.scope else None,
             owner=args.owner,
         )

@@ -38,14 +38,15 @@ def ingest_summary(reports: list[IngestReport], corpus_version: int | None) -> s
     stored = [r.result for r in reports if r.result is not None]
     failed = [r for r in reports if r.result is None and not r.skipped]
     skipped = [r for r in reports if r.skipped]
-    counts = {s: sum(1 for r in stored if r.status == s) for s in ("added", "updated", "unchanged")}
+    statuses = ("added", "updated", "relinked", "unchanged")
+    counts = {s: sum(1 for r in stored if r.status == s) for s in statuses}
     detail = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
     parts = [f"Ingested {len(stored)} document{'s' if len(stored) != 1 else ''}"
              + (f" ({detail})" if detail else "")]  # fmt: skip
     if failed:
         parts.append(f"{len(failed)} failed: " + ", ".join(r.source for r in failed))
     if skipped:
-        parts.append(f"{len(skipped)} skipped (unsupported format)")
+        parts.append(f"{len(skipped)} skipped")
     if corpus_version is not None:
         parts.append(f"corpus version {corpus_version}")
     return "; ".join(parts) + "."

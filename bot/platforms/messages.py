@@ -96,7 +96,12 @@ def admin_ingested(reports: Sequence[IngestReport]) -> str:
             lines.append(f"Could not add {report.source}: {report.error}")
             continue
         result = report.result
-        verb = {"added": "Added", "updated": "Updated", "unchanged": "Already up to date:"}
+        verb = {
+            "added": "Added",
+            "updated": "Updated",
+            "relinked": "Relinked",
+            "unchanged": "Already up to date:",
+        }
         lines.append(
             f"{verb.get(result.status, result.status)} **{result.title}** "
             f"({result.section_count} sections, {result.chunk_count} chunks). "
