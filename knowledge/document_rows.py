@@ -46,7 +46,10 @@ async def former_versions(
 async def write_document(
     connection: AsyncConnection, document_id: str, document: Document, content_hash: str
 ) -> None:
-    """Insert the document's row, or update the stored one and advance its version."""
+    """Insert the document's row, or update the stored one and advance its version.
+
+    What a link check found is forgotten: the anchors may not be those it checked.
+    """
     await connection.execute(
         text(
             """
@@ -60,6 +63,7 @@ async def write_document(
                 scopes = EXCLUDED.scopes, content_hash = EXCLUDED.content_hash,
                 effective_date = EXCLUDED.effective_date,
                 review_by = EXCLUDED.review_by, origin = EXCLUDED.origin,
+                link_problem = NULL, link_checked_at = NULL,
                 version = documents.version + 1, updated_at = now()
             """
         ),

@@ -1,19 +1,25 @@
-"""What the knowledge base keeps about links: the style each folder is linked in.
+"""What the knowledge base keeps about links: the style each folder is linked in, and which
+documents' links a check found broken.
 
-It does not change what an answer says, so it does not bump the corpus version.
+Neither changes what an answer says, so neither bumps the corpus version.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from knowledge.database import GuardedConnection
+from knowledge.link_check import LinkCheck, LinkTarget
 from knowledge.loading.links import LinkStyle
+
+_RECORDED = ("open", "broken")
 
 
 class PgLinkRecords:
-    """Folder link styles in Postgres."""
+    """Folder link styles and link-check results in Postgres."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -42,3 +48,50 @@ class PgLinkRecords:
                 ),
                 {"folder": folder, "style": style.name},
             )
+
+    async def targets(self) -> list[LinkTarget]:
+        """Every document's link with the anchors its chunks are cited with, by title."""
+        async with GuardedConnection(self._engine, begin=False) as connection:
+            rows = await connection.execute(
+                text(
+                    """
+                    SELECT d.id, d.title, d.url, d.content_hash,
+                        array_remove(array_agg(DISTINCT c.url), NULL) AS links
+                    FROM documents d LEFT JOIN chunks c ON c.document_id = d.id
+                    GROUP BY d.id ORDER BY lower(d.title), d.id
+                    """
+                )
+            )
+            return [
+                LinkTarget(
+                    row.id, row.title, row.url, row.content_hash, _anchors(row.url, row.links)
+                )
+                for row in rows
+            ]
+
+    async def record(self, checks: Sequence[LinkCheck]) -> None:
+        """Keep what ``checks`` found out (open or broken) for the documents not changed since
+        their links were read. Nothing else about a document changes."""
+        known = [
+            {
+                "id": c.target.document_id,
+                "hash": c.target.content_hash,
+                "problem": c.problem if c.verdict == "broken" else None,
+            }
+            for c in checks
+            if c.verdict in _RECORDED
+        ]
+        if not known:
+            return
+        async with GuardedConnection(self._engine, begin=True) as connection:
+            await connection.execute(
+                text(
+                    "UPDATE documents SET link_problem = :problem, link_checked_at = now() "
+                    "WHERE id = :id AND content_hash = :hash"
+                ),
+                known,
+            )
+
+
+def _anchors(page: str, links: Sequence[str]) -> tuple[str, ...]:
+    return tuple(sorted({link[len(page) :] for link in links if link.startswith(page + "#")}))

@@ -119,7 +119,11 @@ class ScoredChunk:
 
 @dataclass(frozen=True)
 class StoredDocument:
-    """A document as the store knows it (without its text)."""
+    """A document as the store knows it (without its text).
+
+    ``link_problem`` is why its link was found broken by the last link check that reached
+    it (None when it opened, or was never checked), at ``link_checked_at``.
+    """
 
     id: str
     title: str
@@ -135,6 +139,8 @@ class StoredDocument:
     updated_at: datetime
     effective_date: date | None = None
     review_by: date | None = None
+    link_problem: str | None = None
+    link_checked_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from bot.cli import messages
 from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, jsonable, parse_scopes, read_texts
+from bot.cli.link_check import check_document_links
 from bot.core.cache import redis_client
 from bot.service.settings import Settings
 from bot.service.wiring import build_embedder, open_engine, open_knowledge_base, redis_url
@@ -44,6 +45,9 @@ def register(commands: Commands) -> None:
 
     docs_cmd = commands.add_parser("docs", help="list the documents")
     docs_cmd.add_argument("--json", action="store_true", help="print JSON")
+    docs_cmd.add_argument(
+        "--check-links", action="store_true", help="check that every document's link opens"
+    )
     docs_cmd.set_defaults(handler=_docs)
 
     remove_cmd = commands.add_parser("remove", help="remove a document")
@@ -111,6 +115,8 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _docs(settings: Settings, args: argparse.Namespace) -> int:
+    if args.check_links:
+        return await check_document_links(settings, as_json=args.json)
     async with open_knowledge_base(settings, check_model=False) as kb:
         documents = await kb.store.list_documents()
     if args.json:
