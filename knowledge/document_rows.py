@@ -6,7 +6,7 @@ A document's chunks go with it: ``chunks.document_id`` cascades on delete.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,23 +28,42 @@ async def stored_content_hash(connection: AsyncConnection, document_id: str) -> 
     return content_hash
 
 
+async def former_versions(
+    connection: AsyncConnection, document_id: str, origin: str, former_urls: Sequence[str]
+) -> list[str]:
+    """The ids of documents other than ``document_id`` stored from the same file: with the
+    same ``origin``, or, stored before documents kept theirs, under one of ``former_urls``."""
+    rows = await connection.execute(
+        text(
+            "SELECT id FROM documents WHERE id <> :id "
+            "AND (origin = :origin OR (origin IS NULL AND url = ANY(:former)))"
+        ),
+        {"id": document_id, "origin": origin, "former": list(former_urls)},
+    )
+    return list(rows.scalars())
+
+
 async def write_document(
     connection: AsyncConnection, document_id: str, document: Document, content_hash: str
 ) -> None:
-    """Insert the document's row, or update the stored one and advance its version."""
+    """Insert the document's row, or update the stored one and advance its version.
+
+    What a link check found is forgotten: the anchors may not be those it checked.
+    """
     await connection.execute(
         text(
             """
             INSERT INTO documents (id, title, url, source, format, owner, scopes,
-                content_hash, effective_date, review_by)
+                content_hash, effective_date, review_by, origin)
             VALUES (:id, :title, :url, :source, :format, :owner, :scopes,
-                :content_hash, :effective_date, :review_by)
+                :content_hash, :effective_date, :review_by, :origin)
             ON CONFLICT (id) DO UPDATE SET
                 title = EXCLUDED.title, source = EXCLUDED.source,
                 format = EXCLUDED.format, owner = EXCLUDED.owner,
                 scopes = EXCLUDED.scopes, content_hash = EXCLUDED.content_hash,
                 effective_date = EXCLUDED.effective_date,
-                review_by = EXCLUDED.review_by,
+                review_by = EXCLUDED.review_by, origin = EXCLUDED.origin,
+                link_problem = NULL, link_checked_at = NULL,
                 version = documents.version + 1, updated_at = now()
             """
         ),
@@ -59,6 +78,7 @@ async def write_document(
             "content_hash": content_hash,
             "effective_date": document.effective_date,
             "review_by": document.review_by,
+            "origin": document.origin,
         },
     )
 

@@ -22,6 +22,7 @@ from knowledge.chunking import document_id_for, stored_hash
 from knowledge.database import GuardedConnection
 from knowledge.embedders import Embedder
 from knowledge.errors import DocumentNotFoundError
+from knowledge.link_records import PgLinkRecords
 from knowledge.schema import CHUNKS_TABLE
 from knowledge.types import Chunk, Document, IngestResult, StoredDocument
 
@@ -35,6 +36,7 @@ class PgDocumentStore:
     def __init__(self, engine: AsyncEngine, embedder: Embedder) -> None:
         self._engine = engine
         self._embedder = embedder
+        self.links = PgLinkRecords(engine)
 
     async def corpus_version(self) -> int:
         """A number that changes with every change to the stored documents."""
@@ -86,12 +88,20 @@ class PgDocumentStore:
         """Add ``document`` or replace the stored version of it, atomically.
 
         Only chunks whose text is new are embedded; an unchanged document is not written at all.
+        A file stored before under another link (``Document.origin``) is relinked: the old
+        row is replaced by one under the new link (a document's id follows its link), and its
+        vectors are reused.
         """
         doc_id = document_id_for(document.url)
         content_hash = stored_hash(document, chunks)
         model = self._embedder.model
         async with self._connect() as connection:
             existing = await document_rows.stored_content_hash(connection, doc_id)
+            former: list[str] = []
+            if existing is None and document.origin is not None:
+                former = await document_rows.former_versions(
+                    connection, doc_id, document.origin, document.former_urls
+                )
             stored_models = await chunk_rows.chunk_models(connection, doc_id)
             if existing == content_hash and set(stored_models) <= {model}:
                 version = (await connection.execute(text("SELECT version FROM corpus"))).scalar()
@@ -117,6 +127,8 @@ class PgDocumentStore:
 
         async with self._transaction() as connection:
             version = await corpus_row.bump_version(connection, self._embedder)
+            for former_id in former:
+                await document_rows.delete_document(connection, former_id)
             await document_rows.write_document(connection, doc_id, document, content_hash)
             await chunk_rows.delete_chunks(connection, doc_id)
             if chunks:
@@ -126,7 +138,7 @@ class PgDocumentStore:
         return IngestResult(
             doc_id,
             document.title,
-            "updated" if existing is not None else "added",
+            "relinked" if former else "updated" if existing is not None else "added",
             len(chunks),
             len(missing),
             version,

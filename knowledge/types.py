@@ -30,7 +30,12 @@ class Section:
 
 @dataclass(frozen=True)
 class Document:
-    """A loaded source, before chunking: what the loaders produce."""
+    """A loaded source, before chunking: what the loaders produce.
+
+    A file's ``origin`` (its absolute path) and ``former_urls`` (the links files were given
+    before documents kept their origin) let the store find the stored version of a file whose
+    link has changed since, and relink it rather than add it again.
+    """
 
     title: str
     url: str
@@ -41,6 +46,8 @@ class Document:
     scopes: tuple[str, ...] = (PUBLIC_SCOPE,)
     effective_date: date | None = None
     review_by: date | None = None
+    origin: str | None = None
+    former_urls: tuple[str, ...] = ()
 
     def link_to(self, section: Section) -> str:
         """The deep link to ``section``: the canonical link plus the section's anchor."""
@@ -112,7 +119,11 @@ class ScoredChunk:
 
 @dataclass(frozen=True)
 class StoredDocument:
-    """A document as the store knows it (without its text)."""
+    """A document as the store knows it (without its text).
+
+    ``link_problem`` is why its link was found broken by the last link check that reached
+    it (None when it opened, or was never checked), at ``link_checked_at``.
+    """
 
     id: str
     title: str
@@ -128,6 +139,8 @@ class StoredDocument:
     updated_at: datetime
     effective_date: date | None = None
     review_by: date | None = None
+    link_problem: str | None = None
+    link_checked_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -136,7 +149,7 @@ class IngestResult:
 
     document_id: str
     title: str
-    status: str  # "added", "updated" or "unchanged"
+    status: str  # "added", "updated", "relinked" (stored under another link before) or "unchanged"
     chunk_count: int
     embedded_count: int
     corpus_version: int

@@ -22,13 +22,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from knowledge.loading.addresses import AllowList, address_refusal
 from knowledge.loading.guarded_fetch import (
-    AllowList,
     FetchPolicy,
     FetchRefused,
     GuardedFetcher,
     Resolver,
-    address_refusal,
     system_resolver,
 )
 from tests.loopback import drip, free_port, serve
@@ -246,6 +245,29 @@ async def test_a_body_over_the_cap_is_refused(site: Site, query: str) -> None:
         f"http://intranet.test:{site.port}/big{query}",
     )
     assert "more than 1000000 bytes" in error.detail
+
+
+async def test_a_probe_answers_with_any_status_and_reads_only_html(site: Site) -> None:
+    guard = fetcher("intranet.test", max_bytes=1_000_000)
+    # A link check needs to know a link opens, not to download what it opens.
+    big = await guard.probe(f"http://intranet.test:{site.port}/big?declared=1")
+    assert (big.status, big.media_type, big.data) == (200, "text/plain", b"")
+    unauthorised = await guard.probe(f"http://intranet.test:{site.port}/401")
+    assert unauthorised.status == 401
+    moved = await guard.probe(f"http://intranet.test:{site.port}/to?to=/page.md")
+    assert moved.final_url == f"http://intranet.test:{site.port}/page.md"
+
+
+async def test_a_probe_is_refused_where_a_download_is(site: Site) -> None:
+    with pytest.raises(FetchRefused) as blocked:
+        await fetcher().probe(f"http://intranet.test:{site.port}/page.md")
+    assert blocked.value.blocked
+    assert blocked.value.detail == "intranet.test resolves to 127.0.0.1, loopback"
+    with pytest.raises(FetchRefused) as unreachable:
+        await fetcher("intranet.test").probe(f"http://intranet.test:{free_port()}/page.md")
+    assert not unreachable.value.blocked
+    assert unreachable.value.detail.startswith("ConnectError: ")
+    assert site.hits == []
 
 
 async def test_every_failure_reads_the_same(site: Site) -> None:

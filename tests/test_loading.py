@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from fpdf import FPDF
 
-from knowledge.loading import LoadOptions, LoadOutcome, load
+from knowledge.loading import LinkStyle, LoadOptions, LoadOutcome, load
 from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS
 from tests.loopback import drip, serve
 
@@ -130,6 +130,10 @@ async def test_markdown_front_matter_headings_and_anchors(tmp_path: Path) -> Non
 async def test_file_links_use_base_url_then_path(tmp_path: Path) -> None:
     write(tmp_path / "kb" / "people" / "leave.md", "# Leave\n\nTwenty-five days.\n")
     [outcome] = await load_all([str(tmp_path / "kb")], LoadOptions(base_url="https://hb.test/x"))
+    assert outcome.document is not None
+    assert outcome.document.url == "https://hb.test/x/people/leave"
+    path_style = LoadOptions(base_url="https://hb.test/x", link_style=LinkStyle("path"))
+    [outcome] = await load_all([str(tmp_path / "kb")], path_style)
     assert outcome.document is not None
     assert outcome.document.url == "https://hb.test/x/people/leave.md"
 

@@ -13,7 +13,7 @@ from bot.service.settings import Settings, SettingsError
 from bot.service.wiring import build_embedder, load_options
 from knowledge.embedders import HashingEmbedder, LocalEmbedder, OpenAIEmbedder
 from knowledge.loading import ParseLimits
-from knowledge.loading.guarded_fetch import AllowList
+from knowledge.loading.addresses import AllowList
 
 
 def test_defaults_need_no_environment() -> None:

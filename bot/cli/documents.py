@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from bot.cli import messages
 from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, jsonable, parse_scopes, read_texts
+from bot.cli.link_check import check_document_links
 from bot.cli.progress import IngestCounter, Progress
 from bot.cli.startup import prepare
 from bot.core.cache import redis_client
@@ -21,7 +22,7 @@ from bot.service.settings import Settings
 from bot.service.wiring import build_embedder, open_engine, open_knowledge_base, redis_url
 from knowledge.database import current_revision, describe, head_revision, migrate
 from knowledge.ingest import IngestReport, ingest
-from knowledge.loading import plan
+from knowledge.loading import LinkStyle, plan
 from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS
 from knowledge.types import PUBLIC_SCOPE, Query, ScoredChunk
 
@@ -37,10 +38,19 @@ def register(commands: Commands) -> None:
     ingest_cmd.add_argument("--scope", action="append", help="who may see them (repeatable)")
     ingest_cmd.add_argument("--owner", help="the team or person who owns them")
     ingest_cmd.add_argument("--base-url", help="link files as BASE_URL/<path in the folder>")
+    ingest_cmd.add_argument(
+        "--link-style",
+        metavar="STYLE",
+        help="pretty (default: no .md/.html, no index or README), html or path; add :mkdocs "
+        "for MkDocs anchors. A folder keeps its style for the next ingest",
+    )
     ingest_cmd.set_defaults(handler=_ingest)
 
     docs_cmd = commands.add_parser("docs", help="list the documents")
     docs_cmd.add_argument("--json", action="store_true", help="print JSON")
+    docs_cmd.add_argument(
+        "--check-links", action="store_true", help="check that every document's link opens"
+    )
     docs_cmd.set_defaults(handler=_docs)
 
     remove_cmd = commands.add_parser("remove", help="remove a document")
@@ -79,6 +89,11 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     if not targets:
         print(messages.error("give files, folders or URLs to ingest, or --sample"), file=sys.stderr)
         return EXIT_FAILED
+    try:
+        style = LinkStyle.parse(args.link_style) if args.link_style is not None else None
+    except ValueError as e:
+        print(messages.error(f"--link-style: {e}"), file=sys.stderr)
+        return EXIT_FAILED
     progress = Progress()
     embedder = await prepare(settings, progress)
     load_plan = await asyncio.to_thread(plan, targets)
@@ -88,6 +103,7 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
         options = dataclasses.replace(
             kb.load_options,
             base_url=base_url,
+            link_style=style,
             scopes=parse_scopes(args.scope) if args.scope else None,
             owner=args.owner,
         )
@@ -113,6 +129,8 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _docs(settings: Settings, args: argparse.Namespace) -> int:
+    if args.check_links:
+        return await check_document_links(settings, as_json=args.json)
     async with open_knowledge_base(settings, check_model=False) as kb:
         documents = await kb.store.list_documents()
     if args.json:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from bot.core.coverage import SIGNALS
 from bot.evaluation.decline_fit import DeclineFit
 from knowledge.ingest import IngestReport
+from knowledge.link_check import LinkCheck
 from knowledge.types import ScoredChunk, StoredDocument
 
 ERROR_PREFIX = "supportbot: error: "
@@ -39,14 +41,15 @@ def ingest_summary(reports: list[IngestReport], corpus_version: int | None) -> s
     stored = [r.result for r in reports if r.result is not None]
     failed = [r for r in reports if r.result is None and not r.skipped]
     skipped = [r for r in reports if r.skipped]
-    counts = {s: sum(1 for r in stored if r.status == s) for s in ("added", "updated", "unchanged")}
+    statuses = ("added", "updated", "relinked", "unchanged")
+    counts = {s: sum(1 for r in stored if r.status == s) for s in statuses}
     detail = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
     parts = [f"Ingested {len(stored)} document{'s' if len(stored) != 1 else ''}"
              + (f" ({detail})" if detail else "")]  # fmt: skip
     if failed:
         parts.append(f"{len(failed)} failed: " + ", ".join(r.source for r in failed))
     if skipped:
-        parts.append(f"{len(skipped)} skipped (unsupported format)")
+        parts.append(f"{len(skipped)} skipped")
     if corpus_version is not None:
         parts.append(f"corpus version {corpus_version}")
     return "; ".join(parts) + "."
@@ -63,10 +66,28 @@ def no_documents() -> str:
 def document_row(document: StoredDocument) -> str:
     scopes = ",".join(document.scopes)
     updated = document.updated_at.strftime("%Y-%m-%d %H:%M")
+    broken = f"  (link broken: {document.link_problem})" if document.link_problem else ""
     return (
         f"{document.id}  {document.title}  [{scopes}]  {document.chunk_count} chunks  "
-        f"v{document.version}  {updated}  {document.url}"
+        f"v{document.version}  {updated}  {document.url}{broken}"
     )
+
+
+def link_check_line(check: LinkCheck) -> str:
+    """One document whose link is not known to open, and why."""
+    target = check.target
+    hint = ""
+    if check.verdict == "not allowed":
+        hint = " (add the network or host to SUPPORTBOT_FETCH_ALLOWED_NETWORKS to check it)"
+    return f"{check.verdict:<12} {target.title}  {target.url}: {check.problem}{hint}"
+
+
+def link_check_summary(checks: Sequence[LinkCheck]) -> str:
+    counts = Counter(c.verdict for c in checks)
+    detail = ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items()))
+    noun = "document" if len(checks) == 1 else "documents"
+    marked = " `docs` and /kb list mark the broken ones." if counts["broken"] else ""
+    return f"Checked the links of {len(checks)} {noun}: {detail}.{marked}"
 
 
 def no_results() -> str:

@@ -13,7 +13,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import psycopg
 
@@ -25,6 +25,7 @@ from bot.service.wiring import build_embedder, open_engine, open_knowledge_base
 from knowledge.chunking import document_id_for
 from knowledge.database import ensure_database, migrate
 from knowledge.ingest import IngestReport, ingest
+from knowledge.loading.links import FORMS, file_link
 from knowledge.samples import SAMPLE_DOCS
 
 
@@ -41,14 +42,23 @@ class EvalCorpus:
     document_ids: dict[str, str]  # corpus-relative path -> document id
     paths: dict[str, str]  # document id -> corpus-relative path
     chunks: int
+    base_url: str = ""
 
     def resolve(self, reference: str) -> str:
-        """The document id of a gold document given as a corpus path or as its link."""
+        """The document id of a gold document given as a corpus path or as its link: the
+        link it is stored under, or its link under the set's base URL in any link style (a
+        set written before pretty links names ``.../leave.md``)."""
         path = reference.removeprefix("docs/")
         if path in self.document_ids:
             return self.document_ids[path]
         if document_id_for(reference) in self.paths:
             return document_id_for(reference)
+        for corpus_path, document_id in self.document_ids.items():
+            if self.base_url and any(
+                file_link(self.base_url, PurePosixPath(corpus_path), form) == reference
+                for form in FORMS
+            ):
+                return document_id
         raise EvalError(f"gold document {reference!r} is not in the corpus")
 
 
@@ -84,7 +94,7 @@ async def open_eval_corpus(
                 await kb.store.remove(stored.id)
         chunks = sum(d.chunk_count for d in await kb.store.list_documents())
         paths = {doc_id: path for path, doc_id in document_ids.items()}
-        yield EvalCorpus(kb, eval_settings, document_ids, paths, chunks)
+        yield EvalCorpus(kb, eval_settings, document_ids, paths, chunks, eval_set.base_url)
 
 
 def _relative(source: str, corpus: Path) -> str:

@@ -96,7 +96,12 @@ def admin_ingested(reports: Sequence[IngestReport]) -> str:
             lines.append(f"Could not add {report.source}: {report.error}")
             continue
         result = report.result
-        verb = {"added": "Added", "updated": "Updated", "unchanged": "Already up to date:"}
+        verb = {
+            "added": "Added",
+            "updated": "Updated",
+            "relinked": "Relinked",
+            "unchanged": "Already up to date:",
+        }
         lines.append(
             f"{verb.get(result.status, result.status)} **{result.title}** "
             f"({result.section_count} sections, {result.chunk_count} chunks). "
@@ -123,9 +128,15 @@ def admin_document_list(documents: Sequence[StoredDocument], limit: int = 50) ->
     lines = [f"**{len(documents)} documents:**"]
     for document in documents[:limit]:
         scopes = ", ".join(document.scopes)
+        broken = ""
+        if document.link_problem and document.link_checked_at:
+            broken = (
+                f" ⚠️ link broken: {document.link_problem} "
+                f"(checked {document.link_checked_at:%Y-%m-%d})"
+            )
         lines.append(
             f"- [{document.title}]({document.url}) `{document.id}` ({scopes}; "
-            f"{document.chunk_count} chunks; updated {document.updated_at:%Y-%m-%d})"
+            f"{document.chunk_count} chunks; updated {document.updated_at:%Y-%m-%d}){broken}"
         )
     if len(documents) > limit:
         lines.append(f"…and {len(documents) - limit} more.")

@@ -22,7 +22,7 @@ from bot.service.platform_settings import SLACK_API_URL, slack_settings, teams_s
 from bot.service.secret import Secret as Secret
 from bot.service.secret import SettingsError as SettingsError
 from bot.service.secret import secret
-from knowledge.loading.guarded_fetch import AllowList
+from knowledge.loading.addresses import AllowList
 
 T = TypeVar("T")
 

@@ -10,13 +10,14 @@ import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import httpx
 
 from knowledge.errors import LoadError
 from knowledge.loading.isolation import parse_bounded
 from knowledge.loading.limits import ParseLimits
+from knowledge.loading.links import DEFAULT_LINK_STYLE, LinkStyle, clashes, file_link, is_readme
 from knowledge.loading.parsing import parse
 from knowledge.loading.sources import (
     RawSource,
@@ -30,6 +31,7 @@ from knowledge.loading.sources import (
 from knowledge.types import Document
 
 __all__ = [
+    "LinkStyle",
     "LoadOptions",
     "LoadOutcome",
     "LoadPlan",
@@ -44,13 +46,16 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LoadOptions:
-    """How to load: overrides for scope and owner, link base, limits.
+    """How to load: overrides for scope and owner, link base and style, limits.
 
-    ``scopes`` and ``owner`` replace what a document declares itself when given; ``timeout``
-    is the seconds a URL's download may take in all; ``limits`` bound each document's parse.
+    ``scopes`` and ``owner`` replace what a document declares itself when given; ``link_style``
+    is how files under ``base_url`` are linked and anchored (None: the default, ``pretty``);
+    ``timeout`` is the seconds a URL's download may take in all; ``limits`` bound each
+    document's parse.
     """
 
     base_url: str | None = None
+    link_style: LinkStyle | None = None
     scopes: tuple[str, ...] | None = None
     owner: str | None = None
     max_bytes: int = 25 * 1024 * 1024
@@ -128,11 +133,7 @@ async def _load_target(
         yield await _outcome(target.name, options, _given(target))
         return
     if is_url(target):
-        yield await _outcome(
-            target,
-            options,
-            fetch_url(target, client, max_bytes=options.max_bytes, deadline=options.timeout),
-        )
+        yield await _outcome(target, options, _fetch(target, client, options))
         return
     path = Path(target)
     kind = await asyncio.to_thread(_kind_of, path)
@@ -145,7 +146,11 @@ async def _load_target(
                     target, f"has no supported files (supported: {supported_extensions()})"
                 ),
             )
+        clashing = _clashes(supported, path, options)
         for file in supported:
+            if file in clashing:
+                yield clashing[file]
+                continue
             yield await _outcome(str(file), options, _read(file, path, options))
         for file in unsupported:
             reason = LoadError(str(file), f"unsupported format {file.suffix or '(none)'}")
@@ -161,10 +166,42 @@ def _kind_of(path: Path) -> str:
     return "folder" if path.is_dir() else "file" if path.exists() else "missing"
 
 
+def _clashes(files: Sequence[Path], root: Path, options: LoadOptions) -> dict[Path, LoadOutcome]:
+    """What becomes of files that would link to another file's page: a README beside an
+    index page is skipped (sites leave it out); any other is refused, naming the other."""
+    if not options.base_url:
+        return {}
+    form = (options.link_style or DEFAULT_LINK_STYLE).form
+    relatives = {PurePosixPath(f.relative_to(root).as_posix()): f for f in files}
+    outcomes = {}
+    for relative, keeper in clashes(relatives, form).items():
+        name, kept = str(relatives[relative]), relatives[keeper]
+        skipped = is_readme(relative) and not is_readme(keeper)
+        if skipped:
+            reason = f"left out: {kept} is the page of its folder"
+        else:
+            link = file_link(options.base_url, relative, form)
+            reason = f"would link to {link}, as {kept} does: rename one, or use the path style"
+        outcomes[relatives[relative]] = LoadOutcome(
+            name, error=LoadError(name, reason), skipped=skipped
+        )
+    return outcomes
+
+
 async def _read(path: Path, root: Path | None, options: LoadOptions) -> RawSource:
     return await asyncio.to_thread(
-        read_file, path, root=root, base_url=options.base_url, max_bytes=options.max_bytes
+        read_file,
+        path,
+        root=root,
+        base_url=options.base_url,
+        max_bytes=options.max_bytes,
+        style=options.link_style or DEFAULT_LINK_STYLE,
     )
+
+
+async def _fetch(url: str, client: httpx.AsyncClient, options: LoadOptions) -> RawSource:
+    source = await fetch_url(url, client, max_bytes=options.max_bytes, deadline=options.timeout)
+    return dataclasses.replace(source, slugs=(options.link_style or DEFAULT_LINK_STYLE).slugs)
 
 
 async def _given(source: RawSource) -> RawSource:

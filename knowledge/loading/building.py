@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -46,16 +44,9 @@ def build_document(
         scopes=scopes or (PUBLIC_SCOPE,),
         effective_date=effective_date,
         review_by=review_by,
+        origin=source.origin,
+        former_urls=source.former_urls,
     )
-
-
-def slugify(heading: str, taken: dict[str, int]) -> str:
-    """A GitHub-style anchor for ``heading``, unique within one document via ``taken``."""
-    text = unicodedata.normalize("NFKC", heading).strip().lower()
-    text = re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
-    count = taken.get(text, 0)
-    taken[text] = count + 1
-    return f"{text}-{count}" if count else text
 
 
 def parse_scopes(value: Any, source: str) -> tuple[str, ...] | None:

@@ -1,5 +1,7 @@
-"""Downloads that someone in chat asks the server to make, guarded against reaching inside the
-network (server-side request forgery).
+"""Requests for URLs the server did not choose, guarded against reaching inside the network
+(server-side request forgery): what someone in chat asks the server to download, and the
+documents' links a link check opens (a document's link can come from chat too: a file's front
+matter, a page's redirect).
 
 Only http(s). Each host is resolved once and every address it resolves to must be allowed;
 the connection then goes to that checked address (the name still travels in the Host header
@@ -7,8 +9,8 @@ and, for https, in SNI, so certificates are checked against the name). Loopback,
 private, shared (CGNAT), multicast, unspecified and reserved addresses, and IPv6 forms that
 embed one, are refused unless the operator's ``AllowList`` names them. Redirects are followed
 here, each hop checked again. One deadline covers the whole download and one byte cap the whole
-body. Every refusal and failure is the same ``FetchRefused``: what went wrong is logged (with
-the host only, never the URL), not told to the person who asked.
+body. Every refusal and failure of a download is the same ``FetchRefused``: what went wrong is
+logged (with the host only, never the URL), not told to the person who asked.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import re
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,63 +27,25 @@ from urllib.parse import urljoin
 import httpx
 
 from knowledge.errors import LoadError
+from knowledge.loading.addresses import AllowList, address_refusal
 
 log = logging.getLogger(__name__)
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 """``(host, port)`` → the addresses the host resolves to, as strings."""
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_HOST_NAME = re.compile(r"^(\*?\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
-_SHARED = ipaddress.ip_network("100.64.0.0/10")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class FetchRefused(LoadError):
     """The URL was refused or could not be downloaded. Its message is the same whatever the
-    cause, so it can be shown in chat; ``detail`` says why, for the server log only."""
+    cause, so it can be shown in chat; ``detail`` says why, for the server log (and the
+    operator) only; ``blocked`` is whether the guard refused an address."""
 
-    def __init__(self, url: str, detail: str) -> None:
+    def __init__(self, url: str, detail: str, *, blocked: bool = False) -> None:
         super().__init__(url, "could not be downloaded")
         self.detail = detail
-
-
-@dataclass(frozen=True)
-class AllowList:
-    """Networks and host names the operator allows whatever their kind (an intranet, a
-    development machine). ``.corp.example`` allows that name and every name under it."""
-
-    networks: tuple[IPNetwork, ...] = ()
-    hosts: frozenset[str] = frozenset()
-
-    @classmethod
-    def parse(cls, text: str) -> AllowList:
-        """CIDRs, addresses and host names separated by commas and/or spaces; raises
-        ``ValueError`` naming the first entry that is none of these."""
-        networks: list[IPNetwork] = []
-        hosts: set[str] = set()
-        for entry in text.replace(",", " ").split():
-            try:
-                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
-                continue
-            except ValueError:
-                pass
-            name = entry.lower().rstrip(".")
-            if not _HOST_NAME.match(name):
-                raise ValueError(f"{entry!r} is neither a network (CIDR), an address nor a host")
-            hosts.add(name.removeprefix("*"))
-        return cls(tuple(networks), frozenset(hosts))
-
-    def allows_host(self, host: str) -> bool:
-        host = host.lower().rstrip(".")
-        return host in self.hosts or any(
-            h.startswith(".") and (host.endswith(h) or host == h[1:]) for h in self.hosts
-        )
-
-    def allows_address(self, address: IPAddress) -> bool:
-        return any(address in network for network in self.networks)
+        self.blocked = blocked
 
 
 @dataclass(frozen=True)
@@ -106,6 +69,18 @@ class Fetched:
     data: bytes
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What answered at the end of a link's redirects: its ``status`` and, for a successful
+    HTML page, its body (``data`` is empty for anything else)."""
+
+    url: str
+    final_url: str
+    status: int
+    media_type: str
+    data: bytes
+
+
 def is_web_link(target: str) -> bool:
     """Whether ``target`` is an http(s) URL with a host: the only thing chat may ask for."""
     try:
@@ -113,31 +88,6 @@ def is_web_link(target: str) -> bool:
     except (httpx.InvalidURL, ValueError):
         return False
     return url.scheme in ("http", "https") and bool(url.host)
-
-
-def address_refusal(address: IPAddress) -> str | None:
-    """Why ``address`` is refused by default (its kind), or None for a public address."""
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return address_refusal(address.ipv4_mapped)
-        if address in _NAT64:
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
-            return address_refusal(embedded) and "a NAT64 form of a refused address"
-        if address.sixtofour is not None and address_refusal(address.sixtofour):
-            return "a 6to4 form of a refused address"
-        if address.is_site_local:
-            return "site-local"
-    kinds = (
-        ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
-        ("multicast", address.is_multicast),
-        ("unspecified", address.is_unspecified),
-        ("reserved", address.is_reserved),
-        ("shared (CGNAT)", address in _SHARED),
-        ("private", address.is_private),
-        ("not public", not address.is_global),
-    )
-    return next((kind for kind, refused in kinds if refused), None)
 
 
 async def system_resolver(host: str, port: int) -> Sequence[str]:
@@ -166,20 +116,34 @@ class GuardedFetcher:
         self._verify = verify
 
     async def fetch(self, url: str) -> Fetched:
-        host = _host_of(url)
+        try:
+            answer = await self._answer(url, _successful)
+            if not _successful(answer.status, answer.media_type):
+                raise FetchRefused(answer.final_url, f"HTTP {answer.status}")
+        except FetchRefused as e:
+            log.warning("chat download from %s refused: %s", _host_of(url), e.detail)
+            raise FetchRefused(url, e.detail) from None
+        return Fetched(url, answer.final_url, answer.media_type, answer.data)
+
+    async def probe(self, url: str) -> Probe:
+        """Where ``url`` leads and what answers there, whatever the status, under the same
+        guard, deadline and caps as ``fetch``: for checking that a link opens. Raises
+        ``FetchRefused`` when nothing answered (refused address, unreachable, too slow)."""
+        return await self._answer(url, _html_page)
+
+    async def _answer(self, url: str, wants_body: Callable[[int, str], bool]) -> Probe:
         try:
             async with asyncio.timeout(self._policy.deadline_seconds):
-                return await self._follow(url)
-        except FetchRefused as e:
-            detail = e.detail
+                return await self._follow(url, wants_body)
+        except FetchRefused:
+            raise
         except TimeoutError:
             detail = f"not done within {self._policy.deadline_seconds:g} s"
         except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as e:
             detail = f"{type(e).__name__}: {_first_line(e)}"
-        log.warning("chat download from %s refused: %s", host, detail)
         raise FetchRefused(url, detail) from None
 
-    async def _follow(self, url: str) -> Fetched:
+    async def _follow(self, url: str, wants_body: Callable[[int, str], bool]) -> Probe:
         current = url
         for _ in range(self._policy.max_redirects + 1):
             target = httpx.URL(current)
@@ -206,17 +170,17 @@ class GuardedFetcher:
                 if response.status_code in _REDIRECTS and location:
                     current = urljoin(current, location)
                     continue
-                if not response.is_success:
-                    raise FetchRefused(current, f"HTTP {response.status_code}")
-                data = await self._body(current, response)
-                media_type = response.headers.get("content-type", "").split(";")[0].strip()
-                return Fetched(url, current, media_type.lower(), data)
+                status = response.status_code
+                media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                wanted = wants_body(status, media_type)
+                data = await self._body(current, response) if wanted else b""
+                return Probe(url, current, status, media_type, data)
         raise FetchRefused(url, f"more than {self._policy.max_redirects} redirects")
 
     async def _pinned(self, url: httpx.URL) -> httpx.URL:
         """``url`` with its host replaced by the address it resolves to, once that is checked."""
         if url.scheme not in ("http", "https") or not url.host:
-            raise FetchRefused(str(url), f"not an http(s) URL: scheme {url.scheme!r}")
+            raise FetchRefused(str(url), f"not an http(s) URL: scheme {url.scheme!r}", blocked=True)
         host = url.raw_host.decode("ascii")
         port = url.port or (443 if url.scheme == "https" else 80)
         addresses = [
@@ -229,7 +193,9 @@ class GuardedFetcher:
             for address in addresses:
                 kind = address_refusal(address)
                 if kind and not allowed.allows_address(address):
-                    raise FetchRefused(str(url), f"{host} resolves to {address}, {kind}")
+                    raise FetchRefused(
+                        str(url), f"{host} resolves to {address}, {kind}", blocked=True
+                    )
         return url.copy_with(host=str(addresses[0]))
 
     async def _body(self, url: str, response: httpx.Response) -> bytes:
@@ -260,6 +226,15 @@ async def read_capped(response: httpx.Response, limit: int) -> bytes:
         if len(data) > limit:
             raise BodyTooLarge(None)
     return bytes(data)
+
+
+def _successful(status: int, _media_type: str) -> bool:
+    return 200 <= status < 300
+
+
+def _html_page(status: int, media_type: str) -> bool:
+    """Whether a link check reads the body: only a page whose anchors it can look for."""
+    return _successful(status, media_type) and media_type in ("text/html", "application/xhtml+xml")
 
 
 def _host_of(url: str) -> str:

@@ -18,8 +18,9 @@ from bs4 import BeautifulSoup, Tag
 from lxml import etree  # type: ignore[import-untyped]
 
 from knowledge.errors import LoadError
-from knowledge.loading.building import build_document, slugify
+from knowledge.loading.building import build_document
 from knowledge.loading.limits import MEGABYTE, ParseLimits, megabytes
+from knowledge.loading.slugs import slugger_for
 from knowledge.loading.sources import RawSource, decode_text
 from knowledge.types import Document, Section
 
@@ -54,7 +55,7 @@ def parse_html(source: RawSource, limits: ParseLimits) -> Document:
     stack: list[tuple[int, str]] = []
     anchor = ""
     lines: list[str] = []
-    taken: dict[str, int] = {}
+    slugger = slugger_for(source.slugs)
 
     def close() -> None:
         sections.append(Section(tuple(h for _, h in stack), "\n".join(lines).strip(), anchor))
@@ -75,7 +76,7 @@ def parse_html(source: RawSource, limits: ParseLimits) -> Document:
                 stack.pop()
             stack.append((level, heading))
             element_id = _id_of(element)
-            anchor = "#" + (element_id or slugify(heading, taken))
+            anchor = "#" + (element_id or slugger.slug(heading))
         elif element.name in _BLOCKS and not inside:
             line = _text_of(element)
             if line:

@@ -6,9 +6,11 @@ from typing import Any
 
 import yaml
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from knowledge.errors import LoadError
-from knowledge.loading.building import build_document, parse_date, parse_scopes, slugify
+from knowledge.loading.building import build_document, parse_date, parse_scopes
+from knowledge.loading.slugs import slugger_for
 from knowledge.loading.sources import RawSource, decode_text
 from knowledge.types import Document, Section
 
@@ -35,11 +37,13 @@ def parse_markdown(source: RawSource) -> Document:
     meta, body = split_front_matter(text, source.name)
     lines = body.splitlines()
     tokens = _PARSER.parse(body)
-    headings: list[tuple[int, int, int, str]] = []  # level, first line, line after, text
+    # level, first line, line after, source text, rendered text
+    headings: list[tuple[int, int, int, str, str]] = []
     for index, token in enumerate(tokens):
         if token.type == "heading_open" and token.map:
             level = int(token.tag[1])
-            headings.append((level, token.map[0], token.map[1], tokens[index + 1].content))
+            inline = tokens[index + 1]
+            headings.append((level, token.map[0], token.map[1], inline.content, _shown(inline)))
 
     title = meta.get("title") or next((h[3] for h in headings if h[0] == 1), None)
     sections: list[Section] = []
@@ -48,14 +52,14 @@ def parse_markdown(source: RawSource) -> Document:
     else:
         sections.append(Section((), body.strip()))
     stack: list[tuple[int, str]] = []
-    taken: dict[str, int] = {}
-    for position, (level, _start, after, heading) in enumerate(headings):
+    slugger = slugger_for(source.slugs)
+    for position, (level, _start, after, heading, shown) in enumerate(headings):
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, heading))
         end = headings[position + 1][1] if position + 1 < len(headings) else len(lines)
         section_text = "\n".join(lines[after:end]).strip()
-        anchor = "#" + slugify(heading, taken)
+        anchor = "#" + slugger.slug(shown)
         sections.append(Section(tuple(h for _, h in stack), section_text, anchor))
 
     return build_document(
@@ -91,6 +95,18 @@ def split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
                 raise LoadError(name, "front matter is not a mapping of keys to values")
             return meta, "\n".join(lines[index + 1 :])
     raise LoadError(name, "front matter starts with --- but never ends")
+
+
+def _shown(inline: Token) -> str:
+    """A heading's text as a reader sees it (what generators slug): code spans' text kept,
+    emphasis marks, HTML tags, images and link targets left out."""
+    parts = []
+    for child in inline.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+    return "".join(parts)
 
 
 def _optional_str(value: Any) -> str | None:

@@ -10,13 +10,14 @@ import asyncio
 import mimetypes
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import quote, urljoin, urlsplit
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import httpx
 
 from knowledge.errors import LoadError
 from knowledge.loading.guarded_fetch import BodyTooLarge, Fetched, read_capped
+from knowledge.loading.links import DEFAULT_LINK_STYLE, LinkStyle, file_link
 
 FORMATS_BY_EXTENSION = {
     ".md": "markdown",
@@ -47,6 +48,10 @@ class RawSource:
     ``url`` is the canonical link when the source itself decides it (a fetched URL, or a
     ``--base-url`` join); parsers may find a better one (front matter, ``rel=canonical``) for
     files. ``fallback_url`` is the link to use when nothing better is found.
+
+    For a file, ``origin`` is its absolute path and ``former_urls`` the links it had before
+    documents kept their origin (its path under the base URL, or the bare file path): how the
+    store recognises it when its link changes. ``slugs`` names the anchors' slug rules.
     """
 
     name: str
@@ -55,6 +60,9 @@ class RawSource:
     url: str | None
     fallback_url: str
     fetched: bool = False
+    origin: str | None = None
+    former_urls: tuple[str, ...] = ()
+    slugs: str = "github"
 
 
 def is_url(target: str) -> bool:
@@ -89,8 +97,16 @@ def files_in(folder: Path) -> tuple[list[Path], list[Path]]:
     return supported, unsupported
 
 
-def read_file(path: Path, *, root: Path | None, base_url: str | None, max_bytes: int) -> RawSource:
-    """Read one file; ``root`` is the ingested folder its link is made relative to."""
+def read_file(
+    path: Path,
+    *,
+    root: Path | None,
+    base_url: str | None,
+    max_bytes: int,
+    style: LinkStyle = DEFAULT_LINK_STYLE,
+) -> RawSource:
+    """Read one file; ``root`` is the ingested folder its link is made relative to, ``style``
+    how that link and the section anchors are made."""
     name = str(path)
     fmt = format_for_path(path, name)
     try:
@@ -104,11 +120,13 @@ def read_file(path: Path, *, root: Path | None, base_url: str | None, max_bytes:
         raise LoadError(name, "is a folder") from e
     except OSError as e:
         raise LoadError(name, e.strerror or str(e)) from e
-    relative = path.relative_to(root) if root is not None else Path(path.name)
-    url = None
-    if base_url:
-        url = urljoin(base_url.rstrip("/") + "/", quote(relative.as_posix()))
-    return RawSource(name, data, fmt, url, fallback_url=str(path.resolve()))
+    relative = PurePosixPath(path.relative_to(root).as_posix() if root else path.name)
+    resolved = str(path.resolve())
+    url = file_link(base_url, relative, style.form) if base_url else None
+    former = (file_link(base_url, relative, "path"), resolved) if base_url else (resolved,)
+    return RawSource(
+        name, data, fmt, url, resolved, origin=resolved, former_urls=former, slugs=style.slugs
+    )
 
 
 def uploaded(name: str, data: bytes, *, link: str, max_bytes: int) -> RawSource:
