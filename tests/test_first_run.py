@@ -9,9 +9,11 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -341,3 +343,30 @@ async def test_serve_prints_only_its_own_lines_at_start(
     assert lines[1].startswith("Slack: events at http://127.0.0.1:")
     assert lines[2].startswith("Teams: activities at http://127.0.0.1:")
     assert len(lines) == 3, output
+
+
+# ---- the embedded database keeps itself current ---------------------------------------------
+
+
+def test_any_command_on_a_fresh_embedded_home_brings_the_schema_up_to_date() -> None:
+    home = Path(tempfile.mkdtemp(prefix="sbh-", dir="/tmp"))  # short: socket paths are limited
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SUPPORTBOT_", "OPENAI_", "DATABASE_URL", "REDIS_URL"))
+    } | {"SUPPORTBOT_HOME": str(home), "SUPPORTBOT_EMBEDDER": "hashing"}
+    try:
+        docs = subprocess.run(
+            [sys.executable, "-m", "bot", "docs"],
+            env=env, capture_output=True, text=True, timeout=180, check=False,
+        )  # fmt: skip
+        assert docs.returncode == 0, docs.stderr
+        assert "no documents yet" in docs.stdout
+        status = subprocess.run(
+            [sys.executable, "-m", "bot", "status"],
+            env=env, capture_output=True, text=True, timeout=180, check=False,
+        )  # fmt: skip
+        schema = re.search(r"schema\s+(\S+) \(this version needs (\S+)\)", status.stdout)
+        assert schema and schema[1] == schema[2], status.stdout
+    finally:
+        shutil.rmtree(home, ignore_errors=True)

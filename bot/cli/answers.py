@@ -71,6 +71,7 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _usage(settings: Settings, args: argparse.Namespace) -> int:
+    await prepare(settings, Progress(), load_model=False)
     async with open_knowledge_base(settings, check_model=False) as kb:
         since = datetime.now(UTC) - timedelta(days=args.days)
         totals = await PgAnswerLog(kb.engine, Prices()).totals(since)

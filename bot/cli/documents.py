@@ -131,6 +131,7 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 async def _docs(settings: Settings, args: argparse.Namespace) -> int:
     if args.check_links:
         return await check_document_links(settings, as_json=args.json)
+    await prepare(settings, Progress(), load_model=False)
     async with open_knowledge_base(settings, check_model=False) as kb:
         documents = await kb.store.list_documents()
     if args.json:
@@ -144,6 +145,7 @@ async def _docs(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _remove(settings: Settings, args: argparse.Namespace) -> int:
+    await prepare(settings, Progress(), load_model=False)
     async with open_knowledge_base(settings, check_model=False) as kb:
         document = await kb.store.remove(args.document)
     print(messages.removed(document))
@@ -192,6 +194,7 @@ def _print_hits(hits: list[ScoredChunk], *, as_json: bool, batch: bool) -> None:
 
 
 async def _reindex(settings: Settings, _args: argparse.Namespace) -> int:
+    await prepare(settings, Progress(), load_model=False)
     async with open_knowledge_base(settings, check_model=False) as kb:
         with tqdm(desc="Embedding", unit=" chunk", file=sys.stderr, disable=None) as bar:
 

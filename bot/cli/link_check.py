@@ -15,6 +15,8 @@ from tqdm import tqdm
 
 from bot.cli import messages
 from bot.cli.common import EXIT_FAILED, EXIT_OK
+from bot.cli.progress import Progress
+from bot.cli.startup import prepare
 from bot.service.settings import Settings
 from bot.service.wiring import open_knowledge_base
 from knowledge.link_check import LinkCheck, check_links
@@ -23,6 +25,7 @@ from knowledge.link_check import LinkCheck, check_links
 async def check_document_links(settings: Settings, *, as_json: bool) -> int:
     """Check, print what is not open (or everything as JSON), record what is known; exit
     status 1 when a link is broken or could not be checked."""
+    await prepare(settings, Progress(), load_model=False)
     async with open_knowledge_base(settings, check_model=False) as kb:
         targets = await kb.store.links.targets()
         with tqdm(desc="Checking links", unit=" doc", file=sys.stderr, disable=None) as bar:

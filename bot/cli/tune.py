@@ -9,6 +9,8 @@ from pathlib import Path
 
 from bot.cli import messages
 from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, parse_scopes
+from bot.cli.progress import Progress
+from bot.cli.startup import prepare
 from bot.core.prompts import Prompts
 from bot.loop.examples import PgExampleStore
 from bot.loop.tuning import messages as tuning_messages
@@ -83,6 +85,7 @@ async def _tune_export(settings: Settings, args: argparse.Namespace) -> int:
         min_examples=args.min_examples,
         scopes=frozenset(parse_scopes(args.scopes or [PUBLIC_SCOPE])),
     )
+    await prepare(settings, Progress(), load_model=False)
     async with open_knowledge_base(settings, check_model=False) as kb:
         approved = await PgExampleStore(kb.engine).approved()
         words = await knowledge_words(kb.engine)
