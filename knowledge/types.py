@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 PUBLIC_SCOPE = "public"
+# A document's life: only ``active`` documents (not superseded by an active one) are cited.
+STATUSES = ("draft", "active", "superseded", "retired")
+ACTIVE = "active"
 
 
 def visible(document_scopes: Iterable[str], viewer_scopes: Iterable[str]) -> bool:
@@ -41,6 +44,8 @@ class Document:
     scopes: tuple[str, ...] = (PUBLIC_SCOPE,)
     effective_date: date | None = None
     review_by: date | None = None
+    status: str = ACTIVE
+    supersedes: str | None = None
 
     def link_to(self, section: Section) -> str:
         """The deep link to ``section``: the canonical link plus the section's anchor."""
@@ -128,6 +133,25 @@ class StoredDocument:
     updated_at: datetime
     effective_date: date | None = None
     review_by: date | None = None
+    status: str = ACTIVE
+    supersedes: str | None = None
+    superseded_by: str | None = None
+    changed_at: datetime | None = None
+
+    def review_overdue(self, today: date) -> bool:
+        """Whether the review-by date is before ``today``."""
+        return self.review_by is not None and self.review_by < today
+
+
+@dataclass(frozen=True)
+class MetadataChange:
+    """What ``supportbot docs set`` changes; None leaves a field as it is."""
+
+    owner: str | None = None
+    effective_date: date | None = None
+    review_by: date | None = None
+    status: str | None = None
+    supersedes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +165,7 @@ class IngestResult:
     embedded_count: int
     corpus_version: int
     section_count: int = 0
+    warning: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""The ``supportbot`` commands over the documents: migrate, ingest, docs, remove, search,
-reindex and status."""
+"""The ``supportbot`` commands over the documents: migrate, ingest, docs (with
+``lifecycle``'s ``docs set`` and ``history``), remove, search, reindex and status."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from bot.cli import messages
-from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, jsonable, parse_scopes, read_texts
+from bot.cli import lifecycle, messages
+from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, parse_scopes, read_texts
 from bot.cli.progress import IngestCounter, Progress
 from bot.cli.startup import prepare
 from bot.core.cache import redis_client
@@ -39,9 +39,10 @@ def register(commands: Commands) -> None:
     ingest_cmd.add_argument("--base-url", help="link files as BASE_URL/<path in the folder>")
     ingest_cmd.set_defaults(handler=_ingest)
 
-    docs_cmd = commands.add_parser("docs", help="list the documents")
+    docs_cmd = commands.add_parser("docs", help="list the documents, or set one's metadata")
     docs_cmd.add_argument("--json", action="store_true", help="print JSON")
-    docs_cmd.set_defaults(handler=_docs)
+
+    lifecycle.register(commands, docs_cmd)
 
     remove_cmd = commands.add_parser("remove", help="remove a document")
     remove_cmd.add_argument("document", metavar="DOC", help="document id, link or title")
@@ -110,19 +111,6 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     print(messages.ingest_summary(reports, version))
     failed = any(r.result is None and not r.skipped for r in reports)
     return EXIT_FAILED if failed else EXIT_OK
-
-
-async def _docs(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_knowledge_base(settings, check_model=False) as kb:
-        documents = await kb.store.list_documents()
-    if args.json:
-        print(json.dumps([jsonable(dataclasses.asdict(d)) for d in documents], indent=2))
-    elif not documents:
-        print(messages.no_documents())
-    else:
-        for document in documents:
-            print(messages.document_row(document))
-    return EXIT_OK
 
 
 async def _remove(settings: Settings, args: argparse.Namespace) -> int:

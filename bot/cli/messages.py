@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from bot.core.coverage import SIGNALS
@@ -32,6 +33,7 @@ def ingest_line(report: IngestReport) -> str:
     return (
         f"{result.status:<10} {result.title} ({result.section_count} sections, "
         f"{result.chunk_count} chunks, {result.embedded_count} embedded) ← {report.source}"
+        + (f"; warning: {result.warning}" if result.warning else "")
     )
 
 
@@ -60,13 +62,35 @@ def no_documents() -> str:
     return "The knowledge base has no documents yet: add some with `supportbot ingest PATH|URL`."
 
 
-def document_row(document: StoredDocument) -> str:
+def document_row(document: StoredDocument, today: date) -> str:
     scopes = ",".join(document.scopes)
     updated = document.updated_at.strftime("%Y-%m-%d %H:%M")
     return (
         f"{document.id}  {document.title}  [{scopes}]  {document.chunk_count} chunks  "
-        f"v{document.version}  {updated}  {document.url}"
+        f"v{document.version}  {updated}  {document.url}{_life(document, today)}"
     )
+
+
+def _life(document: StoredDocument, today: date) -> str:
+    notes = [] if document.status == "active" else [document.status]
+    if document.superseded_by:
+        notes.append(f"superseded by {document.superseded_by}")
+    if document.review_overdue(today):
+        notes.append(f"REVIEW OVERDUE since {document.review_by}")
+    return "  (" + "; ".join(notes) + ")" if notes else ""
+
+
+def nothing_to_set() -> str:
+    return "give at least one of --owner, --effective, --review-by, --status, --supersedes"
+
+
+def metadata_set(document: StoredDocument, today: date) -> str:
+    facts = [f"status {document.status}", f"owner {document.owner or 'none'}"]
+    facts += [f"effective {document.effective_date or 'not set'}"]
+    facts += [f"review by {document.review_by or 'not set'}"]
+    if document.supersedes:
+        facts.append(f"supersedes {document.supersedes}")
+    return f"Set {document.title!r} ({document.id}): {', '.join(facts)}.{_life(document, today)}"
 
 
 def no_results() -> str:

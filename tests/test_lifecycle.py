@@ -1,0 +1,102 @@
+"""A document's life in the store: status, what it supersedes, overrides, versions, citing."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from datetime import date
+
+import docx
+import pytest
+
+from knowledge.chunking import chunk_document
+from knowledge.errors import DocumentNotFoundError, LoadError, MetadataError
+from knowledge.loading.html import parse_html
+from knowledge.loading.limits import ParseLimits
+from knowledge.loading.markdown import parse_markdown
+from knowledge.loading.sources import RawSource
+from knowledge.loading.word import parse_docx
+from knowledge.store import PgDocumentStore
+from knowledge.types import Document, MetadataChange
+from tests.documents import policy
+
+OLD = "https://handbook.test/old-leave"
+LIMITS = ParseLimits()
+
+
+async def _store(store: PgDocumentStore, document: Document) -> str:
+    result = await store.upsert(document, chunk_document(document))
+    return result.document_id
+
+
+def test_front_matter_gives_status_and_what_a_document_supersedes() -> None:
+    text = (
+        "---\ntitle: Leave\nstatus: Draft\nsupersedes: https://handbook.test/old\n---\n"
+        "# Leave\n\nTwenty days.\n"
+    )
+    document = parse_markdown(RawSource("leave.md", text.encode(), "markdown", None, "leave.md"))
+    assert (document.status, document.supersedes) == ("draft", "https://handbook.test/old")
+    bad = RawSource(
+        "bad.md", b"---\nstatus: archived\n---\n# L\n\nText.\n", "markdown", None, "bad.md"
+    )
+    with pytest.raises(LoadError, match=r"bad\.md: status 'archived' is not one of draft, active"):
+        parse_markdown(bad)
+
+
+def test_html_meta_tags_and_docx_properties_give_the_metadata() -> None:
+    page = (
+        '<html><head><meta name="owner" content="ana@example.com">'
+        '<meta name="effective" content="2025-01-01"><meta name="review-by" content="2025-06-01">'
+        '<meta name="status" content="retired"><meta name="supersedes" content="https://x.test/a">'
+        "</head><body><h1>Leave</h1><p>Twenty days.</p></body></html>"
+    )
+    html = parse_html(RawSource("leave.html", page.encode(), "html", None, "leave.html"), LIMITS)
+    assert (html.owner, html.effective_date, html.review_by) == (
+        "ana@example.com", date(2025, 1, 1), date(2025, 6, 1)
+    )  # fmt: skip
+    assert (html.status, html.supersedes) == ("retired", "https://x.test/a")
+
+    word = docx.Document()
+    word.core_properties.author = "bo@example.com"
+    word.core_properties.content_status = "Draft"
+    word.add_heading("Leave", level=1)
+    word.add_paragraph("Twenty days.")
+    data = io.BytesIO()
+    word.save(data)
+    parsed = parse_docx(RawSource("l.docx", data.getvalue(), "docx", None, "l.docx"), LIMITS)
+    assert (parsed.owner, parsed.status) == ("bo@example.com", "draft")
+
+
+async def test_metadata_set_by_hand_survives_a_changed_reingest(store: PgDocumentStore) -> None:
+    doc_id = await _store(store, policy())
+    before = await store.corpus_version()
+    change = MetadataChange(owner="ana@example.com", review_by=date(2020, 1, 1), status="draft")
+    updated = await store.set_metadata("Leave Policy", change)
+    assert (updated.owner, updated.review_by, updated.status) == (
+        "ana@example.com", date(2020, 1, 1), "draft"
+    )  # fmt: skip
+    assert updated.review_overdue(date.today())
+    assert await store.corpus_version() > before
+    await _store(store, policy(sections={"Annual leave": "Everyone gets 30 days."}))
+    again = await store.find(doc_id)
+    assert (again.owner, again.review_by, again.status) == (
+        "ana@example.com", date(2020, 1, 1), "draft"
+    )  # fmt: skip
+
+
+async def test_superseding_an_unknown_document_or_itself_is_refused(
+    store: PgDocumentStore,
+) -> None:
+    await _store(store, policy())
+    with pytest.raises(MetadataError, match=r"cannot supersede 'https://nowhere\.test'"):
+        await store.set_metadata("Leave Policy", MetadataChange(supersedes="https://nowhere.test"))
+    with pytest.raises(MetadataError, match="cannot supersede itself"):
+        await store.set_metadata("Leave Policy", MetadataChange(supersedes="Leave Policy"))
+    with pytest.raises(DocumentNotFoundError):
+        await store.set_metadata("No such policy", MetadataChange(owner="x"))
+    assert (await store.find("Leave Policy")).supersedes is None
+    result = await store.upsert(
+        dataclasses.replace(policy(url=OLD), supersedes="https://nowhere.test"),
+        chunk_document(policy(url=OLD)),
+    )
+    assert result.warning == "it supersedes 'https://nowhere.test', which is not stored"
