@@ -16,8 +16,9 @@ from knowledge.loading.limits import ParseLimits
 from knowledge.loading.markdown import parse_markdown
 from knowledge.loading.sources import RawSource
 from knowledge.loading.word import parse_docx
+from knowledge.retrieval import PgHybridRetriever
 from knowledge.store import PgDocumentStore
-from knowledge.types import Document, MetadataChange
+from knowledge.types import Document, MetadataChange, Query
 from tests.documents import policy
 
 OLD = "https://handbook.test/old-leave"
@@ -27,6 +28,10 @@ LIMITS = ParseLimits()
 async def _store(store: PgDocumentStore, document: Document) -> str:
     result = await store.upsert(document, chunk_document(document))
     return result.document_id
+
+
+async def _cited_ids(retriever: PgHybridRetriever, question: str) -> set[str]:
+    return {hit.document_id for hit in await retriever.search(Query(question, k=10))}
 
 
 def test_front_matter_gives_status_and_what_a_document_supersedes() -> None:
@@ -65,6 +70,30 @@ def test_html_meta_tags_and_docx_properties_give_the_metadata() -> None:
     word.save(data)
     parsed = parse_docx(RawSource("l.docx", data.getvalue(), "docx", None, "l.docx"), LIMITS)
     assert (parsed.owner, parsed.status) == ("bo@example.com", "draft")
+
+
+async def test_drafts_retired_and_superseded_documents_are_never_cited(
+    store: PgDocumentStore, retriever: PgHybridRetriever
+) -> None:
+    sections = {"Annual leave": "Everyone gets 20 days of annual leave."}
+    old = await _store(store, policy(url=OLD, title="Old leave", sections=sections))
+    draft = await _store(
+        store,
+        dataclasses.replace(
+            policy(url="https://handbook.test/draft", title="Draft leave", sections=sections),
+            status="draft",
+        ),
+    )
+    assert await _cited_ids(retriever, "annual leave days") == {old}
+    new = await _store(
+        store, dataclasses.replace(policy(), supersedes=OLD)
+    )  # an active successor replaces the old one, whatever the old one says
+    assert await _cited_ids(retriever, "annual leave days") == {new}
+    listed = {d.id: d for d in await store.list_documents()}
+    assert (listed[old].status, listed[old].superseded_by) == ("superseded", policy().url)
+    assert listed[draft].status == "draft"
+    await store.set_metadata(new, MetadataChange(status="retired"))
+    assert await _cited_ids(retriever, "annual leave days") == set()
 
 
 async def test_metadata_set_by_hand_survives_a_changed_reingest(store: PgDocumentStore) -> None:
