@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from knowledge import chunk_rows, corpus_row, document_rows, sentence_rows, vector_index
+from knowledge import chunk_rows, corpus_row, document_rows, sentence_rows, vector_index, versions
 from knowledge.chunking import document_id_for, stored_hash
 from knowledge.database import GuardedConnection
 from knowledge.embedders import Embedder
@@ -27,6 +27,7 @@ from knowledge.schema import CHUNKS_TABLE
 from knowledge.types import (
     Chunk,
     Document,
+    DocumentVersion,
     IngestResult,
     MetadataChange,
     StoredDocument,
@@ -125,6 +126,7 @@ class PgDocumentStore:
         async with self._transaction() as connection:
             version = await corpus_row.bump_version(connection, self._embedder)
             await document_rows.write_document(connection, doc_id, document, content_hash)
+            await versions.record_version(connection, doc_id, document)
             await chunk_rows.delete_chunks(connection, doc_id)
             if chunks:
                 await corpus_row.claim_model(connection, model)
@@ -169,6 +171,12 @@ class PgDocumentStore:
             await corpus_row.bump_version(connection, self._embedder, same_model=False)
             await document_rows.set_overrides(connection, document.id, change)
         return await self.find(document.id)
+
+    async def history(self, reference: str) -> tuple[StoredDocument, list[DocumentVersion]]:
+        """The document ``reference`` names and its versions, newest first."""
+        document = await self.find(reference)
+        async with self._connect() as connection:
+            return document, await versions.versions(connection, document.id)
 
     async def remove(self, reference: str) -> StoredDocument:
         """Remove the document whose id, canonical link or title is ``reference``."""

@@ -144,6 +144,21 @@ class StoredDocument:
 
 
 @dataclass(frozen=True)
+class DocumentVersion:
+    """One change of a document's sections (version 1: the document as first stored).
+
+    ``added``, ``changed`` and ``removed`` name sections by heading path; they are None for a
+    change whose earlier sections were not recorded (documents stored before versions were).
+    """
+
+    number: int
+    created_at: datetime
+    added: tuple[str, ...] | None
+    changed: tuple[str, ...] | None
+    removed: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
 class MetadataChange:
     """What ``supportbot docs set`` changes; None leaves a field as it is."""
 

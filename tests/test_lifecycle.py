@@ -19,6 +19,7 @@ from knowledge.loading.word import parse_docx
 from knowledge.retrieval import PgHybridRetriever
 from knowledge.store import PgDocumentStore
 from knowledge.types import Document, MetadataChange, Query
+from knowledge.versions import compare, fingerprints
 from tests.documents import policy
 
 OLD = "https://handbook.test/old-leave"
@@ -70,6 +71,15 @@ def test_html_meta_tags_and_docx_properties_give_the_metadata() -> None:
     word.save(data)
     parsed = parse_docx(RawSource("l.docx", data.getvalue(), "docx", None, "l.docx"), LIMITS)
     assert (parsed.owner, parsed.status) == ("bo@example.com", "draft")
+
+
+def test_sections_compare_by_heading_path() -> None:
+    old = policy(sections={"Annual": "20 days.", "Sick": "Call in.", "Carry": "5 days."})
+    new = policy(sections={"Annual": "25 days.", "Sick": "Call in.", "Parental": "16 weeks."})
+    changes = compare(fingerprints(old), fingerprints(new))
+    assert changes.added == ("Leave Policy › Parental",)
+    assert changes.changed == ("Leave Policy › Annual",)
+    assert changes.removed == ("Leave Policy › Carry",)
 
 
 async def test_drafts_retired_and_superseded_documents_are_never_cited(
@@ -129,3 +139,17 @@ async def test_superseding_an_unknown_document_or_itself_is_refused(
         chunk_document(policy(url=OLD)),
     )
     assert result.warning == "it supersedes 'https://nowhere.test', which is not stored"
+
+
+async def test_each_change_of_sections_keeps_a_version(store: PgDocumentStore) -> None:
+    first = policy(sections={"Annual": "20 days.", "Sick": "Call in."})
+    await _store(store, first)
+    await _store(store, first)  # unchanged: no version
+    await _store(store, dataclasses.replace(first, owner="ana@example.com"))  # metadata only
+    await _store(store, policy(sections={"Annual": "25 days.", "Parental": "16 weeks."}))
+    _, versions = await store.history("Leave Policy")
+    assert [v.number for v in versions] == [2, 1]
+    assert versions[0].added == ("Leave Policy › Parental",)
+    assert versions[0].changed == ("Leave Policy › Annual",)
+    assert versions[0].removed == ("Leave Policy › Sick",)
+    assert versions[1].added == ("Leave Policy › Annual", "Leave Policy › Sick")

@@ -1,5 +1,5 @@
 """The ``supportbot`` commands over a document's life: ``docs set`` (owner, dates, status, what
-it supersedes) and the document listing with them."""
+it supersedes), ``history`` (its versions) and the document listing with both."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from knowledge.types import STATUSES, MetadataChange, StoredDocument
 
 
 def register(commands: Commands, docs_cmd: argparse.ArgumentParser) -> None:
-    """Add ``docs set`` under ``docs_cmd``."""
+    """Add ``docs set`` under ``docs_cmd``, and ``history``, to ``commands``."""
     docs_cmd.set_defaults(handler=_docs)
     actions = docs_cmd.add_subparsers(dest="docs_action", metavar="ACTION")
     set_cmd = actions.add_parser("set", help="set a document's owner, dates or status")
@@ -28,6 +28,10 @@ def register(commands: Commands, docs_cmd: argparse.ArgumentParser) -> None:
     set_cmd.add_argument("--status", help="one of " + ", ".join(STATUSES))
     set_cmd.add_argument("--supersedes", metavar="DOC", help="the document it replaces")
     set_cmd.set_defaults(handler=_set)
+
+    history_cmd = commands.add_parser("history", help="a document's versions, newest first")
+    history_cmd.add_argument("document", metavar="DOC", help="document id, link or title")
+    history_cmd.set_defaults(handler=_history)
 
 
 def today() -> date:
@@ -76,6 +80,15 @@ async def _set(settings: Settings, args: argparse.Namespace) -> int:
     async with open_knowledge_base(settings, check_model=False) as kb:
         document = await kb.store.set_metadata(args.document, change)
     print(messages.metadata_set(document, today()))
+    return EXIT_OK
+
+
+async def _history(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_knowledge_base(settings, check_model=False) as kb:
+        document, versions = await kb.store.history(args.document)
+    print(messages.history_heading(document, len(versions)))
+    for version in versions:
+        print(messages.version_line(version))
     return EXIT_OK
 
 

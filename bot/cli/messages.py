@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.core.coverage import SIGNALS
 from bot.evaluation.decline_fit import DeclineFit
 from knowledge.ingest import IngestReport
-from knowledge.types import ScoredChunk, StoredDocument
+from knowledge.types import DocumentVersion, ScoredChunk, StoredDocument
 
 ERROR_PREFIX = "supportbot: error: "
 
@@ -91,6 +91,25 @@ def metadata_set(document: StoredDocument, today: date) -> str:
     if document.supersedes:
         facts.append(f"supersedes {document.supersedes}")
     return f"Set {document.title!r} ({document.id}): {', '.join(facts)}.{_life(document, today)}"
+
+
+def history_heading(document: StoredDocument, versions: int) -> str:
+    return f"{document.title} ({document.id}): {versions} version{'s' if versions != 1 else ''}"
+
+
+def version_line(version: DocumentVersion) -> str:
+    when = version.created_at.strftime("%Y-%m-%d %H:%M")
+    if version.added is None or version.changed is None or version.removed is None:
+        return f"v{version.number}  {when}  (sections not recorded: stored before versions were)"
+    counts = f"+{len(version.added)} ~{len(version.changed)} -{len(version.removed)}"
+    named = [
+        f"{what}: {', '.join(names)}"
+        for what, names in (
+            ("added", version.added), ("changed", version.changed), ("removed", version.removed)
+        )
+        if names
+    ]  # fmt: skip
+    return f"v{version.number}  {when}  {counts} sections  " + "; ".join(named)
 
 
 def no_results() -> str:
