@@ -113,7 +113,9 @@ fused AS (
     FROM vector_hits AS v FULL OUTER JOIN text_hits AS t ON v.id = t.id
 )
 SELECT c.id, c.document_id, d.title, c.heading_path, c.url, c.text, f.score,
-       1 - (c.embedding {VECTOR_DISTANCE_OPERATOR} q.embedding) AS similarity
+       1 - (c.embedding {VECTOR_DISTANCE_OPERATOR} q.embedding) AS similarity, d.review_by,
+       (SELECT max(v.created_at) FROM document_versions AS v WHERE v.document_id = d.id)
+           AS updated
 FROM fused AS f
 JOIN chunks AS c ON c.id = f.id
 JOIN documents AS d ON d.id = c.document_id
@@ -248,6 +250,8 @@ class PgHybridRetriever:
                 text=row.text,
                 score=float(row.score),
                 similarity=float(row.similarity),
+                updated=row.updated.date() if row.updated else None,
+                review_by=row.review_by,
             )
             for row in rows
         ]

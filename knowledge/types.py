@@ -108,6 +108,8 @@ class ScoredChunk:
     score: float
     similarity: float
     sentences: tuple[ScoredSentence, ...] = ()
+    updated: date | None = None
+    review_by: date | None = None
 
     @property
     def best_sentence_similarity(self) -> float:

@@ -24,6 +24,42 @@ def _write(folder: Path, name: str, text: str) -> str:
     return str(path)
 
 
+def test_versions_overdue_reviews_and_superseded_policies(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    flights = "# Travel policy\n\n## Flights\n\nBook economy class for flights under six hours.\n"
+    travel = _write(tmp_path, "travel.md", HEAD + flights)
+    old = _write(tmp_path, "old-travel.md", OLD)
+    assert cli("ingest", travel, old).returncode == 0
+    assert "unchanged" in cli("ingest", travel).stdout  # no new version either
+    hotels = "\n## Hotels\n\nUp to 150 EUR a night.\n"
+    _write(tmp_path, "travel.md", HEAD + flights.replace("six", "eight") + hotels)
+    assert cli("ingest", travel).returncode == 0
+
+    history = cli("history", "https://intranet.example/travel")
+    assert history.returncode == 0, history.stderr
+    heading, newest, first = history.stdout.splitlines()
+    assert heading.endswith(": 2 versions")
+    assert newest.startswith("v2  ")
+    assert "+1 ~1 -0 sections  added: Travel policy › Hotels; changed: Travel policy › Flights" in (
+        newest
+    )
+    assert first.startswith("v1  ") and "+1 ~0 -0 sections  added: Travel policy › Flights" in first
+
+    listed = {d["url"]: d for d in json.loads(cli("docs", "--json").stdout)}
+    travel_doc = listed["https://intranet.example/travel"]
+    assert travel_doc["review_overdue"] is True
+    assert (travel_doc["owner"], travel_doc["effective"], travel_doc["review_by"]) == (
+        "ana@example.com", "2025-01-01", "2025-06-01"
+    )  # fmt: skip
+    assert listed["https://intranet.example/old-travel"]["status"] == "superseded"
+    assert "REVIEW OVERDUE since 2025-06-01" in cli("docs").stdout
+
+    answer = json.loads(cli("ask", "Can I fly business class?", "--json").stdout.splitlines()[-1])
+    assert answer["citations"], answer
+    assert all("old-travel" not in c["url"] for c in answer["citations"])
+    shown = cli("ask", "Can I fly business class?").stdout
+    assert "(updated " in shown and "review overdue)" in shown
+
+
 def test_docs_set_survives_a_reingest_and_bad_input_is_one_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     travel = _write(tmp_path, "travel.md", HEAD + "# Travel policy\n\n## Flights\n\nEconomy.\n")
     old = _write(tmp_path, "old-travel.md", OLD.replace("status: superseded\n", ""))

@@ -136,12 +136,15 @@ def status_lines(facts: dict[str, str]) -> list[str]:
     return [f"{key:<{width}}  {value}" for key, value in facts.items()]
 
 
-def answer_block(text: str, citations: list[tuple[int, str, str]]) -> str:
-    """An answer for the terminal: the text, then its numbered sources (n, where, url)."""
+def answer_block(text: str, citations: list[tuple[int, str, str, str]]) -> str:
+    """An answer for the terminal: the text, then its numbered sources (n, where, url, note)."""
     lines = [text]
     if citations:
         lines += ["", "Sources:"]
-        lines += [f"  [{n}] {where}  {url}" for n, where, url in citations]
+        lines += [
+            f"  [{n}] {where}  {url}" + (f"  ({note})" if note else "")
+            for n, where, url, note in citations
+        ]
     return "\n".join(lines)
 
 
