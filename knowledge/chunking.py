@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from knowledge.types import Chunk, Document, Section
+from knowledge.types import ACTIVE, Chunk, Document, Section
 
 # Bumped when what is stored per chunk changes, so the next ingest rewrites unchanged documents.
 INDEX_VERSION = 2
@@ -51,6 +51,9 @@ def document_hash(document: Document) -> str:
     for date_value in (document.effective_date, document.review_by):
         digest.update(str(date_value).encode())
         digest.update(b"\0")
+    if document.status != ACTIVE or document.supersedes:
+        # Only when set, so documents hashed before there was a status keep their hash.
+        digest.update(f"{document.status}\0{document.supersedes or ''}\0".encode())
     for section in document.sections:
         digest.update("\x1f".join(section.heading_path).encode())
         digest.update(section.anchor.encode())

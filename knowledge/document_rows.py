@@ -1,6 +1,6 @@
 """Document rows: writing and deleting one, finding or listing the stored ones, their scopes.
 
-A document's chunks go with it: ``chunks.document_id`` cascades on delete.
+A document's chunks, versions and metadata overrides go with it: they cascade on delete.
 """
 
 from __future__ import annotations
@@ -11,11 +11,19 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from knowledge.types import Document, StoredDocument
+from knowledge.types import Document, MetadataChange, StoredDocument
 
 _DOCUMENT_FIELDS = [f.name for f in dataclasses.fields(StoredDocument)]
 _BY_REFERENCE = "WHERE d.id = :ref OR d.url = :ref OR lower(d.title) = lower(:ref)"
 _ALL = ""
+# A document's successors: documents naming it (by id or link) in ``supersedes`` that are no
+# longer drafts. A successor that was itself superseded or retired still replaced it.
+_SUCCESSORS = (
+    "FROM documents s WHERE s.supersedes IN (d.id, d.url) AND s.id <> d.id AND s.status <> 'draft'"
+)
+# Which documents ``d`` may be cited: active ones that no successor replaced.
+CITABLE = f"d.status = 'active' AND NOT EXISTS (SELECT 1 {_SUCCESSORS})"
+_OVERRIDDEN = ("owner", "effective_date", "review_by", "status", "supersedes")
 
 
 async def stored_content_hash(connection: AsyncConnection, document_id: str) -> str | None:
@@ -54,9 +62,9 @@ async def write_document(
         text(
             """
             INSERT INTO documents (id, title, url, source, format, owner, scopes,
-                content_hash, effective_date, review_by, origin)
+                content_hash, effective_date, review_by, origin, status, supersedes)
             VALUES (:id, :title, :url, :source, :format, :owner, :scopes,
-                :content_hash, :effective_date, :review_by, :origin)
+                :content_hash, :effective_date, :review_by, :origin, :status, :supersedes)
             ON CONFLICT (id) DO UPDATE SET
                 title = EXCLUDED.title, source = EXCLUDED.source,
                 format = EXCLUDED.format, owner = EXCLUDED.owner,
@@ -64,6 +72,7 @@ async def write_document(
                 effective_date = EXCLUDED.effective_date,
                 review_by = EXCLUDED.review_by, origin = EXCLUDED.origin,
                 link_problem = NULL, link_checked_at = NULL,
+                status = EXCLUDED.status, supersedes = EXCLUDED.supersedes,
                 version = documents.version + 1, updated_at = now()
             """
         ),
@@ -79,8 +88,70 @@ async def write_document(
             "effective_date": document.effective_date,
             "review_by": document.review_by,
             "origin": document.origin,
+            "status": document.status,
+            "supersedes": document.supersedes,
         },
     )
+    await apply_overrides(connection, document_id)
+
+
+async def set_overrides(
+    connection: AsyncConnection, document_id: str, change: MetadataChange
+) -> None:
+    """Keep ``change`` (its fields that are not None) as the document's overrides, and apply
+    them: they outlast every later ingest of the document."""
+    values = {name: getattr(change, name) for name in _OVERRIDDEN}
+    await connection.execute(
+        text(
+            """
+            INSERT INTO document_overrides
+                (document_id, owner, effective_date, review_by, status, supersedes)
+            VALUES (:id, :owner, :effective_date, :review_by, :status, :supersedes)
+            ON CONFLICT (document_id) DO UPDATE SET
+                owner = coalesce(EXCLUDED.owner, document_overrides.owner),
+                effective_date = coalesce(EXCLUDED.effective_date,
+                                          document_overrides.effective_date),
+                review_by = coalesce(EXCLUDED.review_by, document_overrides.review_by),
+                status = coalesce(EXCLUDED.status, document_overrides.status),
+                supersedes = coalesce(EXCLUDED.supersedes, document_overrides.supersedes),
+                updated_at = now()
+            """
+        ),
+        {"id": document_id, **values},
+    )
+    await apply_overrides(connection, document_id)
+
+
+async def apply_overrides(connection: AsyncConnection, document_id: str) -> None:
+    """Put the document's overrides, where it has any, over what the document says."""
+    await connection.execute(
+        text(
+            """
+            UPDATE documents AS d SET
+                owner = coalesce(o.owner, d.owner),
+                effective_date = coalesce(o.effective_date, d.effective_date),
+                review_by = coalesce(o.review_by, d.review_by),
+                status = coalesce(o.status, d.status),
+                supersedes = coalesce(o.supersedes, d.supersedes)
+            FROM document_overrides AS o
+            WHERE o.document_id = d.id AND d.id = :id
+            """
+        ),
+        {"id": document_id},
+    )
+
+
+async def replaced_document(
+    connection: AsyncConnection, document_id: str, reference: str
+) -> str | None:
+    """The id of the other stored document whose id or link is ``reference``, if any."""
+    found: str | None = (
+        await connection.execute(
+            text("SELECT id FROM documents WHERE (id = :ref OR url = :ref) AND id <> :id"),
+            {"ref": reference, "id": document_id},
+        )
+    ).scalar_one_or_none()
+    return found
 
 
 async def delete_document(connection: AsyncConnection, document_id: str) -> None:
@@ -112,11 +183,22 @@ async def _documents(
     connection: AsyncConnection, where: str, params: dict[str, str]
 ) -> list[StoredDocument]:
     query = f"""
-        SELECT d.*, (SELECT count(*) FROM chunks c WHERE c.document_id = d.id) AS chunk_count
+        SELECT d.*, (SELECT count(*) FROM chunks c WHERE c.document_id = d.id) AS chunk_count,
+            CASE WHEN d.status = 'active' AND NOT ({CITABLE}) THEN 'superseded'
+                 ELSE d.status END AS life_status,
+            (SELECT s.url {_SUCCESSORS} ORDER BY s.updated_at DESC LIMIT 1) AS superseded_by,
+            (SELECT max(v.created_at) FROM document_versions v WHERE v.document_id = d.id)
+                AS changed_at
         FROM documents d {where} ORDER BY lower(d.title), d.id
     """  # noqa: S608 - ``where`` is one of this module's constants; values are bound
     rows = (await connection.execute(text(query), params)).mappings()
     return [
-        StoredDocument(**{**{n: row[n] for n in _DOCUMENT_FIELDS}, "scopes": tuple(row["scopes"])})
+        StoredDocument(
+            **{
+                **{n: row[n] for n in _DOCUMENT_FIELDS if n != "status"},
+                "scopes": tuple(row["scopes"]),
+                "status": row["life_status"],
+            }
+        )
         for row in rows
     ]

@@ -38,3 +38,7 @@ class DocumentNotFoundError(KnowledgeError):
 
 class RerankerError(KnowledgeError):
     """The reranking model could not be loaded or did not score the candidates."""
+
+
+class MetadataError(KnowledgeError):
+    """A document's metadata cannot be set as asked (a bad status, an unknown successor)."""

@@ -6,6 +6,7 @@ fused score; the minimum-score cut applies to that similarity because, unlike a 
 score, it means the same thing for every question. A second query scores the sentences of the
 fused top 20, and their best sentence joins the fusion as a third list (``rescored``). The
 question is searched as ``query_text.search_text`` reads it (emoji out, shorthand spelled out).
+Only citable documents are searched: drafts, retired and superseded ones never are.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from knowledge.database import CONNECTION_ERRORS, unavailable
+from knowledge.document_rows import CITABLE
 from knowledge.embedders import Embedder, Vectors
 from knowledge.query_text import search_text
 from knowledge.reranking import Reranker
@@ -75,6 +77,10 @@ JOIN pg_class AS c ON c.oid = CAST('{CHUNKS_TABLE}' AS regclass)
 WHERE s.schemaname = current_schema() AND s.tablename = '{CHUNKS_TABLE}' AND s.attname = 'tsv'
 """  # noqa: S608
 
+# Evaluated once per query (an ARRAY of a subquery is an init plan), so the vector search can
+# still walk the HNSW index and filter as it goes.
+_UNCITABLE = f"ARRAY(SELECT d.id FROM documents AS d WHERE NOT ({CITABLE}))"  # noqa: S608
+
 # Only module constants are interpolated; every value arrives as a bound parameter.
 _HYBRID_QUERY = f"""
 WITH query AS (
@@ -86,6 +92,7 @@ vector_hits AS (
         SELECT id, embedding {VECTOR_DISTANCE_OPERATOR} (SELECT embedding FROM query) AS distance
         FROM chunks
         WHERE scopes && CAST(:scopes AS text[])
+          AND NOT document_id = ANY({_UNCITABLE})
         ORDER BY distance
         LIMIT :candidates
     ) AS c
@@ -95,6 +102,7 @@ text_hits AS (
            row_number() OVER (ORDER BY ts_rank(c.tsv, q.terms) DESC, c.id) AS rank
     FROM chunks AS c, query AS q
     WHERE c.tsv @@ q.terms AND c.scopes && CAST(:scopes AS text[])
+      AND NOT c.document_id = ANY({_UNCITABLE})
     ORDER BY ts_rank(c.tsv, q.terms) DESC, c.id
     LIMIT :candidates
 ),
@@ -105,7 +113,9 @@ fused AS (
     FROM vector_hits AS v FULL OUTER JOIN text_hits AS t ON v.id = t.id
 )
 SELECT c.id, c.document_id, d.title, c.heading_path, c.url, c.text, f.score,
-       1 - (c.embedding {VECTOR_DISTANCE_OPERATOR} q.embedding) AS similarity
+       1 - (c.embedding {VECTOR_DISTANCE_OPERATOR} q.embedding) AS similarity, d.review_by,
+       (SELECT max(v.created_at) FROM document_versions AS v WHERE v.document_id = d.id)
+           AS updated
 FROM fused AS f
 JOIN chunks AS c ON c.id = f.id
 JOIN documents AS d ON d.id = c.document_id
@@ -240,6 +250,8 @@ class PgHybridRetriever:
                 text=row.text,
                 score=float(row.score),
                 similarity=float(row.similarity),
+                updated=row.updated.date() if row.updated else None,
+                review_by=row.review_by,
             )
             for row in rows
         ]

@@ -10,6 +10,7 @@ the rows it touches: ``corpus_row``, ``document_rows``, ``chunk_rows`` and ``vec
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -17,14 +18,21 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from knowledge import chunk_rows, corpus_row, document_rows, sentence_rows, vector_index
+from knowledge import chunk_rows, corpus_row, document_rows, sentence_rows, vector_index, versions
 from knowledge.chunking import document_id_for, stored_hash
 from knowledge.database import GuardedConnection
 from knowledge.embedders import Embedder
-from knowledge.errors import DocumentNotFoundError
+from knowledge.errors import DocumentNotFoundError, MetadataError
 from knowledge.link_records import PgLinkRecords
 from knowledge.schema import CHUNKS_TABLE
-from knowledge.types import Chunk, Document, IngestResult, StoredDocument
+from knowledge.types import (
+    Chunk,
+    Document,
+    DocumentVersion,
+    IngestResult,
+    MetadataChange,
+    StoredDocument,
+)
 
 ProgressCallback = Callable[[int], None]
 K = TypeVar("K")
@@ -130,11 +138,15 @@ class PgDocumentStore:
             for former_id in former:
                 await document_rows.delete_document(connection, former_id)
             await document_rows.write_document(connection, doc_id, document, content_hash)
+            await versions.record_version(connection, doc_id, document)
             await chunk_rows.delete_chunks(connection, doc_id)
             if chunks:
                 await corpus_row.claim_model(connection, model)
                 await chunk_rows.copy_chunks(connection, chunks, document.scopes, model, known)
                 await sentence_rows.copy_sentences(connection, chunks, known_sentences)
+            replaced = document.supersedes and await document_rows.replaced_document(
+                connection, doc_id, document.supersedes
+            )
         return IngestResult(
             doc_id,
             document.title,
@@ -143,7 +155,40 @@ class PgDocumentStore:
             len(missing),
             version,
             len(document.sections),
+            warning=(
+                f"it supersedes {document.supersedes!r}, which is not stored"
+                if document.supersedes and not replaced
+                else None
+            ),
         )
+
+    async def set_metadata(self, reference: str, change: MetadataChange) -> StoredDocument:
+        """Change a document's owner, dates, status or what it supersedes, for good: the change
+        is kept apart from what the file says, so no later ingest of it undoes the change.
+
+        Raises ``DocumentNotFoundError`` for an unknown document, and ``MetadataError`` when
+        it would supersede a document that is not stored (or itself).
+        """
+        document = await self.find(reference)
+        if change.supersedes is not None:
+            try:
+                replaced = await self.find(change.supersedes)
+            except DocumentNotFoundError as e:
+                raise MetadataError(f"cannot supersede {change.supersedes!r}: {e}") from None
+            if replaced.id == document.id:
+                raise MetadataError(f"{document.title!r} cannot supersede itself")
+            change = dataclasses.replace(change, supersedes=replaced.url)
+        async with self._transaction() as connection:
+            # What may be cited changes with a status, so cached answers must not outlive it.
+            await corpus_row.bump_version(connection, self._embedder, same_model=False)
+            await document_rows.set_overrides(connection, document.id, change)
+        return await self.find(document.id)
+
+    async def history(self, reference: str) -> tuple[StoredDocument, list[DocumentVersion]]:
+        """The document ``reference`` names and its versions, newest first."""
+        document = await self.find(reference)
+        async with self._connect() as connection:
+            return document, await versions.versions(connection, document.id)
 
     async def remove(self, reference: str) -> StoredDocument:
         """Remove the document whose id, canonical link or title is ``reference``."""

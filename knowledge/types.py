@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 PUBLIC_SCOPE = "public"
+# A document's life: only ``active`` documents (not superseded by an active one) are cited.
+STATUSES = ("draft", "active", "superseded", "retired")
+ACTIVE = "active"
 
 
 def visible(document_scopes: Iterable[str], viewer_scopes: Iterable[str]) -> bool:
@@ -48,6 +51,8 @@ class Document:
     review_by: date | None = None
     origin: str | None = None
     former_urls: tuple[str, ...] = ()
+    status: str = ACTIVE
+    supersedes: str | None = None
 
     def link_to(self, section: Section) -> str:
         """The deep link to ``section``: the canonical link plus the section's anchor."""
@@ -110,6 +115,8 @@ class ScoredChunk:
     score: float
     similarity: float
     sentences: tuple[ScoredSentence, ...] = ()
+    updated: date | None = None
+    review_by: date | None = None
 
     @property
     def best_sentence_similarity(self) -> float:
@@ -141,6 +148,40 @@ class StoredDocument:
     review_by: date | None = None
     link_problem: str | None = None
     link_checked_at: datetime | None = None
+    status: str = ACTIVE
+    supersedes: str | None = None
+    superseded_by: str | None = None
+    changed_at: datetime | None = None
+
+    def review_overdue(self, today: date) -> bool:
+        """Whether the review-by date is before ``today``."""
+        return self.review_by is not None and self.review_by < today
+
+
+@dataclass(frozen=True)
+class DocumentVersion:
+    """One change of a document's sections (version 1: the document as first stored).
+
+    ``added``, ``changed`` and ``removed`` name sections by heading path; they are None for a
+    change whose earlier sections were not recorded (documents stored before versions were).
+    """
+
+    number: int
+    created_at: datetime
+    added: tuple[str, ...] | None
+    changed: tuple[str, ...] | None
+    removed: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class MetadataChange:
+    """What ``supportbot docs set`` changes; None leaves a field as it is."""
+
+    owner: str | None = None
+    effective_date: date | None = None
+    review_by: date | None = None
+    status: str | None = None
+    supersedes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +195,7 @@ class IngestResult:
     embedded_count: int
     corpus_version: int
     section_count: int = 0
+    warning: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from bot.service.server import build_web_app, run_jobs
 from bot.service.settings import Settings
 from bot.service.wiring import open_core
 from knowledge.chunking import chunk_document
+from knowledge.types import MetadataChange
 from tests.documents import policy
 from tests.fake_openai import fake_openai, leave_answers
 from tests.fake_slack import (
@@ -416,6 +419,23 @@ async def test_a_non_admin_kb_command_is_refused_and_changes_nothing(bot: Bot) -
         assert "only knowledge-base admins" in bot.responses(key)[0]
     assert await bot.core.kb.store.corpus_version() == before
     assert len(await bot.core.kb.store.list_documents()) == 2
+
+
+async def test_kb_stale_lists_overdue_documents_for_admins_and_answers_say_so(bot: Bot) -> None:
+    overdue = MetadataChange(owner="ana@hb.test", review_by=date(2020, 1, 31))
+    await bot.core.kb.store.set_metadata("Leave Policy", overdue)
+    refused = await bot.command("stale", user="UALICE")
+    listed = await bot.command("stale")
+    await bot.slack.wait_for(lambda: bool(bot.responses(refused) and bot.responses(listed)))
+    assert "only knowledge-base admins" in bot.responses(refused)[0]
+    [stale] = bot.responses(listed)
+    assert stale.startswith("*1 document is overdue for review:*")
+    assert "<https://hb.test/leave|Leave Policy>" in stale
+    assert "review was due 2020-01-31 (owner ana@hb.test)" in stale
+    assert "Salar" not in stale
+    reply = await bot.answer_to(mention(f"<@{BOT_USER_ID}> How many days of annual leave?"))
+    sources = json.dumps(reply["blocks"], ensure_ascii=False)
+    assert re.search(r"Annual leave> \(updated \d{4}-\d\d-\d\d · review overdue\)", sources)
 
 
 async def test_kb_add_of_an_updated_policy_is_answered_from_the_new_text_at_once(

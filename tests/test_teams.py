@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -28,6 +30,7 @@ from bot.service.server import build_web_app, run_jobs
 from bot.service.settings import Settings
 from bot.service.wiring import open_core
 from knowledge.chunking import chunk_document
+from knowledge.types import MetadataChange
 from tests.documents import policy
 from tests.environment import core_environment
 from tests.fake_openai import fake_openai, leave_answers
@@ -442,6 +445,23 @@ async def test_a_download_link_or_url_inside_the_network_is_refused(
         assert path["text"].startswith("Please give a link (http or https)")
         assert connector.downloads == []
         assert len(await bot.core.kb.store.list_documents()) == 2
+
+
+async def test_kb_stale_lists_overdue_documents_for_admins_and_answers_say_so(
+    bot: TeamsBot,
+) -> None:
+    url = bot.connector.service_url
+    overdue = MetadataChange(review_by=date(2020, 1, 31))
+    await bot.core.kb.store.set_metadata("Leave Policy", overdue)
+    refused = await bot.ask(personal_message("kb stale", service_url=url))
+    assert "only knowledge-base admins" in refused["text"]
+    stale = (await bot.ask(personal_message("kb stale", user=ADMIN, service_url=url)))["text"]
+    assert stale.startswith("**1 document is overdue for review:**")
+    assert "[Leave Policy](https://hb.test/leave)" in stale
+    assert "review was due 2020-01-31 (no owner)" in stale
+    assert "Salar" not in stale
+    answer = card_text(await bot.ask(personal_message(QUESTION, service_url=url)))
+    assert re.search(r"annual-leave\) \(updated \d{4}-\d\d-\d\d · review overdue\)", answer)
 
 
 async def test_kb_commands_in_a_channel_point_to_the_personal_chat(bot: TeamsBot) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.cli import messages
 from bot.cli.common import jsonable
+from bot.core.citations import citation_note
 from bot.core.types import Answer, Question, Turn
 from bot.platforms.identity import user_hash
 
@@ -38,7 +39,8 @@ def print_answer(answer: Answer, *, as_json: bool) -> None:
 def answer_text(answer: Answer) -> str:
     """The answer and its numbered sources, as the terminal shows them."""
     sources = [
-        (c.n, f"{c.title} › {c.section}" if c.section else c.title, c.url) for c in answer.citations
+        (c.n, f"{c.title} › {c.section}" if c.section else c.title, c.url, citation_note(c))
+        for c in answer.citations
     ]
     return messages.answer_block(answer.text, sources)
 

@@ -1,5 +1,5 @@
-"""The ``supportbot`` commands over the documents: migrate, ingest, docs, remove, search,
-reindex and status."""
+"""The ``supportbot`` commands over the documents: migrate, ingest, docs (with
+``lifecycle``'s ``docs set`` and ``history``), remove, search, reindex and status."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from bot.cli import messages
-from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, jsonable, parse_scopes, read_texts
-from bot.cli.link_check import check_document_links
+from bot.cli import lifecycle, messages
+from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, parse_scopes, read_texts
 from bot.cli.progress import IngestCounter, Progress
 from bot.cli.startup import prepare
 from bot.core.cache import redis_client
@@ -46,12 +45,12 @@ def register(commands: Commands) -> None:
     )
     ingest_cmd.set_defaults(handler=_ingest)
 
-    docs_cmd = commands.add_parser("docs", help="list the documents")
+    docs_cmd = commands.add_parser("docs", help="list the documents, or set one's metadata")
     docs_cmd.add_argument("--json", action="store_true", help="print JSON")
     docs_cmd.add_argument(
         "--check-links", action="store_true", help="check that every document's link opens"
     )
-    docs_cmd.set_defaults(handler=_docs)
+    lifecycle.register(commands, docs_cmd)
 
     remove_cmd = commands.add_parser("remove", help="remove a document")
     remove_cmd.add_argument("document", metavar="DOC", help="document id, link or title")
@@ -126,22 +125,6 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     print(messages.ingest_summary(reports, version))
     failed = any(r.result is None and not r.skipped for r in reports)
     return EXIT_FAILED if failed else EXIT_OK
-
-
-async def _docs(settings: Settings, args: argparse.Namespace) -> int:
-    if args.check_links:
-        return await check_document_links(settings, as_json=args.json)
-    await prepare(settings, Progress(), load_model=False)
-    async with open_knowledge_base(settings, check_model=False) as kb:
-        documents = await kb.store.list_documents()
-    if args.json:
-        print(json.dumps([jsonable(dataclasses.asdict(d)) for d in documents], indent=2))
-    elif not documents:
-        print(messages.no_documents())
-    else:
-        for document in documents:
-            print(messages.document_row(document))
-    return EXIT_OK
 
 
 async def _remove(settings: Settings, args: argparse.Namespace) -> int:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from bot.core.coverage import SIGNALS
 from bot.evaluation.decline_fit import DeclineFit
 from knowledge.ingest import IngestReport
 from knowledge.link_check import LinkCheck
-from knowledge.types import ScoredChunk, StoredDocument
+from knowledge.types import DocumentVersion, ScoredChunk, StoredDocument
 
 ERROR_PREFIX = "supportbot: error: "
 
@@ -34,6 +35,7 @@ def ingest_line(report: IngestReport) -> str:
     return (
         f"{result.status:<10} {result.title} ({result.section_count} sections, "
         f"{result.chunk_count} chunks, {result.embedded_count} embedded) ← {report.source}"
+        + (f"; warning: {result.warning}" if result.warning else "")
     )
 
 
@@ -63,14 +65,55 @@ def no_documents() -> str:
     return "The knowledge base has no documents yet: add some with `supportbot ingest PATH|URL`."
 
 
-def document_row(document: StoredDocument) -> str:
+def document_row(document: StoredDocument, today: date) -> str:
     scopes = ",".join(document.scopes)
     updated = document.updated_at.strftime("%Y-%m-%d %H:%M")
     broken = f"  (link broken: {document.link_problem})" if document.link_problem else ""
     return (
         f"{document.id}  {document.title}  [{scopes}]  {document.chunk_count} chunks  "
-        f"v{document.version}  {updated}  {document.url}{broken}"
+        f"v{document.version}  {updated}  {document.url}{broken}{_life(document, today)}"
     )
+
+
+def _life(document: StoredDocument, today: date) -> str:
+    notes = [] if document.status == "active" else [document.status]
+    if document.superseded_by:
+        notes.append(f"superseded by {document.superseded_by}")
+    if document.review_overdue(today):
+        notes.append(f"REVIEW OVERDUE since {document.review_by}")
+    return "  (" + "; ".join(notes) + ")" if notes else ""
+
+
+def nothing_to_set() -> str:
+    return "give at least one of --owner, --effective, --review-by, --status, --supersedes"
+
+
+def metadata_set(document: StoredDocument, today: date) -> str:
+    facts = [f"status {document.status}", f"owner {document.owner or 'none'}"]
+    facts += [f"effective {document.effective_date or 'not set'}"]
+    facts += [f"review by {document.review_by or 'not set'}"]
+    if document.supersedes:
+        facts.append(f"supersedes {document.supersedes}")
+    return f"Set {document.title!r} ({document.id}): {', '.join(facts)}.{_life(document, today)}"
+
+
+def history_heading(document: StoredDocument, versions: int) -> str:
+    return f"{document.title} ({document.id}): {versions} version{'s' if versions != 1 else ''}"
+
+
+def version_line(version: DocumentVersion) -> str:
+    when = version.created_at.strftime("%Y-%m-%d %H:%M")
+    if version.added is None or version.changed is None or version.removed is None:
+        return f"v{version.number}  {when}  (sections not recorded: stored before versions were)"
+    counts = f"+{len(version.added)} ~{len(version.changed)} -{len(version.removed)}"
+    named = [
+        f"{what}: {', '.join(names)}"
+        for what, names in (
+            ("added", version.added), ("changed", version.changed), ("removed", version.removed)
+        )
+        if names
+    ]  # fmt: skip
+    return f"v{version.number}  {when}  {counts} sections  " + "; ".join(named)
 
 
 def link_check_line(check: LinkCheck) -> str:
@@ -114,12 +157,15 @@ def status_lines(facts: dict[str, str]) -> list[str]:
     return [f"{key:<{width}}  {value}" for key, value in facts.items()]
 
 
-def answer_block(text: str, citations: list[tuple[int, str, str]]) -> str:
-    """An answer for the terminal: the text, then its numbered sources (n, where, url)."""
+def answer_block(text: str, citations: list[tuple[int, str, str, str]]) -> str:
+    """An answer for the terminal: the text, then its numbered sources (n, where, url, note)."""
     lines = [text]
     if citations:
         lines += ["", "Sources:"]
-        lines += [f"  [{n}] {where}  {url}" for n, where, url in citations]
+        lines += [
+            f"  [{n}] {where}  {url}" + (f"  ({note})" if note else "")
+            for n, where, url, note in citations
+        ]
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, Protocol
 
 import redis.asyncio
@@ -100,24 +101,54 @@ class RedisAnswerCache:
 
 
 def answer_to_json(answer: Answer) -> dict[str, Any]:
-    return dataclasses.asdict(answer)
+    """The answer as JSON values (dates as ISO strings)."""
+    return _with_iso_dates(dataclasses.asdict(answer))
 
 
 def answer_from_json(data: dict[str, Any]) -> Answer:
     """The answer ``answer_to_json`` wrote; raises ValueError, TypeError or KeyError."""
     data = dict(data)
-    data["citations"] = tuple(Citation(**c) for c in data["citations"])
+    data["citations"] = tuple(Citation(**_dated(c)) for c in data["citations"])
     data["usage"] = Usage(**data["usage"])
     data["sources"] = tuple(scored_chunk_from_json(s) for s in data.get("sources", ()))
     return Answer(**data)
 
 
+def scored_chunk_to_json(chunk: ScoredChunk) -> dict[str, Any]:
+    """A source as JSON values (dates as ISO strings)."""
+    return _with_iso_dates(dataclasses.asdict(chunk))
+
+
 def scored_chunk_from_json(data: dict[str, Any]) -> ScoredChunk:
-    """A source as ``dataclasses.asdict`` wrote it (JSON turned its tuple into a list)."""
+    """A source as ``scored_chunk_to_json`` wrote it (JSON turned its tuple into a list)."""
     sentences = tuple(ScoredSentence(**s) for s in data.get("sentences", ()))
     return ScoredChunk(
-        **{**data, "heading_path": tuple(data["heading_path"]), "sentences": sentences}
+        **{**_dated(data), "heading_path": tuple(data["heading_path"]), "sentences": sentences}
     )
+
+
+def _with_iso_dates(data: dict[str, Any]) -> dict[str, Any]:
+    def convert(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [convert(v) for v in value]
+        return value.isoformat() if isinstance(value, date) else value
+
+    converted: dict[str, Any] = convert(data)
+    return converted
+
+
+def _dated(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with its ``updated`` and ``review_by`` ISO strings read back as dates."""
+    return {
+        **data,
+        **{
+            k: date.fromisoformat(data[k])
+            for k in ("updated", "review_by")
+            if isinstance(data.get(k), str)
+        },
+    }
 
 
 def _decode(raw: bytes | str) -> Answer | None:

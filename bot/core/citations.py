@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 
+from bot.core import messages
 from bot.core.types import Citation
 from knowledge.types import ScoredChunk
 
@@ -47,7 +49,16 @@ def resolve_citations(
             title=sources[old - 1].title,
             section=sources[old - 1].section,
             url=sources[old - 1].url,
+            updated=sources[old - 1].updated,
+            review_by=sources[old - 1].review_by,
         )
         for old, new in sorted(order.items(), key=lambda item: item[1])
     )
     return cleaned, citations
+
+
+def citation_note(citation: Citation, today: date | None = None) -> str:
+    """The note renderers put after a source: "updated <date>", and "review overdue" when the
+    document's review date is before ``today`` (UTC today by default); "" for neither."""
+    today = today or datetime.now(UTC).date()
+    return messages.source_note(citation.updated, citation.review_overdue(today))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import date
 
 OFFLINE_ANSWER_INTRO = "Here is what our policies say:"
 
@@ -113,3 +114,12 @@ def _other_language(language: str, searchable: Sequence[str], contact: str) -> s
     named = [names.get(code) or LANGUAGE_NAMES["en"][1].get(code, code) for code in searchable]
     listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} {conjunction} {named[-1]}"
     return OTHER_LANGUAGE[language].format(names=listed, contact=contact)
+
+
+def source_note(updated: date | None, review_overdue: bool) -> str:
+    """What follows a source under an answer: when its document last changed, and whether its
+    review is overdue ("" for neither)."""
+    parts = [f"updated {updated:%Y-%m-%d}"] if updated else []
+    if review_overdue:
+        parts.append("review overdue")
+    return " · ".join(parts)

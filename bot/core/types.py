@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 from knowledge.types import PUBLIC_SCOPE, ScoredChunk
@@ -51,13 +52,23 @@ class Question:
 
 @dataclass(frozen=True)
 class Citation:
-    """A numbered source shown under an answer: the ``n`` in the answer's ``[n]`` markers."""
+    """A numbered source shown under an answer: the ``n`` in the answer's ``[n]`` markers.
+
+    ``updated`` is the date of the cited document's current version; ``review_by`` its review
+    date, which renderers compare with the day they show the answer.
+    """
 
     n: int
     doc_id: str
     title: str
     section: str
     url: str
+    updated: date | None = None
+    review_by: date | None = None
+
+    def review_overdue(self, today: date) -> bool:
+        """Whether the cited document's review-by date is before ``today``."""
+        return self.review_by is not None and self.review_by < today
 
     @property
     def has_web_link(self) -> bool:

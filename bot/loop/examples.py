@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.cache import scored_chunk_from_json
+from bot.core.cache import scored_chunk_from_json, scored_chunk_to_json
 from knowledge.database import GuardedConnection
 from knowledge.types import PUBLIC_SCOPE, ScoredChunk
 
@@ -81,7 +81,9 @@ class PgExampleStore:
                     "answer_id": answer_id,
                     "gap_id": gap_id,
                     "question": question,
-                    "sources": json.dumps([asdict(s) for s in sources], ensure_ascii=False),
+                    "sources": json.dumps(
+                        [scored_chunk_to_json(s) for s in sources], ensure_ascii=False
+                    ),
                     "answer": answer,
                     "model": model,
                     "scopes": sorted(set(scopes)),

@@ -1,4 +1,5 @@
-"""Knowledge-base administration from chat: ``kb add|remove|list|help`` and uploaded files.
+"""Knowledge-base administration from chat: ``kb add|remove|list|stale|help`` and uploaded
+files.
 
 Platform-neutral: adapters check that the sender is an admin, pass the command text (or an
 uploaded file) here, and post the Markdown reply back in their own format. ``add`` of a URL
@@ -17,6 +18,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from bot.core.knowledge_base import KnowledgeBase
@@ -28,10 +30,11 @@ from knowledge.ingest import IngestReport, ingest
 from knowledge.loading import RawSource
 from knowledge.loading.guarded_fetch import FetchRefused, is_web_link
 from knowledge.loading.sources import web_source
+from knowledge.types import StoredDocument
 
 log = logging.getLogger(__name__)
 
-Action = Literal["add", "remove", "list", "gaps", "help"]
+Action = Literal["add", "remove", "list", "stale", "gaps", "help"]
 # Slack sends links in command text as <https://x|label> or <https://x> when escaping is on.
 _SLACK_LINK = re.compile(r"^<([^|>]+)(?:\|[^>]*)?>$")
 _SCOPE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -49,14 +52,16 @@ class AdminCommandError(ValueError):
 
 
 def parse_admin_command(text: str) -> AdminCommand:
-    """``add <url> [scope ...]``, ``remove <doc id|link|title>``, ``list``, ``gaps``, ``help``
-    (or empty). ``gaps`` is the adapters' to answer: it needs their buttons and forms."""
+    """``add <url> [scope ...]``, ``remove <doc id|link|title>``, ``list``, ``stale``, ``gaps``,
+    ``help`` (or empty). ``gaps`` is the adapters' to answer: it needs their buttons and forms."""
     words = text.split()
     if not words or words[0].lower() == "help":
         return AdminCommand("help")
     action, rest = words[0].lower(), words[1:]
     if action == "list":
         return AdminCommand("list")
+    if action == "stale":
+        return AdminCommand("stale")
     if action == "gaps":
         return AdminCommand("gaps")
     if action == "add":
@@ -115,12 +120,21 @@ class KnowledgeAdmin:
                 return messages.admin_removed(await self._kb.store.remove(command.argument))
             if command.action == "list":
                 return messages.admin_document_list(await self._kb.store.list_documents())
+            if command.action == "stale":
+                return messages.admin_stale(await self.overdue())
             return messages.admin_help()
         except DocumentNotFoundError:
             return messages.admin_not_found(command.argument)
         except KnowledgeError as e:
             log.warning("kb %s failed: %s", command.action, e)
             return messages.admin_failed(str(e))
+
+    async def overdue(self) -> list[StoredDocument]:
+        """The documents whose review date has passed (UTC), the longest overdue first."""
+        today = datetime.now(UTC).date()
+        documents = await self._kb.store.list_documents()
+        overdue = [d for d in documents if d.review_overdue(today)]
+        return sorted(overdue, key=lambda d: (d.review_by, d.title.lower()))
 
     async def ingest_upload(self, source: RawSource) -> str:
         """Ingest a file someone sent the bot."""

@@ -3,7 +3,7 @@ to its own format)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.core.markdown import literal, quoted
 from bot.loop.gaps import Gap
@@ -19,6 +19,7 @@ def admin_help(prefix: str = "/kb") -> str:
             "give scopes (e.g. `hr`) to limit who may see it, otherwise it is public",
             f"- `{prefix} remove <doc id, link or title>`: remove a document",
             f"- `{prefix} list`: list the documents",
+            f"- `{prefix} stale`: the documents whose review date has passed",
             f"- `{prefix} gaps`: the questions I could not answer, or answered badly, "
             "most asked first, to answer once for everyone",
             "- Send me a file (Markdown, HTML, PDF, Word or text) in a direct message to add it.",
@@ -125,19 +126,49 @@ def admin_failed(reason: str) -> str:
 def admin_document_list(documents: Sequence[StoredDocument], limit: int = 50) -> str:
     if not documents:
         return "The knowledge base has no documents yet. Add one with `add <url>`."
-    lines = [f"**{len(documents)} documents:**"]
-    for document in documents[:limit]:
-        scopes = ", ".join(document.scopes)
-        broken = ""
-        if document.link_problem and document.link_checked_at:
-            broken = (
-                f" ⚠️ link broken: {document.link_problem} "
-                f"(checked {document.link_checked_at:%Y-%m-%d})"
-            )
-        lines.append(
-            f"- [{document.title}]({document.url}) `{document.id}` ({scopes}; "
-            f"{document.chunk_count} chunks; updated {document.updated_at:%Y-%m-%d}){broken}"
-        )
+    return _document_lines(
+        f"**{len(documents)} documents:**",
+        documents,
+        limit,
+        lambda d: (
+            f" ({', '.join(d.scopes)}; {d.chunk_count} chunks; updated {d.updated_at:%Y-%m-%d})"
+            + _link_broken(d)
+        ),
+    )
+
+
+def _link_broken(document: StoredDocument) -> str:
+    """What the last ``docs --check-links`` found wrong with the link, if anything."""
+    if not (document.link_problem and document.link_checked_at):
+        return ""
+    checked = f"{document.link_checked_at:%Y-%m-%d}"
+    return f" ⚠️ link broken: {document.link_problem} (checked {checked})"
+
+
+def admin_stale(documents: Sequence[StoredDocument], limit: int = 50) -> str:
+    """``kb stale``: overdue documents, each with its review date and owner."""
+    if not documents:
+        return "No document is overdue for review."
+    count = len(documents)
+    return _document_lines(
+        f"**{count} document{'s are' if count != 1 else ' is'} overdue for review:**",
+        documents,
+        limit,
+        lambda d: (
+            f": review was due {d.review_by:%Y-%m-%d} "
+            + (f"(owner {d.owner})" if d.owner else "(no owner)")
+        ),
+    )
+
+
+def _document_lines(
+    heading: str,
+    documents: Sequence[StoredDocument],
+    limit: int,
+    detail: Callable[[StoredDocument], str],
+) -> str:
+    lines = [heading]
+    lines += [f"- [{d.title}]({d.url}) `{d.id}`{detail(d)}" for d in documents[:limit]]
     if len(documents) > limit:
         lines.append(f"…and {len(documents) - limit} more.")
     return "\n".join(lines)

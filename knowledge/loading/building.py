@@ -8,7 +8,7 @@ from typing import Any
 
 from knowledge.errors import LoadError
 from knowledge.loading.sources import RawSource
-from knowledge.types import PUBLIC_SCOPE, Document, Section
+from knowledge.types import ACTIVE, PUBLIC_SCOPE, STATUSES, Document, Section
 
 
 def build_document(
@@ -21,6 +21,8 @@ def build_document(
     scopes: tuple[str, ...] | None = None,
     effective_date: date | None = None,
     review_by: date | None = None,
+    status: str | None = None,
+    supersedes: str | None = None,
 ) -> Document:
     """A ``Document`` from parsed parts, or a ``LoadError`` if it has no text.
 
@@ -46,6 +48,8 @@ def build_document(
         review_by=review_by,
         origin=source.origin,
         former_urls=source.former_urls,
+        status=status or ACTIVE,
+        supersedes=_clean(supersedes) or None,
     )
 
 
@@ -67,6 +71,17 @@ def parse_date(value: Any, field: str, source: str) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError as e:
         raise LoadError(source, f"{field} {value!r} is not a date (YYYY-MM-DD)") from e
+
+
+def parse_status(value: Any, source: str) -> str | None:
+    """A status from metadata (any case); Word's "Final" is ``active``."""
+    if value is None or not str(value).strip():
+        return None
+    status = str(value).strip().lower()
+    status = ACTIVE if status == "final" else status
+    if status not in STATUSES:
+        raise LoadError(source, f"status {value!r} is not one of {', '.join(STATUSES)}")
+    return status
 
 
 def _clean(value: str | None) -> str:

@@ -1,5 +1,6 @@
 """HTML pages: headings with their ids as anchors; navigation, headers, footers and hidden text
-left out.
+left out. ``<meta name=...>`` gives the owner (or author), effective, review-by, status and
+supersedes.
 
 Hidden means hidden from the page's readers, who must not be answered from text they never
 saw: the ``hidden`` attribute (not ``hidden="until-found"``, which a reader's search opens, like
@@ -18,7 +19,7 @@ from bs4 import BeautifulSoup, Tag
 from lxml import etree  # type: ignore[import-untyped]
 
 from knowledge.errors import LoadError
-from knowledge.loading.building import build_document
+from knowledge.loading.building import build_document, parse_date, parse_status
 from knowledge.loading.limits import MEGABYTE, ParseLimits, megabytes
 from knowledge.loading.slugs import slugger_for
 from knowledge.loading.sources import RawSource, decode_text
@@ -43,6 +44,10 @@ def parse_html(source: RawSource, limits: ParseLimits) -> Document:
     soup = BeautifulSoup(markup, "lxml")
     declared_url = _canonical_link(soup, source)
     owner = _meta(soup, "owner") or _meta(soup, "author")
+    effective = parse_date(_meta(soup, "effective"), "effective", source.name)
+    review_by = _meta(soup, "review-by") or _meta(soup, "review_by")
+    status = parse_status(_meta(soup, "status"), source.name)
+    supersedes = _meta(soup, "supersedes")
     page_title = soup.title.get_text(" ", strip=True) if soup.title else None
     for tag in [*soup.find_all(_BOILERPLATE), *soup.find_all(_is_hidden)]:
         if not tag.decomposed:
@@ -83,7 +88,15 @@ def parse_html(source: RawSource, limits: ParseLimits) -> Document:
                 lines.append(line)
     close()
     return build_document(
-        source, title=title, sections=sections, declared_url=declared_url, owner=owner
+        source,
+        title=title,
+        sections=sections,
+        declared_url=declared_url,
+        owner=owner,
+        effective_date=effective,
+        review_by=parse_date(review_by, "review-by", source.name),
+        status=status,
+        supersedes=supersedes,
     )
 
 

@@ -1,4 +1,5 @@
-"""Markdown with optional YAML front matter (title, url, owner, scopes, effective, review_by)."""
+"""Markdown with optional YAML front matter (title, url, owner, scopes, effective, review_by,
+status, supersedes)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from knowledge.errors import LoadError
-from knowledge.loading.building import build_document, parse_date, parse_scopes
+from knowledge.loading.building import (
+    build_document,
+    parse_date,
+    parse_scopes,
+    parse_status,
+)
 from knowledge.loading.slugs import slugger_for
 from knowledge.loading.sources import RawSource, decode_text
 from knowledge.types import Document, Section
@@ -71,6 +77,8 @@ def parse_markdown(source: RawSource) -> Document:
         scopes=parse_scopes(meta.get("scopes"), source.name),
         effective_date=parse_date(meta.get("effective"), "effective", source.name),
         review_by=parse_date(meta.get("review_by"), "review_by", source.name),
+        status=parse_status(meta.get("status"), source.name),
+        supersedes=_optional_str(meta.get("supersedes")),
     )
 
 

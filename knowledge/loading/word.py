@@ -11,7 +11,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from knowledge.errors import LoadError
-from knowledge.loading.building import build_document
+from knowledge.loading.building import build_document, parse_status
 from knowledge.loading.limits import MEGABYTE, ParseLimits, megabytes
 from knowledge.loading.sources import RawSource
 from knowledge.types import Document, Section
@@ -73,8 +73,16 @@ def parse_docx(source: RawSource, limits: ParseLimits) -> Document:
         if level == 1 and title is None:
             title = text
     close()
-    owner = document.core_properties.author or None
-    return build_document(source, title=title, sections=sections, owner=owner)
+    # Word's Author is the owner (Last Modified By is whoever saved it last), and its Status
+    # (content status) the document's status; Word has no property for the dates.
+    properties = document.core_properties
+    return build_document(
+        source,
+        title=title,
+        sections=sections,
+        owner=properties.author or None,
+        status=parse_status(properties.content_status, source.name),
+    )
 
 
 def _heading_level(style: str) -> int | None:

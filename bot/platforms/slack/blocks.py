@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from bot.core.citations import citation_note
 from bot.core.types import Answer
 from bot.loop.gaps import Gap
 from bot.platforms import messages
@@ -71,7 +72,8 @@ def answer_message(answer: Answer, *, question_ts: str) -> SlackMessage:
         for citation in answer.citations:
             where = " › ".join(p for p in (citation.title, citation.section) if p)
             named = link(citation.url, where) if citation.has_web_link else escape(where)
-            lines.append(f"{citation.n}. {named}")
+            note = citation_note(citation)
+            lines.append(f"{citation.n}. {named}" + (f" ({escape(note)})" if note else ""))
         blocks.append({"type": "context", "elements": [_mrkdwn("\n".join(lines))]})
     value = ButtonValue(answer.id, question_ts).encode()
     if answer.outcome == "not_covered":

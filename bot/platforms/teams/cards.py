@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
+from bot.core.citations import citation_note
 from bot.core.types import Answer, Citation
 from bot.loop.curation import default_scopes, without_markers
 from bot.loop.gaps import Gap
@@ -105,7 +106,9 @@ def plain_answer_activity(answer: Answer) -> Activity:
     if answer.citations:
         lines += ["", f"{messages.SOURCES_HEADING}:"]
         lines += [
-            f"{c.n}. {_where(c.title, c.section)}" + (f": {c.url}" if c.has_web_link else "")
+            f"{c.n}. {_where(c.title, c.section)}"
+            + (f": {c.url}" if c.has_web_link else "")
+            + (f" ({note})" if (note := citation_note(c)) else "")
             for c in answer.citations
         ]
     return Activity(type=ActivityTypes.message, text="\n".join(lines), text_format="plain")
@@ -288,7 +291,9 @@ def _where(title: str, section: str) -> str:
 
 def _cited(citation: Citation) -> str:
     where = _where(citation.title, citation.section)
-    return _link(citation.url, where) if citation.has_web_link else _escape_label(where)
+    named = _link(citation.url, where) if citation.has_web_link else _escape_label(where)
+    note = citation_note(citation)
+    return f"{named} ({_escape_label(note)})" if note else named
 
 
 def _escape_label(label: str) -> str:
