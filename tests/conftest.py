@@ -34,6 +34,9 @@ from tests.fake_openai import FakeOpenAI, fake_openai
 
 TEMPLATE_DATABASE = "supportbot_test_template"
 
+# A test running far too long prints its asyncio tasks' stacks (tests/watchdog.py).
+pytest_plugins = ["tests.watchdog"]
+
 
 @pytest.fixture(scope="session")
 def service_home() -> Iterator[Path]:
