@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from bot.cli import lifecycle, messages
+from bot.cli import document_messages, lifecycle, messages
 from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, parse_scopes, read_texts
 from bot.cli.progress import IngestCounter, Progress
 from bot.cli.startup import prepare
@@ -131,7 +131,7 @@ async def _remove(settings: Settings, args: argparse.Namespace) -> int:
     await prepare(settings, Progress(), load_model=False)
     async with open_knowledge_base(settings, check_model=False) as kb:
         document = await kb.store.remove(args.document)
-    print(messages.removed(document))
+    print(document_messages.removed(document))
     return EXIT_OK
 
 

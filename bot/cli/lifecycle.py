@@ -9,7 +9,7 @@ import json
 import sys
 from datetime import UTC, date, datetime
 
-from bot.cli import messages
+from bot.cli import document_messages, messages
 from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, jsonable
 from bot.cli.link_check import check_document_links
 from bot.cli.progress import Progress
@@ -61,10 +61,10 @@ async def _docs(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([document_json(d, on) for d in documents], indent=2))
     elif not documents:
-        print(messages.no_documents())
+        print(document_messages.no_documents())
     else:
         for document in documents:
-            print(messages.document_row(document, on))
+            print(document_messages.document_row(document, on))
     return EXIT_OK
 
 
@@ -81,12 +81,12 @@ async def _set(settings: Settings, args: argparse.Namespace) -> int:
         print(messages.error(str(e)), file=sys.stderr)
         return EXIT_FAILED
     if change == MetadataChange():
-        print(messages.error(messages.nothing_to_set()), file=sys.stderr)
+        print(messages.error(document_messages.nothing_to_set()), file=sys.stderr)
         return EXIT_FAILED
     await prepare(settings, Progress(), load_model=False)
     async with open_knowledge_base(settings, check_model=False) as kb:
         document = await kb.store.set_metadata(args.document, change)
-    print(messages.metadata_set(document, today()))
+    print(document_messages.metadata_set(document, today()))
     return EXIT_OK
 
 
@@ -94,9 +94,9 @@ async def _history(settings: Settings, args: argparse.Namespace) -> int:
     await prepare(settings, Progress(), load_model=False)
     async with open_knowledge_base(settings, check_model=False) as kb:
         document, versions = await kb.store.history(args.document)
-    print(messages.history_heading(document, len(versions)))
+    print(document_messages.history_heading(document, len(versions)))
     for version in versions:
-        print(messages.version_line(version))
+        print(document_messages.version_line(version))
     return EXIT_OK
 
 

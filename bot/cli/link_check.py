@@ -13,7 +13,7 @@ import sys
 
 from tqdm import tqdm
 
-from bot.cli import messages
+from bot.cli import document_messages
 from bot.cli.common import EXIT_FAILED, EXIT_OK
 from bot.cli.progress import Progress
 from bot.cli.startup import prepare
@@ -38,12 +38,12 @@ async def check_document_links(settings: Settings, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps([_as_json(c) for c in checks], ensure_ascii=False, indent=2))
     elif not checks:
-        print(messages.no_documents())
+        print(document_messages.no_documents())
     else:
         for check in checks:
             if check.verdict != "open":
-                print(messages.link_check_line(check))
-        print(messages.link_check_summary(checks))
+                print(document_messages.link_check_line(check))
+        print(document_messages.link_check_summary(checks))
     return EXIT_OK if all(c.verdict == "open" for c in checks) else EXIT_FAILED
 
 

@@ -23,7 +23,7 @@ from typing import Literal
 
 from bot.core.knowledge_base import KnowledgeBase
 from bot.core.types import ReplyTo
-from bot.platforms import messages
+from bot.platforms import admin_messages
 from bot.service.jobs import IngestionJobs, JobQueueError
 from knowledge.errors import DocumentNotFoundError, KnowledgeError, LoadError
 from knowledge.ingest import IngestReport, ingest
@@ -66,16 +66,16 @@ def parse_admin_command(text: str) -> AdminCommand:
         return AdminCommand("gaps")
     if action == "add":
         if not rest:
-            raise AdminCommandError(messages.admin_usage_add())
+            raise AdminCommandError(admin_messages.admin_usage_add())
         scopes, target = parse_scopes(rest[1:]), _unwrap_link(rest[0])
         if not is_web_link(target):
-            raise AdminCommandError(messages.admin_usage_add())
+            raise AdminCommandError(admin_messages.admin_usage_add())
         return AdminCommand("add", target, scopes)
     if action == "remove":
         if not rest:
-            raise AdminCommandError(messages.admin_usage_remove())
+            raise AdminCommandError(admin_messages.admin_usage_remove())
         return AdminCommand("remove", " ".join(_unwrap_link(w) for w in rest))
-    raise AdminCommandError(messages.admin_unknown_command(action))
+    raise AdminCommandError(admin_messages.admin_unknown_command(action))
 
 
 def parse_scopes(words: Sequence[str]) -> tuple[str, ...]:
@@ -83,7 +83,7 @@ def parse_scopes(words: Sequence[str]) -> tuple[str, ...]:
     scopes = tuple(dict.fromkeys(w.lower().strip(",") for w in words if w.strip(",")))
     bad = [s for s in scopes if not _SCOPE.match(s)]
     if bad:
-        raise AdminCommandError(messages.admin_bad_scope(bad[0]))
+        raise AdminCommandError(admin_messages.admin_bad_scope(bad[0]))
     return scopes
 
 
@@ -107,27 +107,27 @@ class KnowledgeAdmin:
             job_id = await self._jobs.submit(command.argument, command.scopes, reply_to)
         except JobQueueError as e:
             log.warning("cannot queue kb add %s: %s", command.argument, e)
-            return messages.jobs_unavailable(str(e))
+            return admin_messages.jobs_unavailable(str(e))
         if job_id is None:
-            return messages.job_already_queued(command.argument)
-        return messages.job_queued(command.argument, job_id)
+            return admin_messages.job_already_queued(command.argument)
+        return admin_messages.job_queued(command.argument, job_id)
 
     async def run(self, command: AdminCommand) -> str:
         try:
             if command.action == "add":
                 return await self.ingest(command.argument, command.scopes)
             if command.action == "remove":
-                return messages.admin_removed(await self._kb.store.remove(command.argument))
+                return admin_messages.admin_removed(await self._kb.store.remove(command.argument))
             if command.action == "list":
-                return messages.admin_document_list(await self._kb.store.list_documents())
+                return admin_messages.admin_document_list(await self._kb.store.list_documents())
             if command.action == "stale":
-                return messages.admin_stale(await self.overdue())
-            return messages.admin_help()
+                return admin_messages.admin_stale(await self.overdue())
+            return admin_messages.admin_help()
         except DocumentNotFoundError:
-            return messages.admin_not_found(command.argument)
+            return admin_messages.admin_not_found(command.argument)
         except KnowledgeError as e:
             log.warning("kb %s failed: %s", command.action, e)
-            return messages.admin_failed(str(e))
+            return admin_messages.admin_failed(str(e))
 
     async def overdue(self) -> list[StoredDocument]:
         """The documents whose review date has passed (UTC), the longest overdue first."""
@@ -142,7 +142,7 @@ class KnowledgeAdmin:
             return await self.ingest(source, ())
         except KnowledgeError as e:
             log.warning("ingesting an uploaded file failed: %s", e)
-            return messages.admin_failed(str(e))
+            return admin_messages.admin_failed(str(e))
 
     async def download(self, url: str) -> bytes:
         """A file's bytes from a download link a chat platform gave; raises ``FetchRefused``."""
@@ -159,13 +159,13 @@ class KnowledgeAdmin:
             url = target
             # Also checked when the command is parsed; a job queued before then comes here.
             if not is_web_link(url):
-                return messages.admin_usage_add()
+                return admin_messages.admin_usage_add()
             try:
                 target = web_source(await self._kb.guarded_fetcher.fetch(url))
             except FetchRefused:
-                return messages.fetch_refused(url)
+                return admin_messages.fetch_refused(url)
             except LoadError as e:
-                return messages.admin_ingested([IngestReport(url, error=str(e))])
+                return admin_messages.admin_ingested([IngestReport(url, error=str(e))])
         options = dataclasses.replace(self._kb.load_options, scopes=scopes or None)
         reports: list[IngestReport] = [
             report
@@ -173,4 +173,4 @@ class KnowledgeAdmin:
                 [target], self._kb.store, load_options=options, chunking=self._kb.chunking
             )
         ]
-        return messages.admin_ingested(reports)
+        return admin_messages.admin_ingested(reports)

@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.types import ReplyTo
-from bot.platforms import messages
+from bot.platforms import admin_messages
 from bot.platforms.delivery import Reporter
 from bot.service.metrics import Metrics
 
@@ -178,7 +178,7 @@ class IngestionJobs:
         ) -> None:
             destination = ReplyTo(reply_to["platform"], reply_to.get("address") or {})
             attempt = context.job.attempts + 1
-            await reporter.report(destination, messages.job_started(source, attempt))
+            await reporter.report(destination, admin_messages.job_started(source, attempt))
             started = time.perf_counter()
             try:
                 result = await ingest(source, tuple(scopes))
@@ -186,7 +186,7 @@ class IngestionJobs:
                 log.warning("job %s (%s) attempt %d failed: %s", context.job.id, source, attempt, e)
                 if attempt >= max_attempts:
                     metrics.ingestion_jobs.labels("failed").inc()
-                    await reporter.report(destination, messages.job_failed(source, attempt))
+                    await reporter.report(destination, admin_messages.job_failed(source, attempt))
                 else:
                     metrics.ingestion_jobs.labels("retried").inc()
                 raise

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.platforms import messages
+from bot.platforms import admin_messages, messages
 from bot.platforms.admin import AdminCommandError, KnowledgeAdmin, parse_admin_command
 from bot.platforms.slack.curation import SlackCuration
 from bot.platforms.slack.directory import SlackDirectory
@@ -46,7 +46,7 @@ class SlackAdminCommands:
     ) -> None:
         await ack()
         if not await self._directory.is_admin(command["user_id"]):
-            await respond(text=messages.admin_refusal(), response_type="ephemeral")
+            await respond(text=admin_messages.admin_refusal(), response_type="ephemeral")
             return
         try:
             parsed = parse_admin_command(command.get("text", ""))

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.loop import messages as loop_messages
 from bot.loop.curation import AdminAnswer, Curator, default_scopes, without_markers
-from bot.platforms import messages
+from bot.platforms import admin_messages, messages
 from bot.platforms.admin import AdminCommandError, parse_scopes
 from bot.platforms.identity import user_hash
 from bot.platforms.slack.blocks import (
@@ -73,7 +73,7 @@ class SlackCuration:
         try:
             gaps, total = await self._curator.open_gaps(GAPS_SHOWN)
         except DatabaseUnavailableError as e:
-            await respond(text=messages.admin_failed(str(e)), response_type="ephemeral")
+            await respond(text=admin_messages.admin_failed(str(e)), response_type="ephemeral")
             return
         text = messages.gaps_heading(len(gaps), total) if gaps else messages.no_gaps()
         await respond(
@@ -93,7 +93,7 @@ class SlackCuration:
     ) -> None:
         await ack()
         if not await self._directory.is_admin(body["user"]["id"]):
-            await respond(text=messages.admin_refusal(), response_type="ephemeral")
+            await respond(text=admin_messages.admin_refusal(), response_type="ephemeral")
             return
         try:
             gap_id = int(action.get("value", ""))
@@ -101,7 +101,7 @@ class SlackCuration:
         except ValueError:
             return
         except DatabaseUnavailableError as e:
-            await respond(text=messages.admin_failed(str(e)), response_type="ephemeral")
+            await respond(text=admin_messages.admin_failed(str(e)), response_type="ephemeral")
             return
         if gap is None:
             await respond(text=loop_messages.gap_not_found(gap_id), response_type="ephemeral")
@@ -120,7 +120,7 @@ class SlackCuration:
     ) -> None:
         await ack()
         if not await self._directory.is_admin(shortcut["user"]["id"]):
-            await respond(text=messages.admin_refusal(), response_type="ephemeral")
+            await respond(text=admin_messages.admin_refusal(), response_type="ephemeral")
             return
         answer_id = answer_id_of(shortcut.get("message") or {})
         if answer_id is None:
@@ -159,7 +159,7 @@ class SlackCuration:
         values = form_values(view)
         errors: dict[str, str] = {}
         if not await self._directory.is_admin(user):
-            errors[FORM_ANSWER] = messages.admin_refusal()
+            errors[FORM_ANSWER] = admin_messages.admin_refusal()
         if not values.get(FORM_ANSWER, "").strip():
             errors[FORM_ANSWER] = messages.answer_required()
         try:

@@ -10,7 +10,7 @@ from botbuilder.core import TurnContext
 
 from bot.loop.curation import AdminAnswer, Curator
 from bot.loop.feedback import Feedback, PgFeedbackStore, Vote
-from bot.platforms import messages
+from bot.platforms import admin_messages, messages
 from bot.platforms.admin import AdminCommandError, parse_scopes
 from bot.platforms.teams.activity import sender_hash, user_id
 from bot.platforms.teams.cards import (
@@ -89,7 +89,7 @@ class TeamsCardActions:
         """An admin's answer to a gap (``answer_gap``) or to a bot answer (``improve``)."""
         activity = context.activity
         if user_id(activity) not in self._admins:
-            return messages.admin_refusal()
+            return admin_messages.admin_refusal()
         text = action.inputs.get(INPUT_ANSWER, "").strip()
         if not text:
             return messages.answer_required()

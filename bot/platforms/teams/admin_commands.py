@@ -8,7 +8,7 @@ from typing import Any
 from botbuilder.core import TurnContext
 
 from bot.loop.curation import Curator
-from bot.platforms import messages
+from bot.platforms import admin_messages, messages
 from bot.platforms.admin import AdminCommandError, KnowledgeAdmin, parse_admin_command
 from bot.platforms.teams.activity import user_id
 from bot.platforms.teams.cards import GAPS_SHOWN, gap_list_activity
@@ -47,7 +47,7 @@ class TeamsAdminCommands:
             await send_text(context, messages.teams_admin_in_personal_chat())
             return
         if user_id(context.activity) not in self._admins:
-            await send_text(context, messages.admin_refusal())
+            await send_text(context, admin_messages.admin_refusal())
             return
         try:
             parsed = parse_admin_command(command)
@@ -55,7 +55,7 @@ class TeamsAdminCommands:
             await send_text(context, str(e))
             return
         if parsed.action == "help":
-            await send_text(context, messages.admin_help(ADMIN_COMMAND))
+            await send_text(context, admin_messages.admin_help(ADMIN_COMMAND))
             return
         if parsed.action == "gaps":
             await self._show_gaps(context)
@@ -100,6 +100,6 @@ class TeamsAdminCommands:
         try:
             gaps, total = await self._curator.open_gaps(GAPS_SHOWN)
         except DatabaseUnavailableError as e:
-            await send_text(context, messages.admin_failed(str(e)))
+            await send_text(context, admin_messages.admin_failed(str(e)))
             return
         await send(context, gap_list_activity(gaps, total), doing="listing gaps")
