@@ -83,6 +83,18 @@ async def test_a_short_wait_leaves_no_trace() -> None:
     assert "Embedded database" not in screen.getvalue()
 
 
+async def test_a_wait_that_fails_is_not_said_to_be_done() -> None:
+    screen, clock = Terminal(), Clock()
+    progress = Progress(screen, clock=clock)
+    with pytest.raises(OSError):
+        async with progress.step("Starting the embedded database", "Embedded database ready"):
+            clock.now += 3
+            progress.draw()
+            raise OSError("no space left on device")
+    assert "Starting the embedded database… 3 s" in screen.getvalue()
+    assert "ready" not in screen.getvalue() and screen.getvalue().endswith("\r\x1b[K")
+
+
 async def test_nothing_is_shown_when_not_on_a_terminal() -> None:
     screen, clock = io.StringIO(), Clock()
     progress = Progress(screen, clock=clock)

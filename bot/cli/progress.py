@@ -57,18 +57,22 @@ class Progress:
 
     @contextlib.asynccontextmanager
     async def step(self, doing: str, done: str) -> AsyncIterator[None]:
-        """Show ``doing`` until the block ends; then, if it was shown, ``done`` and its time."""
+        """Show ``doing`` until the block ends; then, if it was shown and the block succeeded,
+        ``done`` and its time (a failure's own error says what happened)."""
         wait = _Wait(doing, done, self.clock())
         self._waits.append(wait)
         self._start_ticking()
+        succeeded = False
         try:
             yield
+            succeeded = True
         finally:
             self._waits.remove(wait)
             if id(wait) in self._shown:
                 self._shown.discard(id(wait))
-                done = messages.step_done(wait.done, self.clock() - wait.started)
-                self.echo(done, file=self.stream)
+                if succeeded:
+                    line = messages.step_done(wait.done, self.clock() - wait.started)
+                    self.echo(line, file=self.stream)
             self._stop_ticking_if_idle()
 
     @contextlib.contextmanager
