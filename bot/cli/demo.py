@@ -22,7 +22,7 @@ from bot.core.types import Answer, Question
 from bot.service.settings import Settings
 from bot.service.wiring import open_core
 from knowledge.ingest import ingest
-from knowledge.loading import plan
+from knowledge.loading import LoadPlan, plan
 from knowledge.samples import SAMPLE_BASE_URL, SAMPLE_DOCS
 from knowledge.types import PUBLIC_SCOPE
 
@@ -60,12 +60,12 @@ class SampleLoad:
     then is the loading worth mentioning (a later run finds them all and just checks them).
     """
 
-    def __init__(self, kb: KnowledgeBase, sizes: dict[str, int], stored_before: int) -> None:
-        self.documents = len(sizes)
+    def __init__(self, kb: KnowledgeBase, load_plan: LoadPlan, stored_before: int) -> None:
+        self.counter = IngestCounter.of(load_plan)
+        self.documents = self.counter.documents
         self.fresh = stored_before < self.documents
-        self.counter = IngestCounter(self.documents, sum(sizes.values()))
         self.changed = 0
-        self._kb, self._sizes = kb, sizes
+        self._kb = kb
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     @classmethod
@@ -73,7 +73,7 @@ class SampleLoad:
         load_plan = await asyncio.to_thread(plan, [str(SAMPLE_DOCS)])
         documents = await kb.store.list_documents()
         stored = sum(1 for d in documents if d.url.startswith(SAMPLE_BASE_URL))
-        return cls(kb, dict(load_plan.sizes), stored)
+        return cls(kb, load_plan, stored)
 
     @property
     def done(self) -> bool:
@@ -106,10 +106,8 @@ class SampleLoad:
         async for report in ingest(
             [str(SAMPLE_DOCS)], self._kb.store, load_options=options, chunking=self._kb.chunking
         ):
-            result = report.result
-            self.changed += result is not None and result.status != "unchanged"
-            sections = result.section_count if result is not None else 0
-            self.counter.add(sections, self._sizes.get(report.source, 0))
+            self.changed += report.result is not None and report.result.status != "unchanged"
+            self.counter.count(report)
 
 
 async def demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -96,7 +96,7 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     progress = Progress()
     embedder = await prepare(settings, progress)
     load_plan = await asyncio.to_thread(plan, targets)
-    counter = IngestCounter(len(load_plan.sizes), sum(load_plan.sizes.values()))
+    counter = IngestCounter.of(load_plan)
     reports: list[IngestReport] = []
     async with open_knowledge_base(settings, embedder=embedder) as kb:
         options = dataclasses.replace(
@@ -112,9 +112,7 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
                     targets, kb.store, load_options=options, chunking=kb.chunking
                 ):
                     reports.append(report)
-                    if not report.skipped:
-                        sections = report.result.section_count if report.result else 0
-                        counter.add(sections, load_plan.sizes.get(report.source, 0))
+                    counter.count(report)
                     stream = sys.stdout if report.result is not None else sys.stderr
                     progress.echo(messages.ingest_line(report), file=stream)
         except asyncio.CancelledError:  # Ctrl-C: each document is committed alone

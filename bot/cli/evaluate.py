@@ -33,7 +33,6 @@ from bot.loop.tuning.state import load_state
 from bot.service.chat_models import build_chat_model, build_judge
 from bot.service.settings import Settings
 from bot.service.wiring import build_answer_service
-from knowledge.ingest import IngestReport
 from knowledge.loading import plan
 
 
@@ -113,16 +112,13 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
     progress = Progress()
     await prepare(settings, progress, migrate_schema=False)  # the server, and the model
     load_plan = await asyncio.to_thread(plan, [str(eval_set.corpus)])
-    counter = IngestCounter(len(load_plan.sizes), sum(load_plan.sizes.values()), answerable=False)
-
-    def loaded(report: IngestReport) -> None:
-        if not report.skipped:
-            sections = report.result.section_count if report.result else 0
-            counter.add(sections, load_plan.sizes.get(report.source, 0))
+    counter = IngestCounter.of(load_plan, answerable=False)
 
     async with contextlib.AsyncExitStack() as stack:
         with progress.status(counter.line):
-            corpus = await stack.enter_async_context(open_eval_corpus(settings, eval_set, loaded))
+            corpus = await stack.enter_async_context(
+                open_eval_corpus(settings, eval_set, counter.count)
+            )
         evaluation = Evaluation(
             corpus=corpus,
             answers=build_answer_service(corpus.settings, corpus.kb, prompts, NoAnswerCache()),

@@ -13,11 +13,13 @@ import contextlib
 import shutil
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from bot.cli import messages
+from knowledge.ingest import IngestReport
+from knowledge.loading import LoadPlan
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 # A wait shorter than this never appears: a warm start prints nothing it does not need to.
@@ -154,6 +156,7 @@ class IngestCounter:
     size: int
     answerable: bool = True
     clock: Callable[[], float] = time.monotonic
+    sizes: Mapping[str, int] = field(default_factory=dict)
     done: int = 0
     sections: int = 0
     size_done: int = 0
@@ -161,6 +164,18 @@ class IngestCounter:
 
     def __post_init__(self) -> None:
         self.started = self.clock()
+
+    @classmethod
+    def of(cls, load_plan: LoadPlan, *, answerable: bool = True) -> IngestCounter:
+        """A counter for what ``load_plan`` says will be read."""
+        sizes = load_plan.sizes
+        return cls(len(sizes), sum(sizes.values()), answerable, sizes=sizes)
+
+    def count(self, report: IngestReport) -> None:
+        """Count one ingest report; files skipped for their format were not planned."""
+        if not report.skipped:
+            sections = report.result.section_count if report.result else 0
+            self.add(sections, self.sizes.get(report.source, 0))
 
     def add(self, sections: int, size: int) -> None:
         """Count one more document: stored with ``sections``, or failed or skipped (0)."""
