@@ -11,12 +11,12 @@ the rows it touches: ``corpus_row``, ``document_rows``, ``chunk_rows`` and ``vec
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from knowledge import chunk_rows, corpus_row, document_rows, sentence_rows, vector_index, versions
 from knowledge.chunking import document_id_for, stored_hash
@@ -197,6 +197,21 @@ class PgDocumentStore:
             await corpus_row.bump_version(connection, self._embedder, same_model=False)
             await document_rows.delete_document(connection, document.id)
         return document
+
+    async def remove_documents(
+        self,
+        document_ids: Collection[str],
+        along: Callable[[AsyncConnection], Awaitable[Any]] | None = None,
+    ) -> None:
+        """Remove ``document_ids`` (those still stored) in one transaction, with what ``along``
+        writes in it: a source's records of them go with them, or nothing does."""
+        async with self._transaction() as connection:
+            if document_ids:
+                await corpus_row.bump_version(connection, self._embedder, same_model=False)
+                for document_id in document_ids:
+                    await document_rows.delete_document(connection, document_id)
+            if along is not None:
+                await along(connection)
 
     async def find(self, reference: str) -> StoredDocument:
         """The one stored document whose id, canonical link or title (any case) is ``reference``."""

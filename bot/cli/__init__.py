@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.cli import answers, documents, evaluate, messages, serve, tune
+from bot.cli import answers, documents, evaluate, messages, serve, sources, tune
 from bot.cli.common import EXIT_FAILED
 from bot.evaluation.corpus import EvalError
 from bot.evaluation.dataset import DatasetError
@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # The order here is the order of ``supportbot --help``.
     documents.register(commands)
+    sources.register(commands)
     answers.register(commands)
     evaluate.register(commands)
     tune.register(commands)

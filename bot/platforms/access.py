@@ -9,6 +9,9 @@ Read from the YAML file named by ``SUPPORTBOT_ACCESS_FILE``::
     teams:
       channels: {"19:abc@thread.tacv2": [hr]}  # a channel, a team (all channels) or a chat
       users: {"<Azure AD object id>": [hr]}
+    sources:
+      groups: {confluence-hr: [hr]}      # a page a synced source restricts to this group
+
 
 Everyone may see ``public`` documents. What is not listed sees only ``public``.
 """
@@ -25,6 +28,8 @@ import yaml
 from knowledge.types import PUBLIC_SCOPE
 
 PLATFORMS = ("slack", "teams")
+# ``sources`` maps the groups a synced source restricts pages to (a Confluence group…).
+_SECTIONS = (*PLATFORMS, "sources")
 _KINDS = ("channels", "users", "groups")
 
 
@@ -59,6 +64,7 @@ class PlatformAccess:
 class AccessRules:
     slack: PlatformAccess = field(default_factory=PlatformAccess)
     teams: PlatformAccess = field(default_factory=PlatformAccess)
+    sources: PlatformAccess = field(default_factory=PlatformAccess)
 
     @classmethod
     def from_file(cls, path: Path) -> AccessRules:
@@ -73,8 +79,10 @@ class AccessRules:
     @classmethod
     def from_mapping(cls, raw: Any, *, source: str = "access rules") -> AccessRules:
         if not isinstance(raw, dict):
-            raise AccessFileError(f"{source}: expected a mapping with `slack` and/or `teams`")
-        unknown = set(raw) - set(PLATFORMS)
+            raise AccessFileError(
+                f"{source}: expected a mapping with `slack`, `teams` and/or `sources`"
+            )
+        unknown = set(raw) - set(_SECTIONS)
         if unknown:
             raise AccessFileError(f"{source}: unknown section {sorted(unknown)[0]!r}")
         platforms = {name: _platform(raw.get(name) or {}, f"{source}: {name}") for name in raw}

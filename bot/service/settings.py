@@ -22,6 +22,7 @@ from bot.service.platform_settings import SLACK_API_URL, slack_settings, teams_s
 from bot.service.secret import Secret as Secret
 from bot.service.secret import SettingsError as SettingsError
 from bot.service.secret import secret
+from bot.service.source_settings import source_settings
 from knowledge.loading.addresses import AllowList
 
 T = TypeVar("T")
@@ -104,6 +105,8 @@ class Settings:
     socket_lock_seconds: float = 15.0
     answer_memory_days: float = 14.0
     gap_similarity: float = 0.85
+    source_interval_minutes: int = 60
+    source_credentials: Mapping[str, Secret] = field(default_factory=dict)
 
     @property
     def max_document_bytes(self) -> int:
@@ -257,6 +260,7 @@ class Settings:
             gap_similarity=number("SUPPORTBOT_GAP_SIMILARITY", float, 0.85, 0.0),
             job_stalled_seconds=number("SUPPORTBOT_JOB_STALLED_SECONDS", float, 30.0, 3.0),
             socket_lock_seconds=number("SUPPORTBOT_SOCKET_LOCK_SECONDS", float, 15.0, 3.0),
+            **source_settings(get, number),
         )
 
 

@@ -20,7 +20,7 @@ import ipaddress
 import logging
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -79,6 +79,7 @@ class Probe:
     status: int
     media_type: str
     data: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def is_web_link(target: str) -> bool:
@@ -131,10 +132,22 @@ class GuardedFetcher:
         ``FetchRefused`` when nothing answered (refused address, unreachable, too slow)."""
         return await self._answer(url, _html_page)
 
-    async def _answer(self, url: str, wants_body: Callable[[int, str], bool]) -> Probe:
+    async def get(self, url: str, headers: Mapping[str, str]) -> Probe:
+        """What answers ``url`` requested with ``headers`` (conditional ones, say), whatever
+        the status, with the body of a successful answer and the last answer's headers, under
+        the same guard, deadline and caps as ``fetch``. Raises ``FetchRefused`` when nothing
+        answered."""
+        return await self._answer(url, _successful, headers)
+
+    async def _answer(
+        self,
+        url: str,
+        wants_body: Callable[[int, str], bool],
+        headers: Mapping[str, str] | None = None,
+    ) -> Probe:
         try:
             async with asyncio.timeout(self._policy.deadline_seconds):
-                return await self._follow(url, wants_body)
+                return await self._follow(url, wants_body, headers or {})
         except FetchRefused:
             raise
         except TimeoutError:
@@ -143,7 +156,9 @@ class GuardedFetcher:
             detail = f"{type(e).__name__}: {_first_line(e)}"
         raise FetchRefused(url, detail) from None
 
-    async def _follow(self, url: str, wants_body: Callable[[int, str], bool]) -> Probe:
+    async def _follow(
+        self, url: str, wants_body: Callable[[int, str], bool], extra: Mapping[str, str]
+    ) -> Probe:
         current = url
         for _ in range(self._policy.max_redirects + 1):
             target = httpx.URL(current)
@@ -160,6 +175,7 @@ class GuardedFetcher:
                     "GET",
                     pinned,
                     headers={
+                        **extra,
                         "Host": target.netloc.decode("ascii"),
                         "User-Agent": "supportbot (knowledge base ingest)",
                     },
@@ -174,7 +190,7 @@ class GuardedFetcher:
                 media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
                 wanted = wants_body(status, media_type)
                 data = await self._body(current, response) if wanted else b""
-                return Probe(url, current, status, media_type, data)
+                return Probe(url, current, status, media_type, data, dict(response.headers))
         raise FetchRefused(url, f"more than {self._policy.max_redirects} redirects")
 
     async def _pinned(self, url: httpx.URL) -> httpx.URL:

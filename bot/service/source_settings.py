@@ -1,0 +1,24 @@
+"""The settings of sources that stay in sync: the default interval and each kind's credentials.
+
+Credentials come only from here (the environment, or a Kubernetes secret mounted into it):
+never from chat, and never stored with a source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.service.guard_settings import Number
+from bot.service.secret import Secret
+
+
+def source_settings(get: Callable[[str], str | None], number: Number) -> dict[str, Any]:
+    """The default sync interval (minutes) and the kinds' credentials that are set, by the
+    names the kinds ask for them."""
+    given: dict[str, str | None] = {}
+    credentials = {name: Secret(value) for name, value in given.items() if value}
+    return {
+        "source_interval_minutes": number("SUPPORTBOT_SOURCE_INTERVAL_MINUTES", int, 60, 1),
+        "source_credentials": credentials,
+    }

@@ -1,0 +1,35 @@
+"""The kinds of source there are: how each checks its settings and makes its connector."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from knowledge.sources.connector import ConnectorContext, SourceConnector, SourceError
+from knowledge.sources.web import WebConnector, web_settings
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    """One kind: ``settings`` turns the operator's options into the settings kept with the
+    source (raising ``ValueError`` naming a bad one); ``connector`` opens it; ``credentials``
+    names the settings it needs (none for a public website)."""
+
+    name: str
+    settings: Callable[[Mapping[str, Any]], dict[str, Any]]
+    connector: Callable[[Mapping[str, Any], ConnectorContext], SourceConnector]
+    credentials: tuple[str, ...] = ()
+
+
+KINDS: dict[str, SourceKind] = {
+    "web": SourceKind("web", web_settings, WebConnector),
+}
+
+
+def kind_named(name: str) -> SourceKind:
+    """The kind called ``name``; raises ``SourceError`` listing the known ones."""
+    kind = KINDS.get(name.lower())
+    if kind is None:
+        raise SourceError(f"unknown source kind {name!r} (known: {', '.join(sorted(KINDS))})")
+    return kind
