@@ -64,6 +64,7 @@ async def test_a_replica_with_its_services_up_is_ready(
     assert body == {
         "status": "ready",
         "checks": {"database": "ok", "schema": "ok", "redis": "ok", "replica": "ok"},
+        "sources": {},
     }
 
 

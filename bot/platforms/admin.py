@@ -23,18 +23,23 @@ from typing import Literal
 
 from bot.core.knowledge_base import KnowledgeBase
 from bot.core.types import ReplyTo
-from bot.platforms import admin_messages
+from bot.platforms import admin_messages, source_messages
 from bot.service.jobs import IngestionJobs, JobQueueError
+from bot.service.source_jobs import SourceJobs
 from knowledge.errors import DocumentNotFoundError, KnowledgeError, LoadError
 from knowledge.ingest import IngestReport, ingest
 from knowledge.loading import RawSource
 from knowledge.loading.guarded_fetch import FetchRefused, is_web_link
 from knowledge.loading.sources import web_source
+from knowledge.sources.connector import UnknownSourceError
+from knowledge.sources.manager import SourceManager
 from knowledge.types import StoredDocument
 
 log = logging.getLogger(__name__)
 
-Action = Literal["add", "remove", "list", "stale", "gaps", "help"]
+Action = Literal["add", "remove", "list", "stale", "gaps", "help", "sources", "sync"]
+# The commands that become background jobs when there is a job queue.
+QUEUED: tuple[Action, ...] = ("add", "sync")
 # Slack sends links in command text as <https://x|label> or <https://x> when escaping is on.
 _SLACK_LINK = re.compile(r"^<([^|>]+)(?:\|[^>]*)?>$")
 _SCOPE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -53,7 +58,8 @@ class AdminCommandError(ValueError):
 
 def parse_admin_command(text: str) -> AdminCommand:
     """``add <url> [scope ...]``, ``remove <doc id|link|title>``, ``list``, ``stale``, ``gaps``,
-    ``help`` (or empty). ``gaps`` is the adapters' to answer: it needs their buttons and forms."""
+    ``sources``, ``sync <name>``, ``help`` (or empty). ``gaps`` is the adapters' to answer: it
+    needs their buttons and forms."""
     words = text.split()
     if not words or words[0].lower() == "help":
         return AdminCommand("help")
@@ -64,6 +70,12 @@ def parse_admin_command(text: str) -> AdminCommand:
         return AdminCommand("stale")
     if action == "gaps":
         return AdminCommand("gaps")
+    if action == "sources":
+        return AdminCommand("sources")
+    if action == "sync":
+        if len(rest) != 1:
+            raise AdminCommandError(source_messages.sync_usage())
+        return AdminCommand("sync", rest[0].lower())
     if action == "add":
         if not rest:
             raise AdminCommandError(admin_messages.admin_usage_add())
@@ -95,9 +107,35 @@ def _unwrap_link(word: str) -> str:
 class KnowledgeAdmin:
     """Runs admin commands against the knowledge base; every reply is one Markdown message."""
 
-    def __init__(self, kb: KnowledgeBase, jobs: IngestionJobs | None = None) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        jobs: IngestionJobs | None = None,
+        sources: SourceManager | None = None,
+        source_jobs: SourceJobs | None = None,
+    ) -> None:
         self._kb = kb
         self._jobs = jobs
+        self._sources = sources
+        self._source_jobs = source_jobs
+
+    async def queue(self, command: AdminCommand, reply_to: ReplyTo) -> str:
+        """Queue ``add`` or ``sync`` as a background job (run it here without a queue)."""
+        if command.action == "add":
+            return await self.queue_add(command, reply_to)
+        if self._source_jobs is None or self._sources is None:
+            return await self.run(command)
+        try:
+            await self._sources.status(command.argument)
+            job_id = await self._source_jobs.submit(command.argument, reply_to)
+        except UnknownSourceError:
+            return source_messages.unknown_source(command.argument)
+        except JobQueueError as e:
+            log.warning("cannot queue kb sync %s: %s", command.argument, e)
+            return admin_messages.jobs_unavailable(str(e))
+        if job_id is None:
+            return source_messages.sync_already_queued(command.argument)
+        return source_messages.sync_queued(command.argument, job_id)
 
     async def queue_add(self, command: AdminCommand, reply_to: ReplyTo) -> str:
         """Queue ``add`` as a background job (run it here when there is no queue)."""
@@ -122,12 +160,22 @@ class KnowledgeAdmin:
                 return admin_messages.admin_document_list(await self._kb.store.list_documents())
             if command.action == "stale":
                 return admin_messages.admin_stale(await self.overdue())
+            if command.action in ("sources", "sync") and self._sources is not None:
+                return await self._run_sources(command, self._sources)
             return admin_messages.admin_help()
         except DocumentNotFoundError:
             return admin_messages.admin_not_found(command.argument)
         except KnowledgeError as e:
             log.warning("kb %s failed: %s", command.action, e)
             return admin_messages.admin_failed(str(e))
+
+    async def _run_sources(self, command: AdminCommand, sources: SourceManager) -> str:
+        if command.action == "sources":
+            return source_messages.sources_list(await sources.statuses())
+        try:
+            return source_messages.synced(await sources.sync(command.argument))
+        except UnknownSourceError:
+            return source_messages.unknown_source(command.argument)
 
     async def overdue(self) -> list[StoredDocument]:
         """The documents whose review date has passed (UTC), the longest overdue first."""

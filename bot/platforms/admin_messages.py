@@ -18,6 +18,8 @@ def admin_help(prefix: str = "/kb") -> str:
             f"- `{prefix} remove <doc id, link or title>`: remove a document",
             f"- `{prefix} list`: list the documents",
             f"- `{prefix} stale`: the documents whose review date has passed",
+            f"- `{prefix} sources`: the sources kept in sync and how their last sync went",
+            f"- `{prefix} sync <name>`: sync a source now",
             f"- `{prefix} gaps`: the questions I could not answer, or answered badly, "
             "most asked first, to answer once for everyone",
             "- Send me a file (Markdown, HTML, PDF, Word or text) in a direct message to add it.",

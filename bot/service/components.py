@@ -13,6 +13,8 @@ from bot.platforms.delivery import PlatformReporter
 from bot.service.jobs import IngestionJobs
 from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import Metrics
+from bot.service.source_jobs import SourceJobs
+from knowledge.sources.manager import SourceManager
 
 
 @dataclass(frozen=True)
@@ -29,3 +31,5 @@ class Core:
     curator: Curator
     # The key of the hashes stored instead of chat user ids (bot/service/user_key.py).
     user_hash_key: bytes
+    sources: SourceManager
+    source_jobs: SourceJobs

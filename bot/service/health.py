@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio
 from sqlalchemy import text
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from knowledge.database import require_current_schema
 from knowledge.errors import SchemaOutdatedError
+from knowledge.sources.manager import SourceManager
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,31 @@ async def check_readiness(engine: AsyncEngine, client: redis.asyncio.Redis) -> R
         _bounded("redis", _redis(client)),
     )
     return Readiness({"database": database, "schema": schema, "redis": cache})
+
+
+async def source_details(manager: SourceManager) -> dict[str, dict[str, Any]]:
+    """How each source's last sync went, for ``/readyz``'s details: they never make a replica
+    unready (a wiki being down is no reason to stop answering). Like the checks, they carry no
+    error text (it can name internal hosts): ``sources list`` and ``/kb sources`` show it."""
+    try:
+        statuses = await asyncio.wait_for(manager.statuses(), CHECK_TIMEOUT_SECONDS)
+    except Exception as e:
+        log.warning("cannot read the sources' status: %s", type(e).__name__)
+        return {}
+    return {
+        s.config.name: {
+            "kind": s.config.kind,
+            "state": "never synced" if s.last_sync_at is None else "error" if s.last_error else OK,
+            "last_sync": s.last_sync_at.isoformat() if s.last_sync_at else None,
+            "last_success": s.last_success_at.isoformat() if s.last_success_at else None,
+            "pages": s.pages,
+            "added": s.added,
+            "updated": s.updated,
+            "removed": s.removed,
+            "failed": s.failed,
+        }
+        for s in statuses
+    }
 
 
 async def _bounded(name: str, check: Awaitable[str]) -> str:

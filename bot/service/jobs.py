@@ -48,6 +48,8 @@ _SWEEP_LOCK = 0x5B07_1D6E
 
 
 Ingest = Callable[[str, tuple[str, ...]], Awaitable[str]]
+TaskRegistration = Callable[[procrastinate.App], None]
+"""Registers more tasks (on ``QUEUE``) with the app a replica's workers run."""
 
 
 class JobQueueError(RuntimeError):
@@ -86,24 +88,34 @@ class IngestionJobs:
 
     async def submit(self, source: str, scopes: tuple[str, ...], reply_to: ReplyTo) -> int | None:
         """Queue an ingestion of ``source``; returns the job id, or None if one is queued."""
+        job_id = await self.defer(
+            INGEST_TASK,
+            f"ingest:{source}",
+            source=source,
+            scopes=list(scopes),
+            reply_to={"platform": reply_to.platform, "address": dict(reply_to.address)},
+        )
+        if job_id is not None:
+            self._metrics.ingestion_jobs.labels("queued").inc()
+        return job_id
+
+    async def defer(self, task: str, lock: str, **arguments: Any) -> int | None:
+        """Queue ``task`` with ``arguments``; None when a job with the same ``lock`` is queued.
+        Raises ``JobQueueError`` when the queue's database cannot be reached."""
         try:
             await self._open()
-            job_id = await self._app.configure_task(
-                INGEST_TASK, queue=QUEUE, lock=f"ingest:{source}", queueing_lock=f"ingest:{source}"
-            ).defer_async(
-                source=source,
-                scopes=list(scopes),
-                reply_to={"platform": reply_to.platform, "address": dict(reply_to.address)},
-            )
+            return await self._app.configure_task(
+                task, queue=QUEUE, lock=lock, queueing_lock=lock
+            ).defer_async(**arguments)
         except AlreadyEnqueued:
             return None
         except (ConnectorException, OSError) as e:
             raise JobQueueError(_first_line(e)) from e
-        self._metrics.ingestion_jobs.labels("queued").inc()
-        return job_id
 
     @contextlib.asynccontextmanager
-    async def running(self, ingest: Ingest, reporter: Reporter) -> AsyncIterator[None]:
+    async def running(
+        self, ingest: Ingest, reporter: Reporter, *more: TaskRegistration
+    ) -> AsyncIterator[None]:
         """Run this replica's workers and the stalled-job sweeper until the block ends.
 
         Leaving the block stops taking jobs and gives a running one the shutdown timeout to
@@ -114,6 +126,8 @@ class IngestionJobs:
             return
         await self._open()
         self._register(ingest, reporter)
+        for register in more:
+            register(self._app)
         worker = asyncio.create_task(self._work_forever())
         sweeper = asyncio.create_task(self._sweep_forever())
         try:

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.core.types import Answer
+from knowledge.sources.types import SyncReport
 
 # Answers take from a few milliseconds (cached) to tens of seconds (a slow model).
 ANSWER_SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60)
@@ -71,6 +72,30 @@ class Metrics:
             buckets=INGESTION_SECONDS_BUCKETS,
             registry=self.registry,
         )
+        self.source_syncs = Counter(
+            "supportbot_source_syncs",
+            "Syncs of sources this replica ran, by source and outcome (ok, partial, failed).",
+            ["source", "outcome"],
+            registry=self.registry,
+        )
+        self.source_items = Counter(
+            "supportbot_source_items",
+            "Items synced from sources, by source and change (added, updated, removed, failed).",
+            ["source", "change"],
+            registry=self.registry,
+        )
+        self.source_pages = Gauge(
+            "supportbot_source_pages",
+            "Pages each source held after the last sync this replica ran.",
+            ["source"],
+            registry=self.registry,
+        )
+        self.source_last_success = Gauge(
+            "supportbot_source_last_success_timestamp_seconds",
+            "When this replica last synced each source without failures (Unix time).",
+            ["source"],
+            registry=self.registry,
+        )
         for outcome in ("answered", "not_covered", "unavailable", "invalid", "limited"):
             for platform in ("slack", "teams"):
                 self.questions.labels(platform, outcome)
@@ -86,6 +111,19 @@ class Metrics:
         self.answer_seconds.labels(platform).observe(answer.latency_ms / 1000)
         self.llm_tokens.labels("prompt").inc(answer.usage.prompt_tokens)
         self.llm_tokens.labels("completion").inc(answer.usage.completion_tokens)
+
+    def observe_sync(self, report: SyncReport) -> None:
+        """Count a source's sync: its outcome, its changes, and its pages."""
+        outcome = "failed" if report.error else "partial" if report.failures else "ok"
+        self.source_syncs.labels(report.source, outcome).inc()
+        if report.error:
+            return
+        changes = (("added", report.added), ("updated", report.updated))
+        for change, count in (*changes, ("removed", report.removed), ("failed", report.failed)):
+            self.source_items.labels(report.source, change).inc(count)
+        self.source_pages.labels(report.source).set(report.pages)
+        if report.ok:
+            self.source_last_success.labels(report.source).set_to_current_time()
 
     def render(self) -> bytes:
         """The metrics in Prometheus's text exposition format."""

@@ -30,7 +30,7 @@ from bot.platforms.teams.app import TeamsEndpoint, build_teams_endpoint
 from bot.platforms.teams.gate import handle_activity
 from bot.service import messages
 from bot.service.components import Core
-from bot.service.health import check_readiness
+from bot.service.health import check_readiness, source_details
 from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import CONTENT_TYPE
 from bot.service.settings import Settings, SettingsError
@@ -89,7 +89,11 @@ def _readyz_handler(core: Core) -> Handler:
         readiness = await check_readiness(core.kb.engine, core.redis)
         checks = {**readiness.checks, "replica": "stopping" if core.work.stopping else "ok"}
         ready = readiness.ready and not core.work.stopping
-        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        body = {
+            "status": "ready" if ready else "not ready",
+            "checks": checks,
+            "sources": await source_details(core.sources),
+        }
         return web.json_response(body, status=200 if ready else 503)
 
     return handle
@@ -234,7 +238,9 @@ async def _serve_until(
 async def run_jobs(core: Core) -> AsyncIterator[None]:
     """This replica's ingestion workers, reporting to admins through the chat adapters that
     registered a reporter with ``core.reporters``."""
-    async with core.jobs.running(KnowledgeAdmin(core.kb).ingest, core.reporters):
+    async with core.jobs.running(
+        KnowledgeAdmin(core.kb).ingest, core.reporters, core.source_jobs.tasks(core.reporters)
+    ):
         yield
 
 

@@ -28,6 +28,8 @@ from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import Metrics
 from bot.service.safeguards import Safeguards, build_safeguards
 from bot.service.settings import Settings
+from bot.service.source_jobs import SourceJobs
+from bot.service.source_wiring import source_manager
 from bot.service.user_key import user_hash_key
 from knowledge.chunking import ChunkingOptions
 from knowledge.database import create_engine, ensure_database, require_current_schema
@@ -199,6 +201,7 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                     shutdown_timeout=settings.shutdown_timeout,
                 ),
             )
+            sources = source_manager(settings, kb)
             try:
                 yield Core(
                     answers=service,
@@ -210,6 +213,8 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                     reporters=reporters,
                     curator=curator,
                     user_hash_key=hash_key,
+                    sources=sources,
+                    source_jobs=SourceJobs(jobs, sources, metrics),
                 )
             finally:
                 await jobs.close()

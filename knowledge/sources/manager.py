@@ -68,6 +68,10 @@ class SourceManager:
         """Every source with how its last sync went, by name."""
         return await self._records.all()
 
+    async def status(self, name: str) -> SourceStatus:
+        """The source named ``name``; raises ``UnknownSourceError``."""
+        return await self._records.get(name)
+
     async def sync(self, name: str) -> SyncReport:
         """Sync the source named ``name`` now; raises ``UnknownSourceError``."""
         status = await self._records.get(name)

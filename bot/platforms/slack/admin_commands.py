@@ -12,7 +12,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.platforms import admin_messages, messages
-from bot.platforms.admin import AdminCommandError, KnowledgeAdmin, parse_admin_command
+from bot.platforms.admin import (
+    QUEUED,
+    AdminCommandError,
+    KnowledgeAdmin,
+    parse_admin_command,
+)
 from bot.platforms.slack.curation import SlackCuration
 from bot.platforms.slack.directory import SlackDirectory
 from bot.platforms.slack.errors import log_slack_error
@@ -56,9 +61,9 @@ class SlackAdminCommands:
         if parsed.action == "gaps":
             await self._curation.show_gaps(respond)
             return
-        if parsed.action == "add":
+        if parsed.action in QUEUED:
             reply_to = slack_reply_to(command.get("response_url", ""), command["user_id"])
-            reply = await self._admin.queue_add(parsed, reply_to)
+            reply = await self._admin.queue(parsed, reply_to)
         else:
             reply = await self._admin.run(parsed)
         await respond(text=to_mrkdwn(reply), response_type="ephemeral", replace_original=False)

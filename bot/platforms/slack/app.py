@@ -121,7 +121,7 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
     )
     listeners = SlackListeners(
         answers=core.answers,
-        admin=KnowledgeAdmin(core.kb, core.jobs),
+        admin=KnowledgeAdmin(core.kb, core.jobs, core.sources, core.source_jobs),
         feedback=PgFeedbackStore(core.kb.engine),
         markers=RedisMarkers(core.redis, settings.redis_namespace),
         work=core.work,

@@ -9,7 +9,12 @@ from botbuilder.core import TurnContext
 
 from bot.loop.curation import Curator
 from bot.platforms import admin_messages, messages
-from bot.platforms.admin import AdminCommandError, KnowledgeAdmin, parse_admin_command
+from bot.platforms.admin import (
+    QUEUED,
+    AdminCommandError,
+    KnowledgeAdmin,
+    parse_admin_command,
+)
 from bot.platforms.teams.activity import user_id
 from bot.platforms.teams.cards import GAPS_SHOWN, gap_list_activity
 from bot.platforms.teams.connector import send, send_text, send_typing
@@ -60,8 +65,8 @@ class TeamsAdminCommands:
         if parsed.action == "gaps":
             await self._show_gaps(context)
             return
-        if parsed.action == "add":
-            reply = await self._admin.queue_add(parsed, teams_reply_to(context.activity))
+        if parsed.action in QUEUED:
+            reply = await self._admin.queue(parsed, teams_reply_to(context.activity))
         else:
             reply = await self._admin.run(parsed)
         await send_text(context, reply)
