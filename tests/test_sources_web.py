@@ -76,10 +76,13 @@ async def test_a_sitemap_syncs_its_pages_then_an_edit_and_a_removal(
 async def test_a_lastmod_that_did_not_change_skips_the_page_without_requesting_it(
     site: FakeSite, manager: SourceManager
 ) -> None:
-    site.lastmod = {path: "2026-12-01" for path in site.pages}
     await manager.add("web", "intranet", {"sitemap": f"{site.base}/sitemap.xml"}, ("public",), HOUR)
     await manager.sync("intranet")
+    site.lastmod = {path: "2026-12-01" for path in site.pages}
+    await manager.sync("intranet")  # 304s: the pages are as stored; their <lastmod> is kept
     site.requests.clear()
+    assert (await manager.sync("intranet")).unchanged == 3
+    assert site.page_requests() == []
     site.lastmod["/travel.html"] = "2026-12-05"
     site.page("/travel.html", "Travel policy", "<h2>Flights</h2><p>Book business.</p>")
 
@@ -205,3 +208,17 @@ async def test_removing_a_source_removes_its_documents(
 
     assert await store.list_documents() == []
     assert await manager.statuses() == []
+
+
+async def test_only_sources_whose_interval_has_passed_are_due(
+    site: FakeSite, manager: SourceManager
+) -> None:
+    sitemap = {"sitemap": f"{site.base}/sitemap.xml"}
+    await manager.add("web", "synced", sitemap, ("public",), HOUR)
+    await manager.add("web", "fresh", sitemap, ("public",), HOUR)
+    await manager.sync("synced")
+
+    due = await manager.sync_all(due_only=True)
+
+    assert [r.source for r in due] == ["fresh"]
+    assert await manager.sync_all(due_only=True) == []

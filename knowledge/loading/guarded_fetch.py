@@ -115,6 +115,7 @@ class GuardedFetcher:
         self._policy = policy
         self._resolver = resolver
         self._verify = verify
+        self._context: ssl.SSLContext | None = None
 
     async def fetch(self, url: str) -> Fetched:
         try:
@@ -166,7 +167,7 @@ class GuardedFetcher:
             # A client per hop: a pooled connection opened for another name must not be reused.
             async with (
                 httpx.AsyncClient(
-                    verify=self._verify,
+                    verify=self._ssl_context(),
                     trust_env=False,
                     follow_redirects=False,
                     timeout=self._policy.deadline_seconds,
@@ -192,6 +193,15 @@ class GuardedFetcher:
                 data = await self._body(current, response) if wanted else b""
                 return Probe(url, current, status, media_type, data, dict(response.headers))
         raise FetchRefused(url, f"more than {self._policy.max_redirects} redirects")
+
+    def _ssl_context(self) -> ssl.SSLContext | bool:
+        """The certificate store, loaded once (loading it costs tens of milliseconds: per
+        request, that was most of a sync of unchanged pages)."""
+        if self._verify is not True:
+            return self._verify
+        if self._context is None:
+            self._context = httpx.create_ssl_context()
+        return self._context
 
     async def _pinned(self, url: httpx.URL) -> httpx.URL:
         """``url`` with its host replaced by the address it resolves to, once that is checked."""

@@ -16,6 +16,7 @@ from knowledge.sources.records import PgSourceRecords
 from knowledge.sources.sync import SourceSync
 from knowledge.sources.types import SourceConfig, SourceStatus, SyncReport
 from knowledge.store import PgDocumentStore
+from knowledge.types import PUBLIC_SCOPE
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,9 @@ class SourceManager:
             settings = kind.settings(options)
         except ValueError as e:
             raise SourceError(str(e)) from None
-        config = SourceConfig(name, kind.name, settings, scopes, interval_seconds)
+        config = SourceConfig(
+            name, kind.name, settings, scopes or (PUBLIC_SCOPE,), interval_seconds
+        )
         await self._records.add(config)
         return config
 

@@ -119,6 +119,10 @@ class SourceSync:
         try:
             content = await connector.fetch(item, previous or None)
             if content is None:
+                if known is not None and known.change != token and item.change:
+                    await self._records.keep_item(
+                        config.name, dataclasses.replace(known, change=token)
+                    )
                 return _Outcome(item.id, "unchanged")
             return await self._store_item(config, item, known, content, scopes, scope_key)
         except ItemGone:
