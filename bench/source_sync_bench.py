@@ -83,7 +83,8 @@ async def main(args: argparse.Namespace) -> None:
                 store, records, SourceSync(store, records), lambda _: ConnectorContext()
             )
             publish(site, args.pages)
-            await manager.add("web", "site", {"sitemap": f"{site.base}/sitemap.xml"}, (), 3600)
+            sitemap = {"sitemap": f"{site.base}/sitemap.xml", "max_pages": args.pages}
+            await manager.add("web", "site", sitemap, (), 3600)
             print(f"{args.pages} pages, {args.changed} of them changed in the last sync")
             await timed("first sync", manager, embedder, site)
             await timed("unchanged, no <lastmod> (ETag, 304)", manager, embedder, site)

@@ -42,7 +42,7 @@ async def test_add_sync_list_and_remove_a_web_source(database_url: str, tmp_path
         listed = await _cli(database_url, tmp_path, "sources", "list", "--json")
         [source] = json.loads(listed.stdout)
         assert source["name"] == "intranet" and source["kind"] == "web"
-        assert source["settings"] == {"sitemap": f"{site.base}/sitemap.xml", "max_pages": 1000}
+        assert source["settings"] == {"sitemap": f"{site.base}/sitemap.xml", "max_pages": 5000}
         assert (source["scopes"], source["interval_seconds"]) == (["hr"], 7200)
         assert (source["pages"], source["added"], source["failed"]) == (2, 2, 1)
 
@@ -56,7 +56,7 @@ async def test_add_sync_list_and_remove_a_web_source(database_url: str, tmp_path
 
 async def test_bad_input_is_one_line_naming_it(database_url: str, tmp_path: Path) -> None:
     cases = [
-        (("sources", "add", "ftp", "x"), "unknown source kind 'ftp' (known: web)"),
+        (("sources", "add", "ftp", "x"), "unknown source kind 'ftp' (known: confluence, web)"),
         (("sources", "add", "web", "x"), "a web source needs either --sitemap URL or --start URL"),
         (("sources", "add", "web", "x", "--sitemap", "nope"), "'nope' is not an http(s) URL"),
         (

@@ -28,12 +28,14 @@ def register(commands: Commands) -> None:
     actions = sources.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     add = actions.add_parser("add", help="add a source: KIND NAME [options]")
-    add.add_argument("kind", metavar="KIND", help="web")
+    add.add_argument("kind", metavar="KIND", help="web or confluence")
     add.add_argument("name", metavar="NAME", help="its name: letters, digits, - and _")
     add.add_argument("--sitemap", metavar="URL", help="web: the pages this sitemap lists")
     add.add_argument("--start", metavar="URL", help="web: crawl from this page")
     add.add_argument("--prefix", metavar="PATH", help="web: crawl only under this path")
     add.add_argument("--max-pages", type=int, metavar="N", help="web: at most N pages")
+    add.add_argument("--site", metavar="URL", help="confluence: https://NAME.atlassian.net")
+    add.add_argument("--space", metavar="KEY", help="confluence: the space's key")
     add.add_argument("--scope", action="append", help="who may see its documents (repeatable)")
     add.add_argument(
         "--interval",
@@ -79,6 +81,8 @@ async def _add(settings: Settings, args: argparse.Namespace) -> int:
         "start": args.start,
         "prefix": args.prefix,
         "max_pages": args.max_pages,
+        "site": args.site,
+        "space": args.space,
     }
     scopes = parse_scopes(args.scope) if args.scope else (PUBLIC_SCOPE,)
     await prepare(settings, Progress(), load_model=False)

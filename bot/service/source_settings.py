@@ -16,7 +16,10 @@ from bot.service.secret import Secret
 def source_settings(get: Callable[[str], str | None], number: Number) -> dict[str, Any]:
     """The default sync interval (minutes) and the kinds' credentials that are set, by the
     names the kinds ask for them."""
-    given: dict[str, str | None] = {}
+    given = {
+        "confluence_email": get("SUPPORTBOT_CONFLUENCE_EMAIL"),
+        "confluence_token": get("SUPPORTBOT_CONFLUENCE_API_TOKEN"),
+    }
     credentials = {name: Secret(value) for name, value in given.items() if value}
     return {
         "source_interval_minutes": number("SUPPORTBOT_SOURCE_INTERVAL_MINUTES", int, 60, 1),

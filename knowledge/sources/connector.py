@@ -14,6 +14,7 @@ from typing import Protocol
 from knowledge.errors import KnowledgeError, LoadError
 from knowledge.loading.addresses import AllowList
 from knowledge.sources.types import ItemContent, Listing, SourceItem
+from knowledge.types import PUBLIC_SCOPE
 
 
 class SourceConnector(Protocol):
@@ -43,7 +44,8 @@ class ConnectorContext:
 
     ``credentials`` are the kind's secrets from the settings (never stored with the source);
     ``allowed`` the hosts and networks the fetches may reach besides public ones; ``groups``
-    maps a group at the source to the scopes its members have (the access file's ``sources``).
+    maps a group at the source to the scopes its members have (the access file's ``sources``);
+    ``scopes`` are the source's own.
     """
 
     credentials: Mapping[str, str] = field(default_factory=dict)
@@ -52,6 +54,7 @@ class ConnectorContext:
     timeout: float = 20.0
     max_bytes: int = 25 * 1024 * 1024
     max_retry_wait: float = 60.0
+    scopes: tuple[str, ...] = (PUBLIC_SCOPE,)
 
 
 class SourceError(KnowledgeError):

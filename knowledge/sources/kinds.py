@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from knowledge.sources.confluence import CREDENTIALS as CONFLUENCE_CREDENTIALS
+from knowledge.sources.confluence import ConfluenceConnector, confluence_settings
 from knowledge.sources.connector import ConnectorContext, SourceConnector, SourceError
 from knowledge.sources.web import WebConnector, web_settings
 
@@ -24,6 +26,9 @@ class SourceKind:
 
 KINDS: dict[str, SourceKind] = {
     "web": SourceKind("web", web_settings, WebConnector),
+    "confluence": SourceKind(
+        "confluence", confluence_settings, ConfluenceConnector, CONFLUENCE_CREDENTIALS
+    ),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -105,7 +106,8 @@ class SourceManager:
 
     async def _sync_one(self, config: SourceConfig) -> SyncReport:
         kind = kind_named(config.kind)
-        connector = kind.connector(config.settings, self._context_for(kind))
+        context = dataclasses.replace(self._context_for(kind), scopes=config.scopes)
+        connector = kind.connector(config.settings, context)
         try:
             report = await self._sync.sync(config, connector)
         finally:

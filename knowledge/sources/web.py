@@ -39,7 +39,7 @@ from knowledge.sources.site_maps import (
 )
 from knowledge.sources.types import ItemContent, Listing, SourceItem
 
-DEFAULT_MAX_PAGES = 1000
+DEFAULT_MAX_PAGES = 5000
 _MAX_SITEMAPS = 50
 _GONE = (404, 410)
 
