@@ -19,6 +19,7 @@ def source_settings(get: Callable[[str], str | None], number: Number) -> dict[st
     given = {
         "confluence_email": get("SUPPORTBOT_CONFLUENCE_EMAIL"),
         "confluence_token": get("SUPPORTBOT_CONFLUENCE_API_TOKEN"),
+        "notion_token": get("SUPPORTBOT_NOTION_TOKEN"),
     }
     credentials = {name: Secret(value) for name, value in given.items() if value}
     return {

@@ -9,6 +9,8 @@ from typing import Any
 from knowledge.sources.confluence import CREDENTIALS as CONFLUENCE_CREDENTIALS
 from knowledge.sources.confluence import ConfluenceConnector, confluence_settings
 from knowledge.sources.connector import ConnectorContext, SourceConnector, SourceError
+from knowledge.sources.notion import CREDENTIALS as NOTION_CREDENTIALS
+from knowledge.sources.notion import NotionConnector, notion_settings
 from knowledge.sources.web import WebConnector, web_settings
 
 
@@ -29,6 +31,7 @@ KINDS: dict[str, SourceKind] = {
     "confluence": SourceKind(
         "confluence", confluence_settings, ConfluenceConnector, CONFLUENCE_CREDENTIALS
     ),
+    "notion": SourceKind("notion", notion_settings, NotionConnector, NOTION_CREDENTIALS),
 }
 
 
