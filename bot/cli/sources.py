@@ -28,7 +28,7 @@ def register(commands: Commands) -> None:
     actions = sources.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     add = actions.add_parser("add", help="add a source: KIND NAME [options]")
-    add.add_argument("kind", metavar="KIND", help="web, confluence or notion")
+    add.add_argument("kind", metavar="KIND", help="web, confluence, notion or sharepoint")
     add.add_argument("name", metavar="NAME", help="its name: letters, digits, - and _")
     add.add_argument("--sitemap", metavar="URL", help="web: the pages this sitemap lists")
     add.add_argument("--start", metavar="URL", help="web: crawl from this page")
@@ -37,6 +37,8 @@ def register(commands: Commands) -> None:
     add.add_argument("--site", metavar="URL", help="confluence: https://NAME.atlassian.net")
     add.add_argument("--space", metavar="KEY", help="confluence: the space's key")
     add.add_argument("--database", metavar="ID", help="notion: the database's id")
+    add.add_argument("--drive", metavar="ID", help="sharepoint: the Graph drive (library) id")
+    add.add_argument("--folder", metavar="PATH", help="sharepoint: only files under this folder")
     add.add_argument("--scope", action="append", help="who may see its documents (repeatable)")
     add.add_argument(
         "--interval",
@@ -85,6 +87,8 @@ async def _add(settings: Settings, args: argparse.Namespace) -> int:
         "site": args.site,
         "space": args.space,
         "database": args.database,
+        "drive": args.drive,
+        "folder": args.folder,
     }
     scopes = parse_scopes(args.scope) if args.scope else (PUBLIC_SCOPE,)
     await prepare(settings, Progress(), load_model=False)

@@ -20,6 +20,9 @@ def source_settings(get: Callable[[str], str | None], number: Number) -> dict[st
         "confluence_email": get("SUPPORTBOT_CONFLUENCE_EMAIL"),
         "confluence_token": get("SUPPORTBOT_CONFLUENCE_API_TOKEN"),
         "notion_token": get("SUPPORTBOT_NOTION_TOKEN"),
+        "graph_tenant": get("SUPPORTBOT_GRAPH_TENANT_ID"),
+        "graph_client_id": get("SUPPORTBOT_GRAPH_CLIENT_ID"),
+        "graph_client_secret": get("SUPPORTBOT_GRAPH_CLIENT_SECRET"),
     }
     credentials = {name: Secret(value) for name, value in given.items() if value}
     return {

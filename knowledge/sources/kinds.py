@@ -11,6 +11,8 @@ from knowledge.sources.confluence import ConfluenceConnector, confluence_setting
 from knowledge.sources.connector import ConnectorContext, SourceConnector, SourceError
 from knowledge.sources.notion import CREDENTIALS as NOTION_CREDENTIALS
 from knowledge.sources.notion import NotionConnector, notion_settings
+from knowledge.sources.sharepoint import CREDENTIALS as GRAPH_CREDENTIALS
+from knowledge.sources.sharepoint import SharePointConnector, sharepoint_settings
 from knowledge.sources.web import WebConnector, web_settings
 
 
@@ -32,6 +34,9 @@ KINDS: dict[str, SourceKind] = {
         "confluence", confluence_settings, ConfluenceConnector, CONFLUENCE_CREDENTIALS
     ),
     "notion": SourceKind("notion", notion_settings, NotionConnector, NOTION_CREDENTIALS),
+    "sharepoint": SourceKind(
+        "sharepoint", sharepoint_settings, SharePointConnector, GRAPH_CREDENTIALS
+    ),
 }
 
 

@@ -62,8 +62,9 @@ class SourceSync:
         """Bring the documents of ``config`` in line with the source; returns what changed."""
         name = config.name
         known = await self._records.known_items(name)
+        cursor = await self._records.cursor(name)
         try:
-            listing = await connector.list_items(await self._records.cursor(name))
+            listing = await connector.list_items(cursor)
         except SourceError as e:
             report = SyncReport(name, pages=len(known), error=str(e))
             await self._records.finish_sync(name, report, None)
@@ -98,7 +99,9 @@ class SourceSync:
             failures=tuple(o.problem for o in outcomes if o.status == "failed"),
             error=stopped,
         )
-        await self._records.finish_sync(name, report, listing.cursor if stopped is None else None)
+        # A change feed is read again from the same place until every change in it is stored.
+        advance = stopped is None and not report.failures
+        await self._records.finish_sync(name, report, listing.cursor if advance else cursor)
         return report
 
     async def _item(
