@@ -28,7 +28,7 @@ def register(commands: Commands) -> None:
     actions = sources.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     add = actions.add_parser("add", help="add a source: KIND NAME [options]")
-    add.add_argument("kind", metavar="KIND", help="web, confluence, notion or sharepoint")
+    add.add_argument("kind", metavar="KIND", help="web, confluence, notion, sharepoint or gdrive")
     add.add_argument("name", metavar="NAME", help="its name: letters, digits, - and _")
     add.add_argument("--sitemap", metavar="URL", help="web: the pages this sitemap lists")
     add.add_argument("--start", metavar="URL", help="web: crawl from this page")
@@ -38,7 +38,11 @@ def register(commands: Commands) -> None:
     add.add_argument("--space", metavar="KEY", help="confluence: the space's key")
     add.add_argument("--database", metavar="ID", help="notion: the database's id")
     add.add_argument("--drive", metavar="ID", help="sharepoint: the Graph drive (library) id")
-    add.add_argument("--folder", metavar="PATH", help="sharepoint: only files under this folder")
+    add.add_argument(
+        "--folder",
+        metavar="PATH|ID",
+        help="sharepoint: only files under this folder; gdrive: its id",
+    )
     add.add_argument("--scope", action="append", help="who may see its documents (repeatable)")
     add.add_argument(
         "--interval",

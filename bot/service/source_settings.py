@@ -7,10 +7,11 @@ never from chat, and never stored with a source.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bot.service.guard_settings import Number
-from bot.service.secret import Secret
+from bot.service.secret import Secret, SettingsError
 
 
 def source_settings(get: Callable[[str], str | None], number: Number) -> dict[str, Any]:
@@ -23,9 +24,22 @@ def source_settings(get: Callable[[str], str | None], number: Number) -> dict[st
         "graph_tenant": get("SUPPORTBOT_GRAPH_TENANT_ID"),
         "graph_client_id": get("SUPPORTBOT_GRAPH_CLIENT_ID"),
         "graph_client_secret": get("SUPPORTBOT_GRAPH_CLIENT_SECRET"),
+        "google_service_account": _read(get("SUPPORTBOT_GOOGLE_SERVICE_ACCOUNT_FILE")),
     }
     credentials = {name: Secret(value) for name, value in given.items() if value}
     return {
         "source_interval_minutes": number("SUPPORTBOT_SOURCE_INTERVAL_MINUTES", int, 60, 1),
         "source_credentials": credentials,
     }
+
+
+def _read(path: str | None) -> str | None:
+    """A key file's text, read at start so a bad path is one clear error, not a failed sync."""
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise SettingsError(
+            f"SUPPORTBOT_GOOGLE_SERVICE_ACCOUNT_FILE {path!r}: {e.strerror or e}"
+        ) from None

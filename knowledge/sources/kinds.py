@@ -9,6 +9,8 @@ from typing import Any
 from knowledge.sources.confluence import CREDENTIALS as CONFLUENCE_CREDENTIALS
 from knowledge.sources.confluence import ConfluenceConnector, confluence_settings
 from knowledge.sources.connector import ConnectorContext, SourceConnector, SourceError
+from knowledge.sources.google_drive import CREDENTIALS as GOOGLE_CREDENTIALS
+from knowledge.sources.google_drive import GoogleDriveConnector, google_drive_settings
 from knowledge.sources.notion import CREDENTIALS as NOTION_CREDENTIALS
 from knowledge.sources.notion import NotionConnector, notion_settings
 from knowledge.sources.sharepoint import CREDENTIALS as GRAPH_CREDENTIALS
@@ -33,6 +35,7 @@ KINDS: dict[str, SourceKind] = {
     "confluence": SourceKind(
         "confluence", confluence_settings, ConfluenceConnector, CONFLUENCE_CREDENTIALS
     ),
+    "gdrive": SourceKind("gdrive", google_drive_settings, GoogleDriveConnector, GOOGLE_CREDENTIALS),
     "notion": SourceKind("notion", notion_settings, NotionConnector, NOTION_CREDENTIALS),
     "sharepoint": SourceKind(
         "sharepoint", sharepoint_settings, SharePointConnector, GRAPH_CREDENTIALS
