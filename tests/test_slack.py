@@ -31,6 +31,7 @@ from knowledge.chunking import chunk_document
 from knowledge.types import MetadataChange
 from tests.documents import policy
 from tests.fake_openai import fake_openai, leave_answers
+from tests.fake_site import fake_site
 from tests.fake_slack import (
     BOT_ID,
     BOT_USER_ID,
@@ -652,3 +653,23 @@ async def test_past_the_per_person_limit_the_asker_is_told_when_to_ask_again(
     assert "Please ask again in" in limited["text"]
     assert [b["type"] for b in limited["blocks"]] == ["section"]  # no sources, no buttons
     assert other["text"].startswith("Here is what our policies say")  # someone else is answered
+
+
+async def test_kb_sources_and_kb_sync_for_admins(bot: Bot) -> None:
+    async with fake_site() as site:
+        site.page("/parking.html", "Parking", "<h2>Bays</h2><p>Park in bay 4.</p>")
+        sitemap = {"sitemap": f"{site.base}/sitemap.xml"}
+        await bot.core.sources.add("web", "intranet", sitemap, ("public",), 3600)
+        key = await bot.command("sources")
+        await bot.slack.wait_for(lambda: bool(bot.responses(key)))
+        assert "`intranet` (web): never synced" in bot.responses(key)[0]
+        key = await bot.command("sync intranet")
+        await bot.slack.wait_for(lambda: len(bot.responses(key)) >= 2)
+        queued, synced = bot.responses(key)
+        assert "Queued a sync of `intranet`" in queued
+        # Added by this sync, or just before by the periodic one (the source was due).
+        assert "Synced `intranet`: 1 page, " in synced
+    assert "Parking" in [d.title for d in await bot.core.kb.store.list_documents()]
+    key = await bot.command("sync nowhere")
+    await bot.slack.wait_for(lambda: bool(bot.responses(key)))
+    assert "no source named `nowhere`" in bot.responses(key)[0]

@@ -83,14 +83,17 @@ async def test_kb_sync_queues_a_job_that_reports_and_counts(
 
     assert queued.startswith("Queued a sync of `intranet` (job ")
     assert unknown == "There is no source named `nope`; `sources` lists them."
-    assert inbox.messages == [
-        "Synced `intranet`: 2 pages, 2 added, 0 updated, 0 removed, 0 unchanged."
-    ]
+    # The periodic job may sync the source (it is due) just before the queued one does: then
+    # that one adds the pages and the queued one finds them unchanged.
+    assert inbox.messages in (
+        ["Synced `intranet`: 2 pages, 2 added, 0 updated, 0 removed, 0 unchanged."],
+        ["Synced `intranet`: 2 pages, 0 added, 0 updated, 0 removed, 2 unchanged."],
+    )
     details = readyz["sources"]["intranet"]
-    assert (details["state"], details["pages"], details["added"]) == ("ok", 2, 2)
+    assert (details["state"], details["pages"]) == ("ok", 2)
     assert readyz["status"] == "ready"
     intranet = (("source", "intranet"),)
-    assert metrics[("supportbot_source_syncs_total", (("outcome", "ok"), *intranet))] == 1
+    assert metrics[("supportbot_source_syncs_total", (("outcome", "ok"), *intranet))] >= 1
     assert metrics[("supportbot_source_items_total", (("change", "added"), *intranet))] == 2
     assert metrics[("supportbot_source_pages", intranet)] == 2
     assert listing.startswith(

@@ -56,7 +56,10 @@ async def test_add_sync_list_and_remove_a_web_source(database_url: str, tmp_path
 
 async def test_bad_input_is_one_line_naming_it(database_url: str, tmp_path: Path) -> None:
     cases = [
-        (("sources", "add", "ftp", "x"), "unknown source kind 'ftp' (known: confluence, web)"),
+        (
+            ("sources", "add", "ftp", "x"),
+            "unknown source kind 'ftp' (known: confluence, gdrive, notion, sharepoint, web)",
+        ),
         (("sources", "add", "web", "x"), "a web source needs either --sitemap URL or --start URL"),
         (("sources", "add", "web", "x", "--sitemap", "nope"), "'nope' is not an http(s) URL"),
         (

@@ -184,7 +184,10 @@ async def test_a_redirect_into_another_private_host_is_refused(
 
 
 async def test_bad_sources_are_refused_with_one_line(manager: SourceManager) -> None:
-    with pytest.raises(SourceError, match="unknown source kind 'ftp' \\(known: confluence, web\\)"):
+    with pytest.raises(
+        SourceError,
+        match="unknown source kind 'ftp' \\(known: confluence, gdrive, notion, sharepoint, web\\)",
+    ):
         await manager.add("ftp", "x", {}, ("public",), HOUR)
     with pytest.raises(SourceError, match="'file:///etc/passwd' is not an http\\(s\\) URL"):
         await manager.add("web", "x", {"sitemap": "file:///etc/passwd"}, ("public",), HOUR)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.platforms.source_messages import pages
 from knowledge.sources.types import SourceConfig, SourceStatus, SyncReport
 
 
@@ -47,7 +48,7 @@ def status_row(status: SourceStatus) -> str:
         state = "never synced"
     else:
         when = status.last_sync_at.strftime("%Y-%m-%d %H:%M")
-        state = f"synced {when}: {status.pages} pages, " + counts(
+        state = f"synced {when}: {pages(status.pages)}, " + counts(
             status.added, status.updated, status.removed, status.failed
         )
     error = f"  last error: {status.last_error}" if status.last_error else ""
@@ -66,7 +67,7 @@ def sync_line(report: SyncReport) -> str:
     if report.error is not None:
         return f"{report.source}: not synced: {report.error}"
     return (
-        f"{report.source}: {report.pages} pages · "
+        f"{report.source}: {pages(report.pages)} · "
         f"{counts(report.added, report.updated, report.removed, report.failed)}, "
         f"{report.unchanged} unchanged"
     )

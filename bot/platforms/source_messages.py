@@ -17,7 +17,7 @@ def sources_list(statuses: Sequence[SourceStatus]) -> str:
             state = "never synced"
         else:
             state = (
-                f"{status.pages} pages, last synced {status.last_sync_at:%Y-%m-%d %H:%M} UTC "
+                f"{pages(status.pages)}, last synced {status.last_sync_at:%Y-%m-%d %H:%M} UTC "
                 f"(+{status.added} ~{status.updated} -{status.removed})"
             )
         error = f" ⚠️ {status.last_error}" if status.last_error else ""
@@ -45,7 +45,7 @@ def synced(report: SyncReport) -> str:
     if report.error is not None:
         return f"Could not sync `{report.source}`: {report.error}"
     line = (
-        f"Synced `{report.source}`: {report.pages} pages, {report.added} added, "
+        f"Synced `{report.source}`: {pages(report.pages)}, {report.added} added, "
         f"{report.updated} updated, {report.removed} removed, {report.unchanged} unchanged"
     )
     if not report.failures:
@@ -53,3 +53,7 @@ def synced(report: SyncReport) -> str:
     shown = "\n".join(f"- {failure}" for failure in report.failures[:5])
     more = f"\n- …and {report.failed - 5} more" if report.failed > 5 else ""
     return f"{line}; {report.failed} failed:\n{shown}{more}"
+
+
+def pages(count: int) -> str:
+    return f"{count} page" if count == 1 else f"{count} pages"
