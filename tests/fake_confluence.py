@@ -33,6 +33,7 @@ class FakeConfluence:
     pages: dict[str, Page] = field(default_factory=dict)
     token: str = TOKEN
     failing: set[str] = field(default_factory=set)
+    garbled: set[str] = field(default_factory=set)
     throttle_listing: int = 0
     page_size: int = 2
     requests: list[tuple[str, int]] = field(default_factory=list)
@@ -77,6 +78,8 @@ class FakeConfluence:
             return web.json_response({"message": "Unauthorized"}, status=401)
         if page_id in self.failing:
             return web.json_response({"message": "boom"}, status=500)
+        if page_id in self.garbled:
+            return web.Response(text="<html>a proxy's page</html>", content_type="text/html")
         page = self.pages.get(page_id)
         if page is None or page.status != "current":
             return web.json_response({"message": "No content"}, status=404)

@@ -92,12 +92,16 @@ async def test_a_failing_page_and_a_429_do_not_stop_the_others(
     manager = _manager(engine, store)
     await _add(manager, confluence)
     confluence.failing.add("102")
+    confluence.garbled.add("103")
     confluence.throttle_listing = 1
 
     report = await manager.sync("wiki")
 
-    assert report.added == 2
-    assert report.failures == (f"page 102: {confluence.base} answered HTTP 500",)
+    assert report.added == 1
+    assert report.failures == (
+        f"page 102: {confluence.base} answered HTTP 500",
+        "103: unexpected JSONDecodeError",
+    )
     assert confluence.requests[:2] == [("list", 429), ("list", 200)]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from knowledge.errors import KnowledgeError
 from knowledge.sources.connector import ConnectorContext, SourceError
 from knowledge.sources.kinds import SourceKind, kind_named
 from knowledge.sources.records import PgSourceRecords
@@ -89,7 +90,18 @@ class SourceManager:
         for status in await self._records.all():
             if due_only and not _due(status, now):
                 continue
-            reports.append(await self._sync_one(status.config))
+            try:
+                reports.append(await self._sync_one(status.config))
+            except SourceError as e:
+                reports.append(SyncReport(status.config.name, error=str(e)))
+            except KnowledgeError:
+                raise  # the database or the embedder: every source would fail alike
+            except Exception as e:
+                # One source answering what its connector did not expect stops only itself.
+                log.exception("source %s failed unexpectedly", status.config.name)
+                reports.append(
+                    SyncReport(status.config.name, error=f"unexpected {type(e).__name__}")
+                )
         return reports
 
     async def remove(self, name: str) -> int:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from knowledge.chunking import ChunkingOptions, chunk_document
-from knowledge.errors import LoadError
+from knowledge.errors import KnowledgeError, LoadError
 from knowledge.loading.isolation import parse_bounded
 from knowledge.loading.limits import ParseLimits
 from knowledge.sources.connector import ItemGone, SourceConnector, SourceError
@@ -66,9 +66,12 @@ class SourceSync:
         try:
             listing = await connector.list_items(cursor)
         except SourceError as e:
-            report = SyncReport(name, pages=len(known), error=str(e))
-            await self._records.finish_sync(name, report, None)
-            return report
+            return await self._failed(name, len(known), str(e))
+        except KnowledgeError:
+            raise
+        except Exception as e:
+            log.exception("source %s could not be listed", name)
+            return await self._failed(name, len(known), f"unexpected {type(e).__name__}")
         gate = asyncio.Semaphore(self._concurrency)
 
         async def one(item: SourceItem) -> _Outcome:
@@ -104,6 +107,11 @@ class SourceSync:
         await self._records.finish_sync(name, report, listing.cursor if advance else cursor)
         return report
 
+    async def _failed(self, name: str, pages: int, error: str) -> SyncReport:
+        report = SyncReport(name, pages=pages, error=error)
+        await self._records.finish_sync(name, report, None)
+        return report
+
     async def _item(
         self,
         config: SourceConfig,
@@ -134,6 +142,12 @@ class SourceSync:
             return _Outcome(item.id, "failed", str(e), stops_source=True)
         except LoadError as e:
             return _Outcome(item.id, "failed", str(e))
+        except KnowledgeError:
+            raise  # the database or the embedder: every item would fail alike
+        except Exception as e:
+            # A source answering what its connector did not expect fails that item alone.
+            log.exception("item %s of source %s failed unexpectedly", item.id, config.name)
+            return _Outcome(item.id, "failed", f"{item.id}: unexpected {type(e).__name__}")
 
     async def _store_item(
         self,
