@@ -663,3 +663,15 @@ async def test_past_the_per_person_limit_the_asker_is_told_when_to_ask_again(
 
 
 # Helpers
+
+
+async def test_kb_sources_and_kb_sync_of_an_unknown_source(bot: TeamsBot) -> None:
+    url = bot.connector.service_url
+    sitemap = {"sitemap": "https://intranet.example.com/sitemap.xml"}
+    await bot.core.sources.add("web", "intranet", sitemap, ("public",), 3600)
+    refused = await bot.ask(personal_message("kb sources", service_url=url))
+    assert "only knowledge-base admins" in refused["text"]
+    listed = (await bot.ask(personal_message("kb sources", user=ADMIN, service_url=url)))["text"]
+    assert "`intranet` (web): never synced" in listed
+    unknown = await bot.ask(personal_message("kb sync nowhere", user=ADMIN, service_url=url))
+    assert unknown["text"] == "There is no source named `nowhere`; `sources` lists them."
