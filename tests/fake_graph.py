@@ -25,6 +25,8 @@ class DriveFile:
     content: str
     version: int = 1
     deleted: bool = False
+    # None: inherited from the library; else the file's own grants (unique permissions).
+    shared_with: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -81,6 +83,7 @@ class FakeGraph:
 
     async def delta(self, request: web.Request) -> web.Response:
         assert request.match_info["drive"] == DRIVE and self._authorised(request)
+        assert request.headers["Prefer"] == "deltashowsharingchanges, hierarchicalsharing"
         since = request.query.get("token")
         if since is not None and self.delta_expired:
             self.delta_expired = False
@@ -103,6 +106,21 @@ class FakeGraph:
         else:
             body["@odata.deltaLink"] = f"{delta}?token={self.sequence}"
         return web.json_response(body)
+
+    async def permissions(self, request: web.Request) -> web.Response:
+        item_id = request.match_info["id"]
+        assert self._authorised(request)
+        self.requests.append((f"permissions:{item_id}", 200))
+        own = self.files[item_id].shared_with
+        if own is None:
+            inherited = {
+                "id": "i1",
+                "roles": ["read"],
+                "inheritedFrom": {"path": f"/drives/{DRIVE}/root:"},
+                "grantedToV2": {"siteGroup": {"displayName": "HR Site Visitors"}},
+            }
+            return web.json_response({"value": [inherited]})
+        return web.json_response({"value": own})
 
     async def content(self, request: web.Request) -> web.Response:
         item_id = request.match_info["id"]
@@ -133,6 +151,7 @@ async def fake_graph() -> AsyncIterator[FakeGraph]:
     app.router.add_post("/{tenant}/oauth2/v2.0/token", fake.token)
     app.router.add_get("/v1.0/drives/{drive}/root/delta", fake.delta)
     app.router.add_get("/v1.0/drives/{drive}/items/{id}/content", fake.content)
+    app.router.add_get("/v1.0/drives/{drive}/items/{id}/permissions", fake.permissions)
     app.router.add_get("/download/{id}", fake.download)
     async with serve(app) as base:
         fake.base = base

@@ -31,9 +31,13 @@ async def graph() -> AsyncIterator[FakeGraph]:
         yield fake
 
 
+async def _scopes(store: PgDocumentStore) -> dict[str, tuple[str, ...]]:
+    return {d.title: d.scopes for d in await store.list_documents()}
+
+
 def _manager(engine: AsyncEngine, store: PgDocumentStore) -> SourceManager:
     records = PgSourceRecords(engine)
-    context = ConnectorContext(credentials=CREDENTIALS)
+    context = ConnectorContext(credentials=CREDENTIALS, groups={"g-fin": ("finance",)})
     return SourceManager(store, records, SourceSync(store, records), lambda _: context)
 
 
@@ -67,7 +71,7 @@ async def test_a_library_syncs_then_follows_its_delta_feed(
     quiet = await manager.sync("hr")
     assert (quiet.pages, quiet.added, quiet.updated, quiet.removed) == (2, 0, 0, 0)
     assert embedder.calls == calls
-    assert [name for name, _ in graph.requests] == ["token", "delta"]
+    assert [name for name, _ in graph.requests] == ["token", "delta"], "a quiet library was read"
 
     graph.change("1", content="# Leave\n\nYou get 30 days.")
     graph.change("2", deleted=True)
@@ -128,3 +132,27 @@ async def test_a_revoked_secret_stops_the_source_and_removes_nothing(
     assert report.error.startswith("Microsoft refused the app's credentials (HTTP 401)")
     assert SECRET not in report.error
     assert len(await store.list_documents()) == 2
+
+
+async def test_unique_permissions_map_to_scopes_and_follow_sharing_changes(
+    graph: FakeGraph, engine: AsyncEngine, store: PgDocumentStore
+) -> None:
+    finance = {
+        "grantedToV2": {"group": {"id": "g-fin", "displayName": "Finance"}},
+        "roles": ["read"],
+    }
+    graph.change("1", shared_with=[finance])
+    manager = _manager(engine, store)
+    await _add(manager, graph)
+
+    await manager.sync("hr")
+    assert await _scopes(store) == {"Leave": ("finance",), "Travel": ("hr",)}
+
+    graph.change("1", shared_with=[{"grantedToV2": {"user": {"id": "u1"}}, "roles": ["read"]}])
+    graph.change("2", shared_with=[{"link": {"scope": "organization"}, "roles": ["read"]}])
+    report = await manager.sync("hr")
+
+    # Leave: shared with a person only, so the source's own scopes but public; Travel: open to
+    # the organisation by a link, so the source's scopes, as when it inherited them.
+    assert (report.updated, report.unchanged) == (1, 1)
+    assert await _scopes(store) == {"Leave": ("hr",), "Travel": ("hr",)}

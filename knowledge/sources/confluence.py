@@ -32,14 +32,11 @@ from knowledge.sources.connector import (
     ItemGone,
     SourceError,
 )
+from knowledge.sources.permissions import restricted_scopes
 from knowledge.sources.retries import politely
 from knowledge.sources.types import ItemContent, Listing, SourceItem
-from knowledge.types import PUBLIC_SCOPE
 
 CREDENTIALS = ("confluence_email", "confluence_token")
-# Who may see a restricted page whose groups nobody mapped, when the source has no scope of its
-# own but ``public``: a scope no one has unless the access file grants it.
-RESTRICTED_SCOPE = "restricted"
 _SPACE = re.compile(r"^[A-Za-z0-9~_-]+$")
 _PAGE_SIZE = 50
 _LIST_EXPAND = "version,restrictions.read.restrictions.group,restrictions.read.restrictions.user"
@@ -156,10 +153,3 @@ class ConfluenceConnector:
             reason = f"{self._site} answered HTTP {response.status_code}"
             raise SourceError(reason) if listing else LoadError(f"page {item}", reason)
         return response.json()
-
-
-def restricted_scopes(source_scopes: tuple[str, ...]) -> tuple[str, ...]:
-    """Who may see a restricted page whose groups nobody mapped: the source's own scopes but
-    ``public``, else ``RESTRICTED_SCOPE``."""
-    own = tuple(s for s in source_scopes if s != PUBLIC_SCOPE)
-    return own or (RESTRICTED_SCOPE,)

@@ -22,8 +22,8 @@ import jwt
 
 from knowledge.errors import LoadError
 from knowledge.loading.sources import FORMATS_BY_EXTENSION, RawSource
-from knowledge.sources.confluence import restricted_scopes
 from knowledge.sources.connector import ConnectorContext, CredentialsError, ItemGone, SourceError
+from knowledge.sources.permissions import restricted_scopes
 from knowledge.sources.retries import politely
 from knowledge.sources.types import ItemContent, Listing, SourceItem
 

@@ -7,13 +7,14 @@ changed (their ``cTag``, which changes with the content, is the change marker), 
 moved out of ``--folder``, which are removed. A delta link the drive no longer honours (HTTP
 410) starts a full listing again. Files of the formats the loaders read are taken; a file's
 content is downloaded from the pre-authenticated address Graph redirects to, without the token.
-Sharing is not read: the documents get the source's scopes.
+A file's sharing gives its scopes (``sharepoint_sharing``).
 
 Signs in as an app (client credentials) with the tenant, client id and secret from the settings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from pathlib import PurePosixPath
@@ -25,12 +26,16 @@ import httpx
 from knowledge.errors import LoadError
 from knowledge.loading.sources import FORMATS_BY_EXTENSION, RawSource
 from knowledge.sources.connector import ConnectorContext, CredentialsError, ItemGone, SourceError
+from knowledge.sources.permissions import restricted_scopes
 from knowledge.sources.retries import politely
+from knowledge.sources.sharepoint_sharing import sharing_scopes
 from knowledge.sources.types import ItemContent, Listing, SourceItem
 
 CREDENTIALS = ("graph_tenant", "graph_client_id", "graph_client_secret")
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 LOGIN_URL = "https://login.microsoftonline.com"
+# Files whose sharing changed come up in the delta feed too (SharePoint and OneDrive for work).
+_SHARING_CHANGES = {"Prefer": "deltashowsharingchanges, hierarchicalsharing"}
 _DRIVE = re.compile(r"^[A-Za-z0-9!_-]+$")
 
 
@@ -63,6 +68,7 @@ class SharePointConnector:
             timeout=context.timeout, follow_redirects=False, trust_env=False
         )
         self._token: str | None = None
+        self._restricted = restricted_scopes(context.scopes)
         self._files: dict[str, tuple[str, str]] = {}
 
     async def aclose(self) -> None:
@@ -73,7 +79,7 @@ class SharePointConnector:
         link = cursor or f"{self._graph}/drives/{self._drive}/root/delta"
         items: dict[str, SourceItem] = {}
         while True:
-            response = await self._get(link)
+            response = await self._get(link, _SHARING_CHANGES)
             if response.status_code == 410 and cursor:
                 return await self.list_items(None)
             if response.status_code != 200:
@@ -85,8 +91,9 @@ class SharePointConnector:
                 link = str(body["@odata.nextLink"])
                 continue
             complete = cursor is None
-            kept = tuple(i for i in items.values() if not (complete and i.removed))
-            return Listing(kept, complete=complete, cursor=body.get("@odata.deltaLink"))
+            kept = [i for i in items.values() if not (complete and i.removed)]
+            kept = [i if i.removed else await self._shared(i) for i in kept]
+            return Listing(tuple(kept), complete=complete, cursor=body.get("@odata.deltaLink"))
 
     async def fetch(self, item: SourceItem, known_change: str | None) -> ItemContent | None:
         name, url = self._files.get(item.id, (item.id, ""))
@@ -106,6 +113,18 @@ class SharePointConnector:
             raise LoadError(name, "is over the size limit")
         fmt = FORMATS_BY_EXTENSION[PurePosixPath(name).suffix.lower()]
         return ItemContent(RawSource(name, response.content, fmt, url, url, fetched=True))
+
+    async def _shared(self, item: SourceItem) -> SourceItem:
+        """``item`` with the scopes its sharing gives it."""
+        url = f"{self._graph}/drives/{self._drive}/items/{quote(item.id)}/permissions"
+        response = await self._get(url)
+        if response.status_code != 200:
+            raise SourceError(
+                f"the drive {self._drive} answered HTTP {response.status_code} for a file's sharing"
+            )
+        permissions = response.json().get("value", [])
+        scopes = sharing_scopes(permissions, self._context.groups, self._restricted)
+        return dataclasses.replace(item, scopes=scopes)
 
     def _item(self, entry: Mapping[str, Any]) -> SourceItem:
         item_id, name = str(entry["id"]), str(entry.get("name") or "")
@@ -153,10 +172,11 @@ class SharePointConnector:
             )
         self._token = str(response.json()["access_token"])
 
-    async def _get(self, url: str) -> httpx.Response:
+    async def _get(self, url: str, headers: Mapping[str, str] | None = None) -> httpx.Response:
+        sent = {**(headers or {}), "Authorization": f"Bearer {self._token}"}
         try:
             response = await politely(
-                lambda: self._client.get(url, headers={"Authorization": f"Bearer {self._token}"}),
+                lambda: self._client.get(url, headers=sent),
                 lambda r: (r.status_code, r.headers),
                 max_wait=self._context.max_retry_wait,
             )
