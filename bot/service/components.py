@@ -10,6 +10,7 @@ from bot.core.answering import AnswerService
 from bot.core.knowledge_base import KnowledgeBase
 from bot.loop.curation import Curator
 from bot.platforms.delivery import PlatformReporter
+from bot.service.change_watch import ChangeWatch
 from bot.service.jobs import IngestionJobs
 from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import Metrics
@@ -27,5 +28,7 @@ class Core:
     work: WorkInProgress
     reporters: PlatformReporter
     curator: Curator
+    # Announces changed documents in the background of `supportbot serve`.
+    changes: ChangeWatch
     # The key of the hashes stored instead of chat user ids (bot/service/user_key.py).
     user_hash_key: bytes

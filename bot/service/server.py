@@ -233,8 +233,11 @@ async def _serve_until(
 @contextlib.asynccontextmanager
 async def run_jobs(core: Core) -> AsyncIterator[None]:
     """This replica's ingestion workers, reporting to admins through the chat adapters that
-    registered a reporter with ``core.reporters``."""
-    async with core.jobs.running(KnowledgeAdmin(core.kb).ingest, core.reporters):
+    registered a reporter with ``core.reporters``, and its watch for changes to announce."""
+    async with (
+        core.jobs.running(KnowledgeAdmin(core.kb).ingest, core.reporters),
+        core.changes.running(),
+    ):
         yield
 
 

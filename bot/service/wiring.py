@@ -19,7 +19,9 @@ from bot.loop.answer_records import RedisAnswerRecords
 from bot.loop.curation import Curator
 from bot.loop.examples import PgExampleStore
 from bot.loop.gaps import PgGapQueue
+from bot.loop.stale_answers import StaleAnswerNotices
 from bot.platforms.delivery import PlatformReporter
+from bot.service.change_watch import ChangeWatch
 from bot.service.chat_models import build_reranker, build_writer
 from bot.service.components import Core
 from bot.service.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgres
@@ -29,6 +31,7 @@ from bot.service.metrics import Metrics
 from bot.service.safeguards import Safeguards, build_safeguards
 from bot.service.settings import Settings
 from bot.service.user_key import user_hash_key
+from knowledge.announcements import PgChangeClaims
 from knowledge.chunking import ChunkingOptions
 from knowledge.database import create_engine, ensure_database, require_current_schema
 from knowledge.embedders import (
@@ -175,11 +178,12 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
             cache = RedisAnswerCache(client, settings.cache_ttl_seconds, settings.redis_namespace)
             metrics = Metrics()
             reporters = PlatformReporter()
+            records = RedisAnswerRecords(
+                client, settings.redis_namespace, int(settings.answer_memory_days * 86_400)
+            )
             curator = Curator(
                 kb=kb,
-                records=RedisAnswerRecords(
-                    client, settings.redis_namespace, int(settings.answer_memory_days * 86_400)
-                ),
+                records=records,
                 gaps=PgGapQueue(kb.engine, similar=settings.gap_similarity),
                 examples=PgExampleStore(kb.engine),
                 reporter=reporters,
@@ -209,6 +213,11 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                     work=WorkInProgress(),
                     reporters=reporters,
                     curator=curator,
+                    changes=ChangeWatch(
+                        PgChangeClaims(kb.engine),
+                        [StaleAnswerNotices(records, service, kb.store, reporters)],
+                        settings.change_poll_seconds,
+                    ),
                     user_hash_key=hash_key,
                 )
             finally:
