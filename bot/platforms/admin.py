@@ -99,6 +99,10 @@ class KnowledgeAdmin:
         self._kb = kb
         self._jobs = jobs
 
+    @property
+    def knowledge_base(self) -> KnowledgeBase:
+        return self._kb
+
     async def queue_add(self, command: AdminCommand, reply_to: ReplyTo) -> str:
         """Queue ``add`` as a background job (run it here when there is no queue)."""
         if self._jobs is None:

@@ -15,11 +15,13 @@ from bot.core.cache import AnswerCache, RedisAnswerCache, redis_client
 from bot.core.coverage import FITTED_FOR_MINILM, CoverageModel, MinimumSimilarity
 from bot.core.knowledge_base import KnowledgeBase
 from bot.core.prompts import Prompts
+from bot.loop.announcements import ChangeAnnouncer
 from bot.loop.answer_records import RedisAnswerRecords
 from bot.loop.curation import Curator
 from bot.loop.examples import PgExampleStore
 from bot.loop.gaps import PgGapQueue
 from bot.loop.stale_answers import StaleAnswerNotices
+from bot.loop.subscriptions import PgSubscriptions
 from bot.platforms.delivery import PlatformReporter
 from bot.service.change_watch import ChangeWatch
 from bot.service.chat_models import build_reranker, build_writer
@@ -215,7 +217,10 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                     curator=curator,
                     changes=ChangeWatch(
                         PgChangeClaims(kb.engine),
-                        [StaleAnswerNotices(records, service, kb.store, reporters)],
+                        [
+                            StaleAnswerNotices(records, service, kb.store, reporters),
+                            ChangeAnnouncer(PgSubscriptions(kb.engine), reporters),
+                        ],
                         settings.change_poll_seconds,
                     ),
                     user_hash_key=hash_key,

@@ -1,0 +1,49 @@
+"""Change announcements: each change of a document, posted once in every channel subscribed
+to it that may see the document (as the access rules say at that moment).
+
+A channel the bot can no longer post in (it was removed) is the reporter's to log; the
+subscription stays, so it works again once the bot is added back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.loop import change_messages as messages
+from bot.loop.subscriptions import PgSubscriptions, Subscription
+from bot.platforms.delivery import AskerReporter
+from knowledge.announcements import DocumentChange
+from knowledge.types import visible
+
+log = logging.getLogger(__name__)
+
+
+class ChangeAnnouncer:
+    """Posts what changed in a document to the channels subscribed to it."""
+
+    def __init__(self, subscriptions: PgSubscriptions, reporter: AskerReporter) -> None:
+        self._subscriptions = subscriptions
+        self._reporter = reporter
+
+    async def announce(self, change: DocumentChange) -> int:
+        """Post ``change`` to every subscribed channel that may see it; returns how many.
+        Raises ``DatabaseUnavailableError``."""
+        text = messages.change_announcement(
+            change.title,
+            change.url,
+            added=change.added,
+            changed=change.changed,
+            removed=change.removed,
+        )
+        posted = 0
+        for subscription in await self._subscriptions.all():
+            if await self._wants(subscription, change):
+                await self._reporter.report(subscription.reply_to, text)
+                posted += 1
+        return posted
+
+    async def _wants(self, subscription: Subscription, change: DocumentChange) -> bool:
+        audience = await self._reporter.audience(subscription.reply_to)
+        if not visible(change.scopes, audience.conversation):
+            return False
+        return not subscription.scopes or not set(subscription.scopes).isdisjoint(change.scopes)
