@@ -53,13 +53,15 @@ class TeamsAdminCommands:
         except AdminCommandError as e:
             await send_text(context, str(e))
             return
-        if subscription is not None and user_id(context.activity) in self._admins:
-            await send_text(
-                context,
+        if subscription is not None:
+            reply = (
                 await run_teams_subscription(
                     self._subscriptions, subscription, context, ADMIN_COMMAND
-                ),
+                )
+                if user_id(context.activity) in self._admins
+                else admin_messages.admin_refusal()
             )
+            await send_text(context, reply)
             return
         if not personal:
             await send_text(context, messages.teams_admin_in_personal_chat())
