@@ -8,7 +8,9 @@ claim and the telling loses that announcement: a change is told at most once, ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import text
@@ -32,6 +34,9 @@ class DocumentChange:
     added: tuple[str, ...] | None
     changed: tuple[str, ...] | None
     removed: tuple[str, ...] | None
+    # The text of the changed and removed sections before, of the added and changed after.
+    before: Mapping[str, str] = field(default_factory=dict)
+    after: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def touched(self) -> tuple[str, ...]:
@@ -63,14 +68,19 @@ class PgChangeClaims:
                             FOR UPDATE SKIP LOCKED)
                           AND v.announced_at IS NULL
                         RETURNING v.document_id, v.number, v.created_at, v.added, v.changed,
-                                  v.removed, d.title, d.url, d.scopes
+                                  v.removed, d.title, d.url, d.scopes,
+                                  v.texts AS after,
+                                  (SELECT p.texts FROM document_versions AS p
+                                   WHERE p.document_id = v.document_id
+                                     AND p.number = v.number - 1) AS before
                         """
                     )
                 )
             ).first()
         if row is None:
             return None
-        return DocumentChange(
+        before, after = row.before or {}, row.after or {}
+        change = DocumentChange(
             document_id=row.document_id,
             number=row.number,
             created_at=row.created_at,
@@ -80,6 +90,13 @@ class PgChangeClaims:
             added=_names(row.added),
             changed=_names(row.changed),
             removed=_names(row.removed),
+        )
+        return dataclasses.replace(
+            change,
+            before={n: before[n] for n in change.touched if n in before},
+            after={
+                n: after[n] for n in (*(change.added or ()), *(change.changed or ())) if n in after
+            },
         )
 
 

@@ -50,6 +50,11 @@ def fingerprints(document: Document) -> Fingerprints:
     return found
 
 
+def section_texts(document: Document) -> dict[str, str]:
+    """Each section's text by the name ``fingerprints`` gives it."""
+    return dict(zip(fingerprints(document), (s.text for s in document.sections), strict=True))
+
+
 def section_name(heading_path: Sequence[str]) -> str:
     """The name a version gives the section at ``heading_path``."""
     return " › ".join(heading_path) or INTRODUCTION
@@ -105,8 +110,9 @@ async def record_version(
             text(
                 """
                 INSERT INTO document_versions
-                    (document_id, number, sections, added, changed, removed)
-                VALUES (:id, :number, CAST(:sections AS jsonb), :added, :changed, :removed)
+                    (document_id, number, sections, added, changed, removed, texts)
+                VALUES (:id, :number, CAST(:sections AS jsonb), :added, :changed, :removed,
+                        CAST(:texts AS jsonb))
                 RETURNING number, created_at
                 """
             ),
@@ -117,6 +123,7 @@ async def record_version(
                 "added": list(changes.added) if changes else None,
                 "changed": list(changes.changed) if changes else None,
                 "removed": list(changes.removed) if changes else None,
+                "texts": json.dumps(section_texts(document), ensure_ascii=False),
             },
         )
     ).one()

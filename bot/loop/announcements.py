@@ -1,5 +1,6 @@
 """Change announcements: each change of a document, posted once in every channel subscribed
-to it that may see the document (as the access rules say at that moment).
+to it that may see the document (as the access rules say at that moment), with a two-sentence
+summary of the difference when a chat model is configured.
 
 A channel the bot can no longer post in (it was removed) is the reporter's to log; the
 subscription stays, so it works again once the bot is added back.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from bot.loop import change_messages as messages
+from bot.loop.change_summary import ChangeSummarizer
 from bot.loop.subscriptions import PgSubscriptions, Subscription
 from bot.platforms.delivery import AskerReporter
 from knowledge.announcements import DocumentChange
@@ -21,26 +23,34 @@ log = logging.getLogger(__name__)
 class ChangeAnnouncer:
     """Posts what changed in a document to the channels subscribed to it."""
 
-    def __init__(self, subscriptions: PgSubscriptions, reporter: AskerReporter) -> None:
+    def __init__(
+        self,
+        subscriptions: PgSubscriptions,
+        reporter: AskerReporter,
+        summarizer: ChangeSummarizer | None = None,
+    ) -> None:
         self._subscriptions = subscriptions
         self._reporter = reporter
+        self._summarizer = summarizer
 
     async def announce(self, change: DocumentChange) -> int:
         """Post ``change`` to every subscribed channel that may see it; returns how many.
         Raises ``DatabaseUnavailableError``."""
+        wanting = [s for s in await self._subscriptions.all() if await self._wants(s, change)]
+        if not wanting:
+            return 0  # and no summary is paid for
+        summary = await self._summarizer.summarize(change) if self._summarizer else None
         text = messages.change_announcement(
             change.title,
             change.url,
             added=change.added,
             changed=change.changed,
             removed=change.removed,
+            summary=summary,
         )
-        posted = 0
-        for subscription in await self._subscriptions.all():
-            if await self._wants(subscription, change):
-                await self._reporter.report(subscription.reply_to, text)
-                posted += 1
-        return posted
+        for subscription in wanting:
+            await self._reporter.report(subscription.reply_to, text)
+        return len(wanting)
 
     async def _wants(self, subscription: Subscription, change: DocumentChange) -> bool:
         audience = await self._reporter.audience(subscription.reply_to)

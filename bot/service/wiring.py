@@ -24,7 +24,7 @@ from bot.loop.stale_answers import StaleAnswerNotices
 from bot.loop.subscriptions import PgSubscriptions
 from bot.platforms.delivery import PlatformReporter
 from bot.service.change_watch import ChangeWatch
-from bot.service.chat_models import build_reranker, build_writer
+from bot.service.chat_models import build_reranker, build_writer, change_summarizer
 from bot.service.components import Core
 from bot.service.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgres
 from bot.service.jobs import IngestionJobs, JobOptions
@@ -219,7 +219,11 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                         PgChangeClaims(kb.engine),
                         [
                             StaleAnswerNotices(records, service, kb.store, reporters),
-                            ChangeAnnouncer(PgSubscriptions(kb.engine), reporters),
+                            ChangeAnnouncer(
+                                PgSubscriptions(kb.engine),
+                                reporters,
+                                change_summarizer(settings, safeguards),
+                            ),
                         ],
                         settings.change_poll_seconds,
                     ),

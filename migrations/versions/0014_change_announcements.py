@@ -7,6 +7,8 @@ Create Date: 2026-12-06
 ``document_versions.announced_at`` is when a replica of `supportbot serve` claimed a version
 to tell about it (askers whose answers quoted a changed section, subscribed channels); a
 replica claims a version by setting it where it is still NULL, so no change is told twice.
+``document_versions.texts`` keeps each section's text, so that an announcement can say what
+the difference is (a chat model summarises the old and new text of the changed sections).
 Versions recorded before this revision count as announced: they are history, not news.
 ``change_subscriptions`` are the channels admins subscribed to changes, each with the scopes
 it asked for (none: every document the channel may see).
@@ -23,7 +25,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute("ALTER TABLE document_versions ADD COLUMN announced_at timestamptz")
+    op.execute(
+        "ALTER TABLE document_versions ADD COLUMN announced_at timestamptz, ADD COLUMN texts jsonb"
+    )
     op.execute("UPDATE document_versions SET announced_at = created_at")
     op.execute(
         "CREATE INDEX document_versions_unannounced ON document_versions (created_at) "
@@ -47,4 +51,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TABLE change_subscriptions")
     op.execute("DROP INDEX document_versions_unannounced")
-    op.execute("ALTER TABLE document_versions DROP COLUMN announced_at")
+    op.execute("ALTER TABLE document_versions DROP COLUMN announced_at, DROP COLUMN texts")
