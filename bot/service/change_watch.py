@@ -8,14 +8,13 @@ one replica, even when it was made by a command with no chat clients.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
+from bot.service.periodic import every
 from knowledge.announcements import DocumentChange, PgChangeClaims
-from knowledge.errors import KnowledgeError
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +50,6 @@ class ChangeWatch:
                     log.exception("announcing document %s failed", change.document_id)
         return count
 
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
+    def running(self) -> contextlib.AbstractAsyncContextManager[None]:
         """Poll for changes in the background until the block ends."""
-        task = asyncio.create_task(self._forever())
-        try:
-            yield
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    async def _forever(self) -> None:
-        while True:
-            try:
-                await self.announce_pending()
-            except KnowledgeError as e:
-                log.warning("cannot look for changes to announce: %s", e)
-            except Exception:
-                log.exception("looking for changes to announce failed")
-            await asyncio.sleep(self._interval)
+        return every(self._interval, self.announce_pending, "look for changes to announce")

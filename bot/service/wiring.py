@@ -20,9 +20,11 @@ from bot.loop.answer_records import RedisAnswerRecords
 from bot.loop.curation import Curator
 from bot.loop.examples import PgExampleStore
 from bot.loop.gaps import PgGapQueue
+from bot.loop.reviews import ReviewReminders
 from bot.loop.stale_answers import StaleAnswerNotices
 from bot.loop.subscriptions import PgSubscriptions
 from bot.platforms.delivery import PlatformReporter
+from bot.platforms.people import People
 from bot.service.change_watch import ChangeWatch
 from bot.service.chat_models import build_reranker, build_writer, change_summarizer
 from bot.service.components import Core
@@ -191,6 +193,7 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                 reporter=reporters,
                 top_k=settings.top_k,
             )
+            people = People()
             hash_key = user_hash_key(settings)
             service = build_answer_service(
                 settings, kb, prompts, cache, metrics, curator, hash_key, safeguards
@@ -227,6 +230,8 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                         ],
                         settings.change_poll_seconds,
                     ),
+                    people=people,
+                    reviews=ReviewReminders(kb.store, kb.engine, people, reporters),
                     user_hash_key=hash_key,
                 )
             finally:

@@ -11,7 +11,11 @@ replica claims a version by setting it where it is still NULL, so no change is t
 the difference is (a chat model summarises the old and new text of the changed sections).
 Versions recorded before this revision count as announced: they are history, not news.
 ``change_subscriptions`` are the channels admins subscribed to changes, each with the scopes
-it asked for (none: every document the channel may see).
+it asked for (none: every document the channel may see). ``review_reminders`` says when each
+document owner was last reminded of their overdue reviews (at most weekly), and when admins
+were told that an owner cannot be reached (once); a document without an owner is keyed
+``document:<id>``. ``document_overrides.cleared`` names the fields `supportbot docs set
+--clear` emptied: the document has none of them, whatever its file says.
 """
 
 from collections.abc import Sequence
@@ -47,8 +51,21 @@ def upgrade() -> None:
         """
     )
 
+    op.execute("ALTER TABLE document_overrides ADD COLUMN cleared text[] NOT NULL DEFAULT '{}'")
+    op.execute(
+        """
+        CREATE TABLE review_reminders (
+            owner text PRIMARY KEY,
+            reminded_at timestamptz,
+            unknown_reported_at timestamptz
+        )
+        """
+    )
+
 
 def downgrade() -> None:
+    op.execute("DROP TABLE review_reminders")
+    op.execute("ALTER TABLE document_overrides DROP COLUMN cleared")
     op.execute("DROP TABLE change_subscriptions")
     op.execute("DROP INDEX document_versions_unannounced")
     op.execute("ALTER TABLE document_versions DROP COLUMN announced_at, DROP COLUMN texts")
