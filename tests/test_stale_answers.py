@@ -30,6 +30,7 @@ from knowledge.database import create_engine
 from knowledge.types import Document
 from tests.documents import policy
 from tests.environment import core_environment
+from tests.fake_openai import FakeOpenAI
 from tests.test_gaps import RecordingAskers
 
 SECTIONS = {
@@ -164,3 +165,26 @@ async def test_the_fresh_answer_goes_only_where_it_may_be_shown(bot: Bot) -> Non
 def _with_sections(document: Document, sections: dict[str, str]) -> Document:
     return policy(url=document.url, title=document.title, scopes=document.scopes,
                   sections=sections)  # fmt: skip
+
+
+async def test_without_a_fresh_answer_the_asker_is_told_to_ask_again(
+    bot: Bot, database_url: str, redis_url: str, llm: FakeOpenAI
+) -> None:
+    await bot.store(policy(sections=SECTIONS))
+    await bot.watch().announce_pending()
+    await bot.ask("How many days of annual leave do I get?", _thread("C1"))
+    env = core_environment(database_url=database_url, redis_url=redis_url,
+                           OPENAI_BASE_URL=llm.base_url, SUPPORTBOT_CHAT_MODEL="gpt-test",
+                           SUPPORTBOT_LLM_MAX_RETRIES="0")  # fmt: skip
+    failing = build_answer_service(
+        Settings.from_env(env), bot.kb, Prompts.load(None), RedisAnswerCache(
+            redis_client(redis_url), 60, bot.settings.redis_namespace
+        ),
+    )  # fmt: skip
+    llm.default = lambda _body: 500
+    notices = StaleAnswerNotices(bot.records, failing, bot.kb.store, bot.reporter)
+    await bot.store(policy(sections={**SECTIONS, "Annual leave": "Everyone gets 30 days."}))
+    assert await ChangeWatch(PgChangeClaims(bot.kb.engine), [notices], 1.0).announce_pending() == 1
+    assert bot.reporter.reports == [] and llm.requests
+    [(where, notice)] = bot.reporter.private
+    assert where == _thread("C1") and "Please ask me again" in notice and "30 days" not in notice

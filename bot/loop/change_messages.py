@@ -53,6 +53,14 @@ def quoted_policy_changed_out_of_reach(question: str, title: str) -> str:
     )
 
 
+def quoted_policy_changed_ask_again(question: str, title: str) -> str:
+    """To the asker alone, when no fresh answer could be written just now."""
+    return (
+        f"The policy an answer of mine to your question{_quote(question)} quoted has changed: "
+        f"*{literal(_inline(title))}* was updated. Please ask me again for the current answer."
+    )
+
+
 def change_announcement(
     title: str,
     url: str,

@@ -79,6 +79,11 @@ class StaleAnswerNotices:
                 private=record.private,
             )
         )
+        if fresh.outcome not in ("answered", "not_covered"):
+            # No fresh answer now (the model is down, the asker's limit is reached).
+            notice = messages.quoted_policy_changed_ask_again(record.question, change.title)
+            await self._reporter.report_privately(record.reply_to, notice)
+            return
         cited = {c.doc_id for c in fresh.citations}
         sources = [s for s in fresh.sources if s.document_id in cited]
         scopes = (
