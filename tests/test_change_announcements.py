@@ -98,5 +98,11 @@ async def test_subscribed_channels_hear_of_changes_they_may_see_once_each(
     channels = {s.channel for s in await PgSubscriptions(bot.core.kb.engine).all()}
     assert channels == {"CGONE", "CNEWS", HR_CHANNEL}
 
+    remote = policy(url="https://hb.test/remote", title="Remote Work")
+    await store.upsert(remote, chunk_document(remote))
+    await bot.slack.wait_for(lambda: len(_top_level(bot.slack, "CNEWS")) == 2)
+    added = _top_level(bot.slack, "CNEWS")[1]
+    assert added == "<https://hb.test/remote|Remote Work> was added to the knowledge base."
+
     assert "#news will no longer hear" in await _reply(bot, "unsubscribe <#CNEWS|news>")
     assert "was not subscribed" in await _reply(bot, "unsubscribe <#CNEWS|news>")

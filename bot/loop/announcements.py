@@ -39,7 +39,8 @@ class ChangeAnnouncer:
         wanting = [s for s in await self._subscriptions.all() if await self._wants(s, change)]
         if not wanting:
             return 0  # and no summary is paid for
-        summary = await self._summarizer.summarize(change) if self._summarizer else None
+        new = change.number == 1
+        summary = await self._summarizer.summarize(change) if self._summarizer and not new else None
         text = messages.change_announcement(
             change.title,
             change.url,
@@ -47,6 +48,7 @@ class ChangeAnnouncer:
             changed=change.changed,
             removed=change.removed,
             summary=summary,
+            new=new,
         )
         for subscription in wanting:
             await self._reporter.report(subscription.reply_to, text)

@@ -69,10 +69,14 @@ def change_announcement(
     changed: Sequence[str] | None,
     removed: Sequence[str] | None,
     summary: str | None = None,
+    new: bool = False,
 ) -> str:
-    """One document's change, for a subscribed channel: what changed, linked to the new text."""
+    """One document's change, for a subscribed channel: what changed, linked to the new text
+    (``new``: the document was just added, its sections are not listed)."""
     name = literal(_inline(title))
     heading = f"[{name}]({url})" if url.startswith(("https://", "http://")) else f"*{name}*"
+    if new:
+        return f"{heading} was added to the knowledge base."
     lines = [f"{heading} has changed."]
     if added is None and changed is None and removed is None:
         lines.append("Which sections changed is not known (it was stored before versions were).")
