@@ -104,5 +104,6 @@ async def test_subscribed_channels_hear_of_changes_they_may_see_once_each(
     added = _top_level(bot.slack, "CNEWS")[1]
     assert added == "<https://hb.test/remote|Remote Work> was added to the knowledge base."
 
+    assert "`/kb subscribe #channel`" in await _reply(bot, "help")
     assert "#news will no longer hear" in await _reply(bot, "unsubscribe <#CNEWS|news>")
     assert "was not subscribed" in await _reply(bot, "unsubscribe <#CNEWS|news>")

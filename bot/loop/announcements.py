@@ -8,16 +8,12 @@ subscription stays, so it works again once the bot is added back.
 
 from __future__ import annotations
 
-import logging
-
 from bot.loop import change_messages as messages
 from bot.loop.change_summary import ChangeSummarizer
 from bot.loop.subscriptions import PgSubscriptions, Subscription
 from bot.platforms.delivery import AskerReporter
 from knowledge.announcements import DocumentChange
 from knowledge.types import visible
-
-log = logging.getLogger(__name__)
 
 
 class ChangeAnnouncer:
