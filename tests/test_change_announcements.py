@@ -13,7 +13,7 @@ from bot.loop.subscriptions import PgSubscriptions
 from bot.platforms.subscription_commands import parse_subscription_command
 from knowledge.chunking import chunk_document
 from tests.documents import policy
-from tests.fake_slack import FakeSlack, fake_slack
+from tests.fake_slack import BOT_USER_ID, FakeSlack, fake_slack, mention
 from tests.test_slack import ACCESS, HR_CHANNEL, SALARIES, Bot, _settings, running_bot
 
 
@@ -107,3 +107,25 @@ async def test_subscribed_channels_hear_of_changes_they_may_see_once_each(
     assert "`/kb subscribe #channel`" in await _reply(bot, "help")
     assert "#news will no longer hear" in await _reply(bot, "unsubscribe <#CNEWS|news>")
     assert "was not subscribed" in await _reply(bot, "unsubscribe <#CNEWS|news>")
+
+
+async def test_an_answer_whose_section_changed_gets_one_reply_in_its_thread(bot: Bot) -> None:
+    question = mention(f"<@{BOT_USER_ID}> How many days of annual leave do I get?")
+    first = await bot.answer_to(question)
+    assert "25 days" in first["text"]
+
+    store = bot.core.kb.store
+    leave = policy(url="https://hb.test/leave", sections={
+        "Annual leave": "Everyone gets 30 days of annual leave plus public holidays.",
+        "Sick leave": "Tell your manager before 10am on the first day you are ill.",
+    })  # fmt: skip
+    await store.upsert(leave, chunk_document(leave))
+    in_thread = lambda: [  # noqa: E731
+        m for m in bot.slack.posted("CGENERAL") if m.get("thread_ts") == question["ts"]
+    ]
+    await bot.slack.wait_for(lambda: len(in_thread()) == 2)
+    notice = in_thread()[1]["text"]
+    assert "The policy this answer quoted has changed" in notice and "30 days" in notice
+    assert "<https://hb.test/leave#annual-leave|Leave Policy › Annual leave>" in notice
+    assert await bot.core.changes.announce_pending() == 0
+    assert len(in_thread()) == 2
