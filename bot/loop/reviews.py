@@ -16,8 +16,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core.types import ReplyTo
 from bot.loop import review_messages as messages
-from bot.platforms.delivery import Reporter
+from bot.platforms.delivery import AskerReporter
 from bot.platforms.people import People
 from knowledge.database import GuardedConnection
 from knowledge.store import PgDocumentStore
@@ -39,7 +40,7 @@ class ReviewRound:
 
 class ReviewReminders:
     def __init__(
-        self, store: PgDocumentStore, engine: AsyncEngine, people: People, reporter: Reporter
+        self, store: PgDocumentStore, engine: AsyncEngine, people: People, reporter: AskerReporter
     ) -> None:
         self._store = store
         self._engine = engine
@@ -68,7 +69,7 @@ class ReviewReminders:
                 continue
             destination = await self._people.find(owner)
             if destination is not None:
-                await self._reporter.report(destination, messages.owner_reminder(documents))
+                await _deliver(self._reporter, destination, messages.owner_reminder(documents))
                 reminded.append(owner)
             elif await self._claim_report(owner):
                 await self._tell_admins(messages.owner_unreachable(owner, documents))
@@ -88,7 +89,7 @@ class ReviewReminders:
         if not self._people.admins:
             log.warning("a review report for admins has nowhere to go: no admins are configured")
         for destination in self._people.admins:
-            await self._reporter.report(destination, markdown)
+            await _deliver(self._reporter, destination, markdown)
 
     async def _claim_reminder(self, owner: str) -> bool:
         async with GuardedConnection(self._engine, begin=True) as connection:
@@ -121,3 +122,11 @@ class ReviewReminders:
                 {"key": key},
             )
         return claimed is not None
+
+
+async def _deliver(reporter: AskerReporter, destination: ReplyTo, markdown: str) -> None:
+    # A channel (an admin channel) is posted in; a person gets a direct message.
+    if destination.address.get("channel"):
+        await reporter.report(destination, markdown)
+    else:
+        await reporter.report_privately(destination, markdown)

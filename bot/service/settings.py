@@ -98,6 +98,7 @@ class Settings:
     teams_reply_within_seconds: float = 10.0
     teams_allow_unauthenticated: bool = False
     teams_allowed_tenants: tuple[str, ...] = ()
+    teams_service_url: str | None = None
     shutdown_timeout: float = 20.0
     job_workers: int = 1
     job_stalled_seconds: float = 30.0
