@@ -105,8 +105,9 @@ async def set_overrides(
         text(
             """
             INSERT INTO document_overrides
-                (document_id, owner, effective_date, review_by, status, supersedes)
-            VALUES (:id, :owner, :effective_date, :review_by, :status, :supersedes)
+                (document_id, owner, effective_date, review_by, status, supersedes, cleared)
+            VALUES (:id, :owner, :effective_date, :review_by, :status, :supersedes,
+                    CAST(:clear AS text[]))
             ON CONFLICT (document_id) DO UPDATE SET
                 owner = coalesce(EXCLUDED.owner, document_overrides.owner),
                 effective_date = coalesce(EXCLUDED.effective_date,
@@ -114,10 +115,20 @@ async def set_overrides(
                 review_by = coalesce(EXCLUDED.review_by, document_overrides.review_by),
                 status = coalesce(EXCLUDED.status, document_overrides.status),
                 supersedes = coalesce(EXCLUDED.supersedes, document_overrides.supersedes),
+                -- A field set again is no longer cleared; one cleared now is.
+                cleared = ARRAY(
+                    SELECT DISTINCT f
+                    FROM unnest(document_overrides.cleared || CAST(:clear AS text[])) AS f
+                    WHERE f <> ALL(CAST(:set AS text[])) OR f = ANY(CAST(:clear AS text[]))),
                 updated_at = now()
             """
         ),
-        {"id": document_id, **values},
+        {
+            "id": document_id,
+            **values,
+            "clear": list(change.clear),
+            "set": [name for name, value in values.items() if value is not None],
+        },
     )
     await apply_overrides(connection, document_id)
 
@@ -128,11 +139,15 @@ async def apply_overrides(connection: AsyncConnection, document_id: str) -> None
         text(
             """
             UPDATE documents AS d SET
-                owner = coalesce(o.owner, d.owner),
-                effective_date = coalesce(o.effective_date, d.effective_date),
-                review_by = coalesce(o.review_by, d.review_by),
+                owner = CASE WHEN 'owner' = ANY(o.cleared) THEN NULL
+                             ELSE coalesce(o.owner, d.owner) END,
+                effective_date = CASE WHEN 'effective_date' = ANY(o.cleared) THEN NULL
+                                      ELSE coalesce(o.effective_date, d.effective_date) END,
+                review_by = CASE WHEN 'review_by' = ANY(o.cleared) THEN NULL
+                                 ELSE coalesce(o.review_by, d.review_by) END,
                 status = coalesce(o.status, d.status),
-                supersedes = coalesce(o.supersedes, d.supersedes)
+                supersedes = CASE WHEN 'supersedes' = ANY(o.cleared) THEN NULL
+                                  ELSE coalesce(o.supersedes, d.supersedes) END
             FROM document_overrides AS o
             WHERE o.document_id = d.id AND d.id = :id
             """

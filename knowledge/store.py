@@ -26,6 +26,7 @@ from knowledge.errors import DocumentNotFoundError, MetadataError
 from knowledge.link_records import PgLinkRecords
 from knowledge.schema import CHUNKS_TABLE
 from knowledge.types import (
+    CLEARABLE,
     Chunk,
     Document,
     DocumentVersion,
@@ -167,9 +168,16 @@ class PgDocumentStore:
         is kept apart from what the file says, so no later ingest of it undoes the change.
 
         Raises ``DocumentNotFoundError`` for an unknown document, and ``MetadataError`` when
-        it would supersede a document that is not stored (or itself).
+        it would supersede a document that is not stored (or itself), or clear a field that
+        cannot be empty (or is set at the same time).
         """
         document = await self.find(reference)
+        for name in change.clear:
+            if name not in CLEARABLE or getattr(change, name) is not None:
+                raise MetadataError(
+                    f"{name!r} cannot be cleared"
+                    + ("" if name not in CLEARABLE else " and set at once")
+                )
         if change.supersedes is not None:
             try:
                 replaced = await self.find(change.supersedes)

@@ -175,13 +175,19 @@ class DocumentVersion:
 
 @dataclass(frozen=True)
 class MetadataChange:
-    """What ``supportbot docs set`` changes; None leaves a field as it is."""
+    """What ``supportbot docs set`` changes; None leaves a field as it is. ``clear`` names
+    fields (of ``CLEARABLE``) the document should have none of, whatever its file says."""
 
     owner: str | None = None
     effective_date: date | None = None
     review_by: date | None = None
     status: str | None = None
     supersedes: str | None = None
+    clear: tuple[str, ...] = ()
+
+
+# The fields of a document's metadata that may be empty (a status may not).
+CLEARABLE = ("owner", "effective_date", "review_by", "supersedes")
 
 
 @dataclass(frozen=True)

@@ -41,13 +41,35 @@ def fingerprints(document: Document) -> Fingerprints:
     """Each section's name (its heading path; repeats numbered) and a hash of its text."""
     found: Fingerprints = {}
     for section in document.sections:
-        name = " › ".join(section.heading_path) or INTRODUCTION
+        name = section_name(section.heading_path)
         unique, repeat = name, 1
         while unique in found:
             repeat += 1
             unique = f"{name} ({repeat})"
         found[unique] = hashlib.sha256(section.text.encode()).hexdigest()[:16]
     return found
+
+
+def section_texts(document: Document) -> dict[str, str]:
+    """Each section's text by the name ``fingerprints`` gives it."""
+    return dict(zip(fingerprints(document), (s.text for s in document.sections), strict=True))
+
+
+def section_name(heading_path: Sequence[str]) -> str:
+    """The name a version gives the section at ``heading_path``."""
+    return " › ".join(heading_path) or INTRODUCTION
+
+
+def touches(names: Sequence[str], title: str, heading_path: Sequence[str]) -> bool:
+    """Whether a change to the sections ``names`` touches a chunk of document ``title`` at
+    ``heading_path``: its own section, or (as chunking packs a heading's small subsections
+    into its first section's chunk) a subsection under the same heading."""
+    own = section_name(heading_path)
+    path = tuple(heading_path)
+    part = path[:2] if path and path[0] == title else path[:1]
+    # A part that is the title alone holds only the text before the first subheading.
+    packed = section_name(part) + " › " if part and part != (title,) else None
+    return any(n == own or (packed is not None and n.startswith(packed)) for n in names)
 
 
 def compare(old: Fingerprints, new: Fingerprints) -> SectionChanges:
@@ -88,8 +110,9 @@ async def record_version(
             text(
                 """
                 INSERT INTO document_versions
-                    (document_id, number, sections, added, changed, removed)
-                VALUES (:id, :number, CAST(:sections AS jsonb), :added, :changed, :removed)
+                    (document_id, number, sections, added, changed, removed, texts)
+                VALUES (:id, :number, CAST(:sections AS jsonb), :added, :changed, :removed,
+                        CAST(:texts AS jsonb))
                 RETURNING number, created_at
                 """
             ),
@@ -100,6 +123,7 @@ async def record_version(
                 "added": list(changes.added) if changes else None,
                 "changed": list(changes.changed) if changes else None,
                 "removed": list(changes.removed) if changes else None,
+                "texts": json.dumps(section_texts(document), ensure_ascii=False),
             },
         )
     ).one()

@@ -137,6 +137,7 @@ class FakeSlack:
     reactions: set[tuple[str, str, str]] = field(default_factory=set)
     members: dict[str, list[str]] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)  # e-mail -> member id
     channel_flags: dict[str, dict[str, bool]] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)
     downloads: list[str] = field(default_factory=list)
@@ -453,6 +454,7 @@ class FakeSlack:
             "conversations.info": self._conversation_info,
             "usergroups.users.list": self._usergroup_users,
             "files.info": self._file_info,
+            "users.lookupByEmail": self._lookup_by_email,
             "views.open": self._views_open,
         }
 
@@ -605,6 +607,12 @@ class FakeSlack:
         if group not in self.usergroups:
             raise _Refused("no_such_subteam")
         return {"users": list(self.usergroups[group])}
+
+    def _lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.emails.get(_required(args, "email", "users_not_found").lower())
+        if user is None:
+            raise _Refused("users_not_found")
+        return {"user": {"id": user, "team_id": TEAM_ID}}
 
     def _file_info(self, args: dict[str, Any]) -> dict[str, Any]:
         hosted = self._files.get(_required(args, "file", "file_not_found"))

@@ -11,9 +11,11 @@ import pytest
 
 from knowledge.chunking import chunk_document
 from knowledge.errors import DocumentNotFoundError, LoadError, MetadataError
+from knowledge.loading import load
 from knowledge.loading.html import parse_html
 from knowledge.loading.limits import ParseLimits
 from knowledge.loading.markdown import parse_markdown
+from knowledge.loading.source_metadata import SourceMetadata
 from knowledge.loading.sources import RawSource
 from knowledge.loading.word import parse_docx
 from knowledge.retrieval import PgHybridRetriever
@@ -73,6 +75,24 @@ def test_html_meta_tags_and_docx_properties_give_the_metadata() -> None:
     assert (parsed.owner, parsed.status) == ("bo@example.com", "draft")
 
 
+async def test_a_sources_metadata_fills_what_the_document_does_not_say() -> None:
+    said = b"---\ntitle: Leave\nowner: ana@example.com\n---\n# Leave\n\nTwenty days.\n"
+    given = SourceMetadata(owner="bo@example.com", review_by=date(2027, 1, 1), status="Draft")
+    sources = [
+        RawSource("said.md", said, "markdown", None, "said.md", metadata=given),
+        RawSource("plain.md", b"# Plain\n\nText.\n", "markdown", None, "plain.md"),
+        RawSource("bad.md", b"# Bad\n\nText.\n", "markdown", None, "bad.md",
+                  metadata=SourceMetadata(status="archived")),
+    ]  # fmt: skip
+    said_doc, plain, bad = [outcome async for outcome in load(sources)]
+    assert said_doc.document is not None and plain.document is not None
+    assert (said_doc.document.owner, said_doc.document.review_by, said_doc.document.status) == (
+        "ana@example.com", date(2027, 1, 1), "draft"
+    )  # fmt: skip
+    assert (plain.document.owner, plain.document.status) == (None, "active")
+    assert bad.document is None and "its source gives status 'archived'" in str(bad.error)
+
+
 def test_sections_compare_by_heading_path() -> None:
     old = policy(sections={"Annual": "20 days.", "Sick": "Call in.", "Carry": "5 days."})
     new = policy(sections={"Annual": "25 days.", "Sick": "Call in.", "Parental": "16 weeks."})
@@ -121,6 +141,28 @@ async def test_metadata_set_by_hand_survives_a_changed_reingest(store: PgDocumen
     assert (again.owner, again.review_by, again.status) == (
         "ana@example.com", date(2020, 1, 1), "draft"
     )  # fmt: skip
+
+
+async def test_a_cleared_field_stays_empty_through_reingest_until_set_again(
+    store: PgDocumentStore,
+) -> None:
+    from_file = dataclasses.replace(policy(), owner="bo@example.com", review_by=date(2020, 1, 1))
+    doc_id = await _store(store, from_file)
+    cleared = await store.set_metadata(doc_id, MetadataChange(clear=("owner", "review_by")))
+    assert (cleared.owner, cleared.review_by) == (None, None)
+    changed = policy(sections={"Annual leave": "Everyone gets 30 days."})
+    await _store(
+        store, dataclasses.replace(changed, owner="bo@example.com", review_by=date(2020, 1, 1))
+    )
+    again = await store.find(doc_id)
+    assert (again.owner, again.review_by) == (None, None)
+    set_again = await store.set_metadata(doc_id, MetadataChange(owner="ana@example.com"))
+    assert (set_again.owner, set_again.review_by) == ("ana@example.com", None)
+    with pytest.raises(MetadataError, match="'status' cannot be cleared"):
+        await store.set_metadata(doc_id, MetadataChange(clear=("status",)))
+    with pytest.raises(MetadataError, match="'owner' cannot be cleared and set at once"):
+        await store.set_metadata(doc_id, MetadataChange(owner="x", clear=("owner",)))
+    assert (await store.find(doc_id)).owner == "ana@example.com"
 
 
 async def test_superseding_an_unknown_document_or_itself_is_refused(

@@ -93,3 +93,9 @@ def test_docs_set_survives_a_reingest_and_bad_input_is_one_line(cli, tmp_path: P
     assert old_doc["status"] == "superseded"
     assert old_doc["superseded_by"] == "https://intranet.example/travel"
     assert "superseded by https://intranet.example/travel" in cli("docs").stdout
+
+    cleared = cli("docs", "set", "Travel policy", "--owner", "", "--clear", "review-by")
+    assert cleared.returncode == 0, cleared.stderr
+    listed = {d["url"]: d for d in json.loads(cli("docs", "--json").stdout)}
+    travel_doc = listed["https://intranet.example/travel"]
+    assert (travel_doc["owner"], travel_doc["review_by"]) == (None, None)

@@ -20,6 +20,7 @@ SCOPES_FOR_METHODS = {
     "conversations.members (admin channel)": ("channels:read", "groups:read"),
     "conversations.info (admin channel)": ("channels:read", "groups:read"),
     "usergroups.users.list": "usergroups:read",
+    "users.lookupByEmail (document owners)": ("users:read", "users:read.email"),
     "file downloads": "files:read",
     "/kb": "commands",
     "app_mention": "app_mentions:read",

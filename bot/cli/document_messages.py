@@ -39,7 +39,7 @@ def _life(document: StoredDocument, today: date) -> str:
 
 
 def nothing_to_set() -> str:
-    return "give at least one of --owner, --effective, --review-by, --status, --supersedes"
+    return "give at least one of --owner, --effective, --review-by, --status, --supersedes, --clear"
 
 
 def metadata_set(document: StoredDocument, today: date) -> str:

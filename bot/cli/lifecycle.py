@@ -30,11 +30,27 @@ def register(commands: Commands, docs_cmd: argparse.ArgumentParser) -> None:
     set_cmd.add_argument("--review-by", metavar="YYYY-MM-DD", help="when it must be reviewed")
     set_cmd.add_argument("--status", help="one of " + ", ".join(STATUSES))
     set_cmd.add_argument("--supersedes", metavar="DOC", help="the document it replaces")
+    set_cmd.add_argument(
+        "--clear",
+        action="append",
+        choices=tuple(_CLEARABLE),
+        default=[],
+        help="leave the document without this (its file's value too); repeatable",
+    )
     set_cmd.set_defaults(handler=_set)
 
     history_cmd = commands.add_parser("history", help="a document's versions, newest first")
     history_cmd.add_argument("document", metavar="DOC", help="document id, link or title")
     history_cmd.set_defaults(handler=_history)
+
+
+# --clear's names for the fields of MetadataChange.
+_CLEARABLE = {
+    "owner": "owner",
+    "effective": "effective_date",
+    "review-by": "review_by",
+    "supersedes": "supersedes",
+}
 
 
 def today() -> date:
@@ -70,12 +86,16 @@ async def _docs(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _set(settings: Settings, args: argparse.Namespace) -> int:
     try:
+        clear = [_CLEARABLE[name] for name in args.clear]
+        if args.owner is not None and not args.owner.strip():
+            clear.append("owner")  # --owner '' leaves the document without one
         change = MetadataChange(
             owner=args.owner.strip() or None if args.owner is not None else None,
             effective_date=_date(args.effective, "--effective"),
             review_by=_date(args.review_by, "--review-by"),
             status=_status(args.status),
             supersedes=args.supersedes,
+            clear=tuple(dict.fromkeys(clear)),
         )
     except ValueError as e:
         print(messages.error(str(e)), file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 
 import redis.asyncio
@@ -37,6 +38,8 @@ class RedisAnswerRecords:
     def __init__(self, client: redis.asyncio.Redis, namespace: str, ttl_seconds: int) -> None:
         self._client = client
         self._prefix = f"{namespace}:answer-record:"
+        self._cited = f"{namespace}:cited-by:"
+        self._told = f"{namespace}:told-changed:"
         self._ttl = ttl_seconds
 
     async def put(self, record: AnswerRecord) -> None:
@@ -56,10 +59,19 @@ class RedisAnswerRecords:
             "answer": answer_to_json(record.answer),
             "private": record.private,
         }
+        expires = time.time() + self._ttl
         try:
-            await self._client.set(
-                self._prefix + record.answer.id, json.dumps(data, ensure_ascii=False), ex=self._ttl
-            )
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.set(
+                    self._prefix + record.answer.id,
+                    json.dumps(data, ensure_ascii=False),
+                    ex=self._ttl,
+                )
+                # Which answers cite a document, to find them when it changes (scored by expiry).
+                for document_id in {c.doc_id for c in record.answer.citations}:
+                    pipe.zadd(self._cited + document_id, {record.answer.id: expires})
+                    pipe.expire(self._cited + document_id, self._ttl)
+                await pipe.execute()
         except (redis.RedisError, OSError) as e:
             log.warning("answer %s not remembered: %s", record.answer.id, type(e).__name__)
 
@@ -86,3 +98,24 @@ class RedisAnswerRecords:
             )
         except (ValueError, TypeError, KeyError):
             return None  # written by another version of the bot
+
+    async def citing(self, document_id: str) -> list[str]:
+        """The ids of the remembered answers that cite ``document_id``; none when Redis is
+        down (logged)."""
+        key = self._cited + document_id
+        try:
+            await self._client.zremrangebyscore(key, "-inf", time.time())
+            ids = await self._client.zrange(key, 0, -1)
+        except (redis.RedisError, OSError) as e:
+            log.warning("answers citing %s not readable: %s", document_id, type(e).__name__)
+            return []
+        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+
+    async def first_told_of_change(self, answer_id: str) -> bool:
+        """Whether this is the first time the asker of ``answer_id`` is to be told that what
+        it quoted changed (then it is the last: an answer gets one such reply)."""
+        try:
+            return bool(await self._client.set(self._told + answer_id, "1", nx=True, ex=self._ttl))
+        except (redis.RedisError, OSError) as e:
+            log.warning("answer %s change not told: %s", answer_id, type(e).__name__)
+            return False

@@ -137,6 +137,10 @@ class KnowledgeAdmin:
             return source_messages.sync_already_queued(command.argument)
         return source_messages.sync_queued(command.argument, job_id)
 
+    @property
+    def knowledge_base(self) -> KnowledgeBase:
+        return self._kb
+
     async def queue_add(self, command: AdminCommand, reply_to: ReplyTo) -> str:
         """Queue ``add`` as a background job (run it here when there is no queue)."""
         if self._jobs is None:

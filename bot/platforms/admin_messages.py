@@ -22,6 +22,9 @@ def admin_help(prefix: str = "/kb") -> str:
             f"- `{prefix} sync <name>`: sync a source now",
             f"- `{prefix} gaps`: the questions I could not answer, or answered badly, "
             "most asked first, to answer once for everyone",
+            f"- `{prefix} subscribe [scope ...]` in a channel (in Slack also "
+            f"`{prefix} subscribe #channel`): announce there each change of a document it may "
+            f"see; `{prefix} unsubscribe` stops it",
             "- Send me a file (Markdown, HTML, PDF, Word or text) in a direct message to add it.",
         ]
     )

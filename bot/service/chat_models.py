@@ -14,6 +14,8 @@ from bot.core.offline_writer import ExtractiveAnswerWriter
 from bot.core.prompts import Prompts
 from bot.core.writers import AnswerWriter, DegradingAnswerWriter, LLMAnswerWriter
 from bot.evaluation.judge import Judge, LexicalJudge, LLMJudge
+from bot.loop.change_summary import ChangeSummarizer
+from bot.service.safeguards import Safeguards
 from bot.service.settings import Settings, SettingsError
 from knowledge.reranking import CrossEncoderReranker, Reranker
 
@@ -66,3 +68,10 @@ def build_judge(settings: Settings, prompts: Prompts, model: str | None = None) 
     if model is None:
         return LexicalJudge()
     return LLMJudge(build_chat_model(settings, model), prompts)
+
+
+def change_summarizer(settings: Settings, safeguards: Safeguards) -> ChangeSummarizer | None:
+    """What summarises a document's change for announcements, when a chat model is set."""
+    if settings.chat_model is None:
+        return None
+    return ChangeSummarizer(build_chat_model(settings, settings.chat_model, safeguards.breaker))

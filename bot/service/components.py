@@ -9,7 +9,10 @@ import redis.asyncio
 from bot.core.answering import AnswerService
 from bot.core.knowledge_base import KnowledgeBase
 from bot.loop.curation import Curator
+from bot.loop.reviews import ReviewReminders
 from bot.platforms.delivery import PlatformReporter
+from bot.platforms.people import People
+from bot.service.change_watch import ChangeWatch
 from bot.service.jobs import IngestionJobs
 from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import Metrics
@@ -29,6 +32,11 @@ class Core:
     work: WorkInProgress
     reporters: PlatformReporter
     curator: Curator
+    # Announces changed documents in the background of `supportbot serve`.
+    changes: ChangeWatch
+    # Who owners and admins are on the chat platforms; the adapters register them.
+    people: People
+    reviews: ReviewReminders
     # The key of the hashes stored instead of chat user ids (bot/service/user_key.py).
     user_hash_key: bytes
     sources: SourceManager

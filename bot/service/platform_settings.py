@@ -81,4 +81,5 @@ def teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
         "teams_escalation_user": get("TEAMS_ESCALATION_USER"),
         "teams_allow_unauthenticated": unauthenticated in ("1", "true", "yes"),
         "teams_allowed_tenants": ids(get("TEAMS_ALLOWED_TENANTS")),
+        "teams_service_url": get("TEAMS_SERVICE_URL"),
     }

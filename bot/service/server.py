@@ -33,6 +33,7 @@ from bot.service.components import Core
 from bot.service.health import check_readiness, source_details
 from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import CONTENT_TYPE
+from bot.service.periodic import every
 from bot.service.settings import Settings, SettingsError
 from bot.service.wiring import open_core
 from knowledge.embedders import Embedder
@@ -44,6 +45,7 @@ DEFAULT_PORT = 3000
 MAX_REQUEST_BYTES = 1024 * 1024
 SLACK_EVENTS_PATH = "/slack/events"
 TEAMS_MESSAGES_PATH = "/api/messages"
+REVIEW_CHECK_SECONDS = 3600.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -237,9 +239,17 @@ async def _serve_until(
 @contextlib.asynccontextmanager
 async def run_jobs(core: Core) -> AsyncIterator[None]:
     """This replica's ingestion workers, reporting to admins through the chat adapters that
-    registered a reporter with ``core.reporters``."""
-    async with core.jobs.running(
-        KnowledgeAdmin(core.kb).ingest, core.reporters, core.source_jobs.tasks(core.reporters)
+    registered a reporter with ``core.reporters``, the sources' syncs, its watch for changes
+    to announce, and its check for overdue reviews (hourly; an owner is reminded at most
+    weekly)."""
+    async with (
+        core.jobs.running(
+            KnowledgeAdmin(core.kb).ingest,
+            core.reporters,
+            core.source_jobs.tasks(core.reporters),
+        ),
+        core.changes.running(),
+        every(REVIEW_CHECK_SECONDS, core.reviews.remind_today, "remind owners of reviews"),
     ):
         yield
 

@@ -99,11 +99,13 @@ class Settings:
     teams_reply_within_seconds: float = 10.0
     teams_allow_unauthenticated: bool = False
     teams_allowed_tenants: tuple[str, ...] = ()
+    teams_service_url: str | None = None
     shutdown_timeout: float = 20.0
     job_workers: int = 1
     job_stalled_seconds: float = 30.0
     socket_lock_seconds: float = 15.0
     answer_memory_days: float = 14.0
+    change_poll_seconds: float = 15.0
     gap_similarity: float = 0.85
     source_interval_minutes: int = 60
     source_credentials: Mapping[str, Secret] = field(default_factory=dict)
@@ -257,6 +259,7 @@ class Settings:
             shutdown_timeout=number("SUPPORTBOT_SHUTDOWN_TIMEOUT", float, 20.0, 0.0),
             job_workers=number("SUPPORTBOT_JOB_WORKERS", int, 1, 0),
             answer_memory_days=number("SUPPORTBOT_ANSWER_MEMORY_DAYS", float, 14.0, 0.01),
+            change_poll_seconds=number("SUPPORTBOT_CHANGE_POLL_SECONDS", float, 15.0, 0.1),
             gap_similarity=number("SUPPORTBOT_GAP_SIMILARITY", float, 0.85, 0.0),
             job_stalled_seconds=number("SUPPORTBOT_JOB_STALLED_SECONDS", float, 30.0, 3.0),
             socket_lock_seconds=number("SUPPORTBOT_SOCKET_LOCK_SECONDS", float, 15.0, 3.0),

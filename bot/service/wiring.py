@@ -15,12 +15,18 @@ from bot.core.cache import AnswerCache, RedisAnswerCache, redis_client
 from bot.core.coverage import FITTED_FOR_MINILM, CoverageModel, MinimumSimilarity
 from bot.core.knowledge_base import KnowledgeBase
 from bot.core.prompts import Prompts
+from bot.loop.announcements import ChangeAnnouncer
 from bot.loop.answer_records import RedisAnswerRecords
 from bot.loop.curation import Curator
 from bot.loop.examples import PgExampleStore
 from bot.loop.gaps import PgGapQueue
+from bot.loop.reviews import ReviewReminders
+from bot.loop.stale_answers import StaleAnswerNotices
+from bot.loop.subscriptions import PgSubscriptions
 from bot.platforms.delivery import PlatformReporter
-from bot.service.chat_models import build_reranker, build_writer
+from bot.platforms.people import People
+from bot.service.change_watch import ChangeWatch
+from bot.service.chat_models import build_reranker, build_writer, change_summarizer
 from bot.service.components import Core
 from bot.service.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgres
 from bot.service.jobs import IngestionJobs, JobOptions
@@ -31,6 +37,7 @@ from bot.service.settings import Settings
 from bot.service.source_jobs import SourceJobs
 from bot.service.source_wiring import source_manager
 from bot.service.user_key import user_hash_key
+from knowledge.announcements import PgChangeClaims
 from knowledge.chunking import ChunkingOptions
 from knowledge.database import create_engine, ensure_database, require_current_schema
 from knowledge.embedders import (
@@ -177,16 +184,18 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
             cache = RedisAnswerCache(client, settings.cache_ttl_seconds, settings.redis_namespace)
             metrics = Metrics()
             reporters = PlatformReporter()
+            records = RedisAnswerRecords(
+                client, settings.redis_namespace, int(settings.answer_memory_days * 86_400)
+            )
             curator = Curator(
                 kb=kb,
-                records=RedisAnswerRecords(
-                    client, settings.redis_namespace, int(settings.answer_memory_days * 86_400)
-                ),
+                records=records,
                 gaps=PgGapQueue(kb.engine, similar=settings.gap_similarity),
                 examples=PgExampleStore(kb.engine),
                 reporter=reporters,
                 top_k=settings.top_k,
             )
+            people = People()
             hash_key = user_hash_key(settings)
             service = build_answer_service(
                 settings, kb, prompts, cache, metrics, curator, hash_key, safeguards
@@ -212,6 +221,20 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                     work=WorkInProgress(),
                     reporters=reporters,
                     curator=curator,
+                    changes=ChangeWatch(
+                        PgChangeClaims(kb.engine),
+                        [
+                            StaleAnswerNotices(records, service, kb.store, reporters),
+                            ChangeAnnouncer(
+                                PgSubscriptions(kb.engine),
+                                reporters,
+                                change_summarizer(settings, safeguards),
+                            ),
+                        ],
+                        settings.change_poll_seconds,
+                    ),
+                    people=people,
+                    reviews=ReviewReminders(kb.store, kb.engine, people, reporters),
                     user_hash_key=hash_key,
                     sources=sources,
                     source_jobs=SourceJobs(jobs, sources, metrics),

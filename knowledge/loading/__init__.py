@@ -19,6 +19,7 @@ from knowledge.loading.isolation import parse_bounded
 from knowledge.loading.limits import ParseLimits
 from knowledge.loading.links import DEFAULT_LINK_STYLE, LinkStyle, clashes, file_link, is_readme
 from knowledge.loading.parsing import parse
+from knowledge.loading.source_metadata import with_source_metadata
 from knowledge.loading.sources import (
     RawSource,
     fetch_url,
@@ -212,6 +213,7 @@ async def _outcome(name: str, options: LoadOptions, reading: Awaitable[RawSource
     try:
         source = await reading
         document = await parse_bounded(source, options.limits)
+        document = with_source_metadata(document, source.metadata, name)
     except LoadError as e:
         return LoadOutcome(name, error=e)
     if options.scopes:

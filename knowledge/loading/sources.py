@@ -18,6 +18,7 @@ import httpx
 from knowledge.errors import LoadError
 from knowledge.loading.guarded_fetch import BodyTooLarge, Fetched, read_capped
 from knowledge.loading.links import DEFAULT_LINK_STYLE, LinkStyle, file_link
+from knowledge.loading.source_metadata import SourceMetadata
 
 FORMATS_BY_EXTENSION = {
     ".md": "markdown",
@@ -52,6 +53,7 @@ class RawSource:
     For a file, ``origin`` is its absolute path and ``former_urls`` the links it had before
     documents kept their origin (its path under the base URL, or the bare file path): how the
     store recognises it when its link changes. ``slugs`` names the anchors' slug rules.
+    ``metadata`` is what the source says about the document (``source_metadata.py``).
     """
 
     name: str
@@ -63,6 +65,8 @@ class RawSource:
     origin: str | None = None
     former_urls: tuple[str, ...] = ()
     slugs: str = "github"
+    # What a connector knows of the document besides its bytes (owner, dates, status).
+    metadata: SourceMetadata | None = None
 
 
 def is_url(target: str) -> bool:

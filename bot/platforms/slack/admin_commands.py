@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.loop.subscriptions import PgSubscriptions
 from bot.platforms import admin_messages, messages
 from bot.platforms.admin import (
     QUEUED,
@@ -23,6 +24,8 @@ from bot.platforms.slack.directory import SlackDirectory
 from bot.platforms.slack.errors import log_slack_error
 from bot.platforms.slack.mrkdwn import to_mrkdwn
 from bot.platforms.slack.reporter import slack_reply_to
+from bot.platforms.slack.subscriptions import run_slack_subscription
+from bot.platforms.subscription_commands import SubscriptionAdmin, parse_subscription_command
 from knowledge.errors import LoadError
 from knowledge.loading import uploaded
 
@@ -42,6 +45,8 @@ class SlackAdminCommands:
         self._curation = curation
         self._max_upload_bytes = max_upload_bytes
         self._file_hosts = file_hosts
+        engine = admin.knowledge_base.engine
+        self._subscriptions = SubscriptionAdmin(PgSubscriptions(engine))
 
     def register(self, app: AsyncApp) -> None:
         app.command("/kb")(self.on_kb_command)
@@ -54,6 +59,11 @@ class SlackAdminCommands:
             await respond(text=admin_messages.admin_refusal(), response_type="ephemeral")
             return
         try:
+            subscription = parse_subscription_command(command.get("text", ""))
+            if subscription is not None:
+                reply = await run_slack_subscription(self._subscriptions, subscription, command)
+                await respond(text=to_mrkdwn(reply), response_type="ephemeral")
+                return
             parsed = parse_admin_command(command.get("text", ""))
         except AdminCommandError as e:
             await respond(text=to_mrkdwn(str(e)), response_type="ephemeral")

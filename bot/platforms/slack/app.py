@@ -21,6 +21,7 @@ from bot.platforms.admin import KnowledgeAdmin
 from bot.platforms.slack.curation import SlackCuration
 from bot.platforms.slack.directory import SlackDirectory
 from bot.platforms.slack.listeners import SlackListeners, SlackOptions
+from bot.platforms.slack.owners import SlackOwnerDirectory, slack_admin_destinations
 from bot.platforms.slack.reporter import SlackReporter
 from bot.service.components import Core
 from bot.service.markers import RedisMarkers
@@ -146,4 +147,8 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
     )
     listeners.register(app)
     core.reporters.register("slack", SlackReporter(client, directory))
+    core.people.register(
+        SlackOwnerDirectory(client),
+        slack_admin_destinations(settings.slack_admins, settings.slack_admin_channel),
+    )
     return app

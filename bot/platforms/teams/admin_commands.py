@@ -8,6 +8,7 @@ from typing import Any
 from botbuilder.core import TurnContext
 
 from bot.loop.curation import Curator
+from bot.loop.subscriptions import PgSubscriptions
 from bot.platforms import admin_messages, messages
 from bot.platforms.admin import (
     QUEUED,
@@ -15,10 +16,12 @@ from bot.platforms.admin import (
     KnowledgeAdmin,
     parse_admin_command,
 )
+from bot.platforms.subscription_commands import SubscriptionAdmin, parse_subscription_command
 from bot.platforms.teams.activity import user_id
 from bot.platforms.teams.cards import GAPS_SHOWN, gap_list_activity
 from bot.platforms.teams.connector import send, send_text, send_typing
 from bot.platforms.teams.reporter import teams_reply_to
+from bot.platforms.teams.subscriptions import run_teams_subscription
 from knowledge.errors import DatabaseUnavailableError, LoadError
 from knowledge.loading import uploaded
 from knowledge.loading.guarded_fetch import FetchRefused
@@ -46,8 +49,25 @@ class TeamsAdminCommands:
         self._curator = curator
         self._admins = admins
         self._max_upload_bytes = max_upload_bytes
+        engine = admin.knowledge_base.engine
+        self._subscriptions = SubscriptionAdmin(PgSubscriptions(engine))
 
     async def on_command(self, context: TurnContext, command: str, personal: bool) -> None:
+        try:
+            subscription = parse_subscription_command(command, ADMIN_COMMAND)
+        except AdminCommandError as e:
+            await send_text(context, str(e))
+            return
+        if subscription is not None:
+            reply = (
+                await run_teams_subscription(
+                    self._subscriptions, subscription, context, ADMIN_COMMAND
+                )
+                if user_id(context.activity) in self._admins
+                else admin_messages.admin_refusal()
+            )
+            await send_text(context, reply)
+            return
         if not personal:
             await send_text(context, messages.teams_admin_in_personal_chat())
             return

@@ -26,6 +26,7 @@ from bot.platforms.admin import KnowledgeAdmin
 from bot.platforms.memory import RedisConversationMemory
 from bot.platforms.teams.connector import send_text
 from bot.platforms.teams.handler import TeamsBot, TeamsOptions
+from bot.platforms.teams.owners import TeamsOwnerDirectory, teams_person
 from bot.platforms.teams.reporter import TeamsReporter
 from bot.service.components import Core
 from bot.service.markers import RedisMarkers
@@ -94,12 +95,26 @@ def build_teams_endpoint(
     core.reporters.register(
         "teams", TeamsReporter(adapter, settings.teams_app_id or "", settings.access.teams)
     )
+    if settings.teams_service_url:
+        _register_people(settings, core, settings.teams_service_url)
     return TeamsEndpoint(
         adapter=adapter,
         bot=bot,
         authenticated=settings.teams_authenticated,
         allowed_tenants=frozenset(settings.teams_allowed_tenants),
     )
+
+
+def _register_people(settings: Settings, core: Core, service_url: str) -> None:
+    """Owners and admins in Teams, reached in new personal chats through ``service_url``."""
+    app_id = settings.teams_app_id or ""
+    tenant = settings.teams_tenant_id or next(iter(settings.teams_allowed_tenants), None)
+    people = TeamsOwnerDirectory(app_id=app_id, service_url=service_url, tenant=tenant)
+    admins = [
+        teams_person(a, app_id=app_id, service_url=service_url, tenant=tenant)
+        for a in settings.teams_admins
+    ]
+    core.people.register(people, admins)
 
 
 async def _on_turn_error(context: TurnContext, error: Exception) -> None:
