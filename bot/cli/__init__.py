@@ -30,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(messages.error(str(e)), file=sys.stderr)
         raise SystemExit(EXIT_FAILED) from None
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    # httpx logs every request's URL at INFO; a download URL from Graph or a signed link is a
+    # credential while it lasts.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         code = asyncio.run(args.handler(settings, args))
     except (

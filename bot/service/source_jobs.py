@@ -4,7 +4,8 @@
 A periodic job every minute syncs the sources whose interval has passed since their last
 sync; procrastinate defers it once per minute whichever replicas run workers, and its lock
 keeps two from running at once. A sync run again after a crash finds the items it already
-stored unchanged.
+stored unchanged. The same job clears finished jobs older than a day from the queue's table,
+which would otherwise gain a row a minute.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 SYNC_TASK = "supportbot.sync_source"
 DUE_TASK = "supportbot.sync_due_sources"
 DUE_LOCK = "sources:due"
+FINISHED_JOBS_KEPT_HOURS = 24
 
 
 class SourceJobs:
@@ -67,6 +69,7 @@ class SourceJobs:
                 started = time.perf_counter()
                 for report in await manager.sync_all(due_only=True):
                     metrics.observe_sync(report)
+                await app.job_manager.delete_old_jobs(FINISHED_JOBS_KEPT_HOURS, queue=QUEUE)
                 log.debug("due sources synced in %.1f s", time.perf_counter() - started)
 
             app.task(name=SYNC_TASK, queue=QUEUE)(sync_one)
