@@ -58,6 +58,13 @@ class RetrievalOptions:
     rescore_depth: int = 20
     sentence_weight: float = 1.0
     rerank_candidates: int = 20
+    # The ``sentence_candidates`` chunks holding the sentences closest to the question form a
+    # fourth list, weighted ``sentence_list_weight``: a casual question often matches one
+    # sentence of a passage whose whole text is about something broader, so neither the
+    # passage's vector nor its words bring it up. On the handbook's held-out set this raised
+    # evidence hit@5 from 0.765 to 0.798 (README, Evaluation); 0 leaves the list out.
+    sentence_candidates: int = 40
+    sentence_list_weight: float = 1.0
 
 
 # Full-text matches use OR semantics: a question's words rarely all occur in one chunk. Ranking
@@ -106,11 +113,27 @@ text_hits AS (
     ORDER BY ts_rank(c.tsv, q.terms) DESC, c.id
     LIMIT :candidates
 ),
+sentence_hits AS (
+    SELECT b.chunk_id AS id, row_number() OVER (ORDER BY b.distance) AS rank
+    FROM (
+        SELECT DISTINCT ON (s.chunk_id) s.chunk_id,
+               s.embedding {VECTOR_DISTANCE_OPERATOR} (SELECT embedding FROM query) AS distance
+        FROM sentences AS s JOIN chunks AS c ON c.id = s.chunk_id
+        WHERE :sentence_candidates > 0 AND c.scopes && CAST(:scopes AS text[])
+          AND NOT c.document_id = ANY({_UNCITABLE})
+        ORDER BY s.chunk_id, distance
+    ) AS b
+    ORDER BY b.distance
+    LIMIT :sentence_candidates
+),
 fused AS (
-    SELECT coalesce(v.id, t.id) AS id,
-           coalesce(:vector_weight / (:rrf_k + v.rank), 0)
-           + coalesce(:text_weight / (:rrf_k + t.rank), 0) AS score
-    FROM vector_hits AS v FULL OUTER JOIN text_hits AS t ON v.id = t.id
+    SELECT l.id, sum(l.score) AS score
+    FROM (
+        SELECT id, :vector_weight / (:rrf_k + rank) AS score FROM vector_hits
+        UNION ALL SELECT id, :text_weight / (:rrf_k + rank) FROM text_hits
+        UNION ALL SELECT id, :sentence_list_weight / (:rrf_k + rank) FROM sentence_hits
+    ) AS l
+    GROUP BY l.id
 )
 SELECT c.id, c.document_id, d.title, c.heading_path, c.url, c.text, f.score,
        1 - (c.embedding {VECTOR_DISTANCE_OPERATOR} q.embedding) AS similarity, d.review_by,
@@ -235,6 +258,8 @@ class PgHybridRetriever:
                 "rrf_k": options.rrf_k,
                 "vector_weight": options.vector_weight,
                 "text_weight": options.text_weight,
+                "sentence_candidates": options.sentence_candidates,
+                "sentence_list_weight": options.sentence_list_weight,
                 "min_similarity": options.min_similarity,
                 "depth": max(query.k, options.rescore_depth),
             },
