@@ -13,6 +13,7 @@ from bot.platforms.delivery import PlatformReporter
 from bot.service.jobs import IngestionJobs
 from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import Metrics
+from bot.service.questions import RedisQuestionLedger
 
 
 @dataclass(frozen=True)
@@ -27,5 +28,7 @@ class Core:
     work: WorkInProgress
     reporters: PlatformReporter
     curator: Curator
+    # Questions accepted and not yet answered, taken over when their replica dies.
+    questions: RedisQuestionLedger
     # The key of the hashes stored instead of chat user ids (bot/service/user_key.py).
     user_hash_key: bytes

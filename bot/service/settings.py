@@ -102,6 +102,8 @@ class Settings:
     job_workers: int = 1
     job_stalled_seconds: float = 30.0
     socket_lock_seconds: float = 15.0
+    question_lease_seconds: float = 10.0
+    max_upload_mb: float = 25.0
     answer_memory_days: float = 14.0
     gap_similarity: float = 0.85
 
@@ -257,6 +259,8 @@ class Settings:
             gap_similarity=number("SUPPORTBOT_GAP_SIMILARITY", float, 0.85, 0.0),
             job_stalled_seconds=number("SUPPORTBOT_JOB_STALLED_SECONDS", float, 30.0, 3.0),
             socket_lock_seconds=number("SUPPORTBOT_SOCKET_LOCK_SECONDS", float, 15.0, 3.0),
+            question_lease_seconds=number("SUPPORTBOT_QUESTION_LEASE_SECONDS", float, 10.0, 1.0),
+            max_upload_mb=number("SUPPORTBOT_MAX_UPLOAD_MB", float, 25.0, 0.01),
         )
 
 

@@ -26,6 +26,7 @@ from bot.service.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgre
 from bot.service.jobs import IngestionJobs, JobOptions
 from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import Metrics
+from bot.service.questions import RedisQuestionLedger
 from bot.service.safeguards import Safeguards, build_safeguards
 from bot.service.settings import Settings
 from bot.service.user_key import user_hash_key
@@ -210,6 +211,9 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                     reporters=reporters,
                     curator=curator,
                     user_hash_key=hash_key,
+                    questions=RedisQuestionLedger(
+                        client, settings.redis_namespace, settings.question_lease_seconds
+                    ),
                 )
             finally:
                 await jobs.close()
