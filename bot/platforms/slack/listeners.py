@@ -258,6 +258,8 @@ class SlackListeners:
                 unfurl_links=False,
                 unfurl_media=False,
             )
+            # Recorded at once: a replica dying from here on must not leave it to be answered.
+            await self._ledger.finish(incoming.key)
             if thread is not None and not incoming.private:
                 await self._markers.mark(_thread_key(incoming.channel, thread), THREAD_TTL_SECONDS)
         except SlackApiError as e:

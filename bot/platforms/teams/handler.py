@@ -32,6 +32,7 @@ from bot.platforms.teams.activity import (
     mentions,
     question_text,
     sender_hash,
+    stored_activity,
     user_id,
 )
 from bot.platforms.teams.admin_commands import FILE_DOWNLOAD, TeamsAdminCommands, admin_command
@@ -124,7 +125,7 @@ class TeamsBot:
                 await self._on_conversation_update(context)
             return
         # A message is kept until handled, and answered by another replica if this one dies.
-        payload = {"activity": activity.serialize()}
+        payload = {"activity": stored_activity(activity)}
         if activity.id and not await self._ledger.accept(key, payload, ACTIVITY_TTL_SECONDS):
             log.info("activity %s already handled; ignoring the retry", activity.id)
             return
