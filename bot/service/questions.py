@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 # A question taken over this many times is dropped: it is what kills the replicas.
 MAX_TAKEOVERS = 5
+# Posting an answer extends its lease this many times over: a replica slow to post (a stalled
+# event loop, a slow Slack) is not taken over mid-post, which would post the answer twice.
+POSTING_LEASES = 3
 
 _ACCEPT = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
@@ -55,8 +58,16 @@ return renewed
 """
 _POSTING = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
 return 1
+"""
+_EXPIRED = """
+local expired = {}
+for i, key in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. key) == 0 then table.insert(expired, key) end
+end
+return expired
 """
 _FINISH = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -126,12 +137,10 @@ class RedisQuestionLedger:
         taken the question over (this one must not post)."""
         if key not in self._held:
             return True
+        lease = POSTING_LEASES * self._lease_ms
+        keys = (self._lease(key), self._posting(key))
         try:
-            return bool(
-                await self._redis.eval(
-                    _POSTING, 2, self._lease(key), self._posting(key), self.owner, 3600
-                )
-            )
+            return bool(await self._redis.eval(_POSTING, 2, *keys, self.owner, 3600, lease))
         except (RedisError, OSError) as e:
             log.warning("cannot mark %s as posting: Redis unavailable (%s)", key, e)
             return True
@@ -169,10 +178,12 @@ class RedisQuestionLedger:
             leases = [self._lease(key) for key in self._held]
             await self._redis.eval(_RENEW, len(leases), *leases, self.owner, self._lease_ms)
         tasks = []
-        for raw in await self._redis.hkeys(self._pending):
+        expired = await self._redis.eval(_EXPIRED, 1, self._pending, self._lease(""))
+        for raw in expired:
             key = raw.decode() if isinstance(raw, bytes) else raw
-            # A replica answers only for the platforms it serves.
-            if key.partition(":")[0] not in self._resumers:
+            # A replica answers only for the platforms it serves, and a question it is still
+            # answering itself (its lease lapsed while the loop stalled) is for another to take.
+            if key.partition(":")[0] not in self._resumers or key in self._held:
                 continue
             pending = await self._take(key)
             if pending is not None:
