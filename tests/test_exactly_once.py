@@ -41,6 +41,8 @@ from tests.replica_processes import (
 SLACK_EVENTS = 300
 TEAMS_ACTIVITIES = 100
 LEASE_SECONDS = 5
+# Seconds between questions: what two shared cores answer without timing out their pools.
+PACE_SECONDS = 0.15
 QUESTION = "How many days of annual leave"
 # Posting to a replica that is down fails; Slack and Teams deliver again, elsewhere.
 DOWN = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
@@ -160,7 +162,7 @@ async def test_every_question_is_answered_exactly_once_while_a_replica_is_killed
                     task = asyncio.create_task(_deliver_slack(delivery, n, rng))
                     sends.append(task)
                     slack_sends.append(task)
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(PACE_SECONDS)
             await asyncio.gather(*sends)
             assert restarting is not None
             await restarting
@@ -186,7 +188,7 @@ async def test_every_question_is_answered_exactly_once_while_a_replica_is_killed
 
 def _slow_model(llm: FakeOpenAI) -> None:
     llm.default = leave_answers
-    llm.delay = 1.0
+    llm.delay = 3.0  # a few questions wait on the model in each replica when it is killed
 
 
 async def _until(predicate: Callable[[], bool], timeout: float) -> None:  # noqa: ASYNC109

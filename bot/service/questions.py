@@ -157,6 +157,21 @@ class RedisQuestionLedger:
         except (RedisError, OSError) as e:
             log.warning("cannot record %s as handled: Redis unavailable (%s)", key, e)
 
+    @contextlib.asynccontextmanager
+    async def handling(self, key: str) -> AsyncIterator[None]:
+        """Finish ``key`` when the block ends, or abandon it when the block raises."""
+        try:
+            yield
+        except BaseException:
+            self.abandon(key)
+            raise
+        await self.finish(key)
+
+    def abandon(self, key: str) -> None:
+        """Stop renewing ``key``'s lease: handling it failed here, so it is taken over once
+        the lease lapses (at most ``MAX_TAKEOVERS`` times)."""
+        self._held.discard(key)
+
     def register(self, platform: str, resume: Resume) -> None:
         """``resume`` answers the questions taken over whose keys start ``platform:``."""
         self._resumers[platform] = resume
@@ -226,8 +241,7 @@ class RedisQuestionLedger:
         try:
             await resume(pending)
         except Exception as e:
-            # The lease lapses and another replica (or this one) tries again.
-            self._held.discard(pending.key)
+            self.abandon(pending.key)
             log.error("answering question %s taken over failed: %s", pending.key, e, exc_info=e)
 
     def _lease(self, key: str) -> str:

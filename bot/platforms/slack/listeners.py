@@ -141,11 +141,9 @@ class SlackListeners:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        try:
+        async with self._ledger.handling(event_key(body)):
             if not event.get("bot_id"):
                 await self._answer(client, self._incoming(event, body, context, private=False))
-        finally:
-            await self._ledger.finish(event_key(body))
 
     async def on_message(
         self,
@@ -154,10 +152,8 @@ class SlackListeners:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        try:
+        async with self._ledger.handling(event_key(body)):
             await self._on_message(event, body, client, context)
-        finally:
-            await self._ledger.finish(event_key(body))
 
     async def _on_message(
         self,

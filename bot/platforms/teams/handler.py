@@ -152,12 +152,13 @@ class TeamsBot:
         return resume
 
     async def _handle(self, context: TurnContext, key: str) -> None:
-        handed_off = False
         try:
             handed_off = await self._on_message(context, key)
-        finally:
-            if not handed_off:
-                await self._ledger.finish(key)
+        except Exception:
+            self._ledger.abandon(key)
+            raise
+        if not handed_off:
+            await self._ledger.finish(key)
 
     async def drain(self) -> None:
         """Wait for answers still being delivered after their turn ended."""
@@ -256,9 +257,10 @@ class TeamsBot:
                 async with self._work.track():
                     await work
             except Exception as e:
+                self._ledger.abandon(key)
                 reference = uuid.uuid4().hex[:12]
                 log.error("delivering a slow answer failed (%s): %s", reference, e, exc_info=e)
-            finally:
+            else:
                 await self._ledger.finish(key)
 
         task = asyncio.create_task(logged())
