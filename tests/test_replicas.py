@@ -7,13 +7,8 @@ and another takes over when it dies."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -39,8 +34,9 @@ from tests.fake_slack import (
     signed_headers,
     slash_command_body,
 )
-from tests.fake_teams import channel_mention, fake_connector
-from tests.loopback import eventually, free_port, serve
+from tests.fake_teams import FakeBotConnector, channel_mention, fake_connector
+from tests.loopback import eventually, serve
+from tests.replica_processes import Replica, post_activity, post_event, replicas
 
 ADMIN = "UADMIN"
 QUESTION = "How many days of annual leave?"
@@ -49,80 +45,6 @@ HANDBOOK = (
     "<h2>Trains</h2><p>Book second class for journeys under four hours.</p>"
     "<h2>Hotels</h2><p>Hotels are refunded up to 150 euros a night.</p></body></html>"
 )
-
-
-@dataclass
-class Replica:
-    url: str
-    process: asyncio.subprocess.Process
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-
-@asynccontextmanager
-async def replicas(env: dict[str, str], count: int, logs: Path) -> AsyncIterator[list[Replica]]:
-    """``count`` ``supportbot serve`` processes on free loopback ports, each healthy."""
-    started: list[Replica] = []
-    try:
-        for n in range(count):
-            started.append(await _start(env, logs / f"replica-{n}.log"))
-        await asyncio.gather(*(_wait_healthy(r) for r in started))
-        yield started
-    finally:
-        for replica in started:
-            if replica.process.returncode is None:
-                replica.process.terminate()
-        for replica in started:
-            await replica.process.wait()
-
-
-async def _start(env: dict[str, str], log: Path) -> Replica:
-    port = free_port()
-    with log.open("wb") as output:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
-            env={**os.environ, **env},
-            stdout=output,
-            stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-    return Replica(f"http://127.0.0.1:{port}", process, log)
-
-
-async def _wait_healthy(replica: Replica) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(600):
-            if replica.process.returncode is not None:
-                raise AssertionError(f"supportbot serve exited: {replica.output()}")
-            try:
-                async with session.get(f"{replica.url}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"supportbot serve at {replica.url} did not become healthy")
-
-
-async def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(f"{url}/slack/events", data=body, headers=headers) as response,
-    ):
-        return response.status
-
-
-async def _post_activity(url: str, activity: dict[str, object]) -> int:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(f"{url}/api/messages", json=activity) as response,
-    ):
-        return response.status
 
 
 async def _seed_leave_policy(store: PgDocumentStore) -> None:
@@ -152,10 +74,10 @@ async def test_every_delivery_sent_twice_to_different_replicas_is_answered_once(
                 activity = channel_mention(f"{QUESTION} ({n})", service_url=teams.service_url)
                 activities.append(activity)
                 statuses = await asyncio.gather(
-                    _post(first, body, signed_headers(body)),
-                    _post(second, body, signed_headers(body, retry_num=1)),
-                    _post_activity(first, activity),
-                    _post_activity(second, activity),
+                    post_event(first, body, signed_headers(body)),
+                    post_event(second, body, signed_headers(body, retry_num=1)),
+                    post_activity(first, activity),
+                    post_activity(second, activity),
                 )
                 assert statuses == [200, 200, 201, 201]
             await slack.wait_for(lambda: len(slack.posted()) >= 6, timeout=30)
@@ -198,7 +120,9 @@ async def test_a_job_whose_replica_is_killed_runs_again_elsewhere_and_stores_the
             body = slash_command_body(
                 f"add {base}/travel", user_id=ADMIN, response_url=slack.response_url(key)
             )
-            assert await _post(group[0].url, body, signed_headers(body, content_type=FORM)) == 200
+            assert (
+                await post_event(group[0].url, body, signed_headers(body, content_type=FORM)) == 200
+            )
             await asyncio.wait_for(first_fetch.wait(), timeout=30)
             victim = _replica_with_connection_from(fetched_by[0], group)
             victim.process.kill()
@@ -261,12 +185,12 @@ async def test_sigterm_during_an_answer_delivers_it_then_exits(
         )
         async with replicas(env, 1, tmp_path) as [replica]:
             body = event_body(mention(f"<@{BOT_USER_ID}> {QUESTION}"), event_id="EvSIGTERM")
-            assert await _post(replica.url, body, signed_headers(body)) == 200
+            assert await post_event(replica.url, body, signed_headers(body)) == 200
             await eventually(lambda: bool(llm.requests), timeout=30, what="the model was asked")
             replica.process.send_signal(signal.SIGTERM)
             await _eventually_not_ready(replica)
             late = event_body(mention(f"<@{BOT_USER_ID}> Another question"), event_id="EvLATE")
-            assert await _post(replica.url, late, signed_headers(late)) == 503
+            assert await post_event(replica.url, late, signed_headers(late)) == 503
             code = await asyncio.wait_for(replica.process.wait(), timeout=30)
     assert code == 0, replica.output()
     assert len(slack.posted()) == 1
@@ -332,3 +256,50 @@ async def _ask_over_socket(slack: FakeSlack, event_id: str, *, answers_before: i
     await slack.socket_event(mention(f"<@{BOT_USER_ID}> {QUESTION}"), event_id=event_id)
     await slack.wait_for(lambda: len(slack.posted()) > answers_before, timeout=20)
     assert "25 days" in slack.posted()[-1]["text"]
+
+
+async def test_questions_whose_replica_is_killed_mid_answer_are_answered_by_another_once(
+    database_url: str, redis_url: str, store: PgDocumentStore, tmp_path: Path
+) -> None:
+    await _seed_leave_policy(store)
+    async with fake_slack() as slack, fake_connector() as teams, fake_openai() as llm:
+        llm.default = leave_answers
+        llm.delay = 8.0  # both questions are waiting for the model when their replica dies
+        env = bot_environment(
+            slack,
+            database_url=database_url,
+            redis_url=redis_url,
+            SUPPORTBOT_HOME=str(tmp_path),
+            TEAMS_ALLOW_UNAUTHENTICATED="1",
+            OPENAI_BASE_URL=llm.base_url,
+            OPENAI_API_KEY="sk-test",
+            SUPPORTBOT_CHAT_MODEL="test-model",
+            SUPPORTBOT_QUESTION_LEASE_SECONDS="2",
+        )
+        async with replicas(env, 2, tmp_path) as [doomed, survivor]:
+            question = slack.remember(mention(f"<@{BOT_USER_ID}> {QUESTION}"))
+            body = event_body(question, event_id="EvKILLED")
+            activity = channel_mention(QUESTION, service_url=teams.service_url)
+            assert await post_event(doomed.url, body, signed_headers(body)) == 200
+            # The turn waits for the answer; it ends when the replica dies.
+            turn = asyncio.create_task(post_activity(doomed.url, activity))
+            await eventually(lambda: len(llm.requests) >= 2, timeout=30, what="both asked")
+            doomed.process.kill()
+            await doomed.process.wait()
+            assert isinstance((await asyncio.gather(turn, return_exceptions=True))[0], Exception)
+            # The retries reach the survivor, which must not answer them a second time.
+            retry = signed_headers(body, retry_num=1)
+            assert await post_event(survivor.url, body, retry) == 200
+            assert await post_activity(survivor.url, activity) in (200, 201)
+            await slack.wait_for(lambda: len(slack.posted()) >= 1, timeout=60)
+            await teams.wait_for(lambda: _teams_answers(teams, activity) >= 1, timeout=60)
+            await asyncio.sleep(5)  # past two more leases: a second answer would show
+    survivor_log = survivor.output()  # complete once the process has exited
+    assert [p["thread_ts"] for p in slack.posted()] == [question["ts"]]
+    assert "25 days" in slack.posted()[0]["text"]
+    assert _teams_answers(teams, activity) == 1
+    assert survivor_log.count("taking over question") == 2, survivor_log
+
+
+def _teams_answers(teams: FakeBotConnector, activity: dict[str, object]) -> int:
+    return sum(1 for a in teams.replies_to(str(activity["id"])) if a.get("type") == "message")

@@ -16,6 +16,7 @@ from bot.service.change_watch import ChangeWatch
 from bot.service.jobs import IngestionJobs
 from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import Metrics
+from bot.service.questions import RedisQuestionLedger
 from bot.service.source_jobs import SourceJobs
 from knowledge.sources.manager import SourceManager
 
@@ -37,6 +38,8 @@ class Core:
     # Who owners and admins are on the chat platforms; the adapters register them.
     people: People
     reviews: ReviewReminders
+    # Questions accepted and not yet answered, taken over when their replica dies.
+    questions: RedisQuestionLedger
     # The key of the hashes stored instead of chat user ids (bot/service/user_key.py).
     user_hash_key: bytes
     sources: SourceManager

@@ -209,6 +209,7 @@ async def _serve_until(
         try:
             async with contextlib.AsyncExitStack() as stack:
                 await stack.enter_async_context(run_jobs(core))
+                await stack.enter_async_context(core.questions.running())
                 if slack is not None and settings.slack_app_token is not None:
                     await stack.enter_async_context(
                         _socket_mode(slack, settings.slack_app_token.reveal(), core, settings)

@@ -104,6 +104,7 @@ class Settings:
     job_workers: int = 1
     job_stalled_seconds: float = 30.0
     socket_lock_seconds: float = 15.0
+    question_lease_seconds: float = 10.0
     answer_memory_days: float = 14.0
     change_poll_seconds: float = 15.0
     gap_similarity: float = 0.85
@@ -264,6 +265,7 @@ class Settings:
             job_stalled_seconds=number("SUPPORTBOT_JOB_STALLED_SECONDS", float, 30.0, 3.0),
             socket_lock_seconds=number("SUPPORTBOT_SOCKET_LOCK_SECONDS", float, 15.0, 3.0),
             **source_settings(get, number),
+            question_lease_seconds=number("SUPPORTBOT_QUESTION_LEASE_SECONDS", float, 10.0, 1.0),
         )
 
 

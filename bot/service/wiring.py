@@ -32,6 +32,7 @@ from bot.service.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgre
 from bot.service.jobs import IngestionJobs, JobOptions
 from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import Metrics
+from bot.service.questions import RedisQuestionLedger
 from bot.service.safeguards import Safeguards, build_safeguards
 from bot.service.settings import Settings
 from bot.service.source_jobs import SourceJobs
@@ -238,6 +239,9 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                     user_hash_key=hash_key,
                     sources=sources,
                     source_jobs=SourceJobs(jobs, sources, metrics),
+                    questions=RedisQuestionLedger(
+                        client, settings.redis_namespace, settings.question_lease_seconds
+                    ),
                 )
             finally:
                 await jobs.close()

@@ -125,6 +125,7 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
         admin=KnowledgeAdmin(core.kb, core.jobs, core.sources, core.source_jobs),
         feedback=PgFeedbackStore(core.kb.engine),
         markers=RedisMarkers(core.redis, settings.redis_namespace),
+        ledger=core.questions,
         work=core.work,
         directory=directory,
         curator=core.curator,

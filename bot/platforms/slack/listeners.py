@@ -16,7 +16,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -31,14 +30,21 @@ from bot.platforms.slack.admin_commands import SlackAdminCommands
 from bot.platforms.slack.blocks import answer_message
 from bot.platforms.slack.curation import SlackCuration
 from bot.platforms.slack.directory import SlackDirectory
+from bot.platforms.slack.durable import (
+    EVENT_TTL_SECONDS,
+    RESUMED,
+    SlackDurableEvents,
+    already_answered,
+    event_key,
+)
 from bot.platforms.slack.errors import log_slack_error
 from bot.platforms.slack.reporter import slack_thread
 from bot.service.lifecycle import WorkInProgress
 from bot.service.markers import RedisMarkers
+from bot.service.questions import RedisQuestionLedger
 
 log = logging.getLogger(__name__)
 
-EVENT_TTL_SECONDS = 3600
 THREAD_TTL_SECONDS = 30 * 86_400
 HISTORY_TURNS = 10
 WORKING_REACTION = "eyes"
@@ -71,6 +77,10 @@ class _Incoming:
     thread_ts: str | None
     text: str
     private: bool
+    # The delivery's key in the question ledger, and whether a replica that died with it
+    # may have posted its answer already.
+    key: str = ""
+    maybe_posted: bool = False
 
 
 class SlackListeners:
@@ -81,6 +91,7 @@ class SlackListeners:
         admin: KnowledgeAdmin,
         feedback: PgFeedbackStore,
         markers: RedisMarkers,
+        ledger: RedisQuestionLedger,
         work: WorkInProgress,
         directory: SlackDirectory,
         curator: Curator,
@@ -89,6 +100,8 @@ class SlackListeners:
     ) -> None:
         self._answers = answers
         self._markers = markers
+        self._ledger = ledger
+        self._durable = SlackDurableEvents(ledger, markers)
         self._work = work
         self._directory = directory
         self._curation = curation
@@ -111,7 +124,7 @@ class SlackListeners:
         )
 
     def register(self, app: AsyncApp) -> None:
-        app.middleware(self.drop_retried_events)
+        self._durable.register(app)
         app.event("app_mention")(self.on_mention)
         app.event("message")(self.on_message)
         self._admin_commands.register(app)
@@ -121,23 +134,28 @@ class SlackListeners:
 
     # Events
 
-    async def drop_retried_events(self, body: dict[str, Any], next: Any) -> BoltResponse | None:
-        """A retry of an event that some process already took gets a 200 and nothing else."""
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await self._markers.claim(f"slack:event:{event_id}", EVENT_TTL_SECONDS):
-            log.info("event %s already handled; dropping the retry", event_id)
-            return BoltResponse(status=200, body="")
-        await next()
-        return None
-
     async def on_mention(
-        self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+        self,
+        event: dict[str, Any],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
-        if event.get("bot_id"):
-            return
-        await self._answer(client, self._incoming(event, body, private=False))
+        async with self._ledger.handling(event_key(body)):
+            if not event.get("bot_id"):
+                await self._answer(client, self._incoming(event, body, context, private=False))
 
     async def on_message(
+        self,
+        event: dict[str, Any],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        async with self._ledger.handling(event_key(body)):
+            await self._on_message(event, body, client, context)
+
+    async def _on_message(
         self,
         event: dict[str, Any],
         body: dict[str, Any],
@@ -153,7 +171,7 @@ class SlackListeners:
                 async with self._work.track():
                     await self._admin_commands.ingest_files(client, event)
             elif event.get("text", "").strip():
-                await self._answer(client, self._incoming(event, body, private=True))
+                await self._answer(client, self._incoming(event, body, context, private=True))
             return
         # In channels, mentions arrive as app_mention; plain messages only count as
         # follow-ups in a thread the bot has answered in.
@@ -164,10 +182,19 @@ class SlackListeners:
             and not mentioned
             and await self._markers.is_marked(_thread_key(event["channel"], thread_ts))
         ):
-            await self._answer(client, self._incoming(event, body, private=False))
+            await self._answer(client, self._incoming(event, body, context, private=False))
 
-    def _incoming(self, event: dict[str, Any], body: dict[str, Any], *, private: bool) -> _Incoming:
+    def _incoming(
+        self,
+        event: dict[str, Any],
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        *,
+        private: bool,
+    ) -> _Incoming:
         return _Incoming(
+            key=event_key(body),
+            maybe_posted=bool(context.get(RESUMED)),
             team=body.get("team_id") or event.get("team", ""),
             channel=event["channel"],
             user=event.get("user", ""),
@@ -179,21 +206,26 @@ class SlackListeners:
 
     async def _answer(self, client: AsyncWebClient, incoming: _Incoming) -> None:
         # An app_mention and a message event can carry the same message; so can retries.
-        if not await self._markers.claim(
-            f"slack:message:{incoming.channel}:{incoming.ts}", EVENT_TTL_SECONDS
+        if not await self._markers.claim_as(
+            f"slack:message:{incoming.channel}:{incoming.ts}", incoming.key, EVENT_TTL_SECONDS
         ):
             return
         async with self._work.track():
             await self._answer_claimed(client, incoming)
 
     async def _answer_claimed(self, client: AsyncWebClient, incoming: _Incoming) -> None:
+        # Top-level DMs are answered at top level; everything else in the question's thread.
+        thread = incoming.thread_ts or (None if incoming.private else incoming.ts)
+        if incoming.maybe_posted and await already_answered(
+            client, incoming.channel, thread, incoming.ts
+        ):
+            log.info("question %s was answered before its replica stopped", incoming.key)
+            return
         await self._react(client, "reactions_add", incoming)
         try:
             scopes = await self._directory.scopes_for(
                 channel_id=incoming.channel, private=incoming.private, user_id=incoming.user
             )
-            # Top-level DMs are answered at top level; everything else in the question's thread.
-            thread = incoming.thread_ts or (None if incoming.private else incoming.ts)
             question = Question(
                 text=incoming.text,
                 scopes=scopes,
@@ -211,6 +243,9 @@ class SlackListeners:
             )
             answer = await self._answers.answer(question)
             message = answer_message(answer, question_ts=incoming.ts)
+            if not await self._ledger.posting(incoming.key):
+                log.warning("question %s was taken over by another replica", incoming.key)
+                return
             await client.chat_postMessage(
                 channel=incoming.channel,
                 thread_ts=thread,
@@ -219,6 +254,8 @@ class SlackListeners:
                 unfurl_links=False,
                 unfurl_media=False,
             )
+            # Recorded at once: a replica dying from here on must not leave it to be answered.
+            await self._ledger.finish(incoming.key)
             if thread is not None and not incoming.private:
                 await self._markers.mark(_thread_key(incoming.channel, thread), THREAD_TTL_SECONDS)
         except SlackApiError as e:

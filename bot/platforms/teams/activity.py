@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from botbuilder.schema import Activity
 
@@ -55,6 +56,16 @@ def conversation_scopes(activity: Activity, access: PlatformAccess) -> tuple[str
     if is_personal(activity):
         return access.person_scopes(user_id(activity))
     return access.channel_scopes(*access_ids(activity))
+
+
+def stored_activity(activity: Activity) -> dict[str, Any]:
+    """The activity as JSON that ``Activity().deserialize`` reads back whole: msrest's
+    ``serialize`` drops what it has no field for, such as whom a mention entity names."""
+    stored: dict[str, Any] = activity.serialize()
+    stored["entities"] = [
+        {**entity.additional_properties, **entity.serialize()} for entity in activity.entities or []
+    ]
+    return stored
 
 
 def mentions(activity: Activity, member_id: str) -> bool:

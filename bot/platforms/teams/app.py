@@ -77,6 +77,7 @@ def build_teams_endpoint(
         admin=KnowledgeAdmin(core.kb, core.jobs, core.sources, core.source_jobs),
         feedback=PgFeedbackStore(core.kb.engine),
         markers=RedisMarkers(core.redis, settings.redis_namespace),
+        ledger=core.questions,
         memory=RedisConversationMemory(core.redis, settings.redis_namespace),
         work=core.work,
         access=settings.access.teams,
@@ -92,6 +93,7 @@ def build_teams_endpoint(
             reply_within_seconds=settings.teams_reply_within_seconds,
         ),
     )
+    core.questions.register("teams", bot.resumer(adapter))
     core.reporters.register(
         "teams", TeamsReporter(adapter, settings.teams_app_id or "", settings.access.teams)
     )

@@ -14,8 +14,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from botbuilder.core import TurnContext
-from botbuilder.schema import ActivityTypes, ConversationReference
+from botbuilder.core import BotAdapter, TurnContext
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference
 
 from bot.core.answering import AnswerService
 from bot.core.types import Answer, Question
@@ -32,6 +32,7 @@ from bot.platforms.teams.activity import (
     mentions,
     question_text,
     sender_hash,
+    stored_activity,
     user_id,
 )
 from bot.platforms.teams.admin_commands import FILE_DOWNLOAD, TeamsAdminCommands, admin_command
@@ -41,6 +42,7 @@ from bot.platforms.teams.escalation import TeamsEscalation
 from bot.platforms.teams.reporter import teams_reply_to
 from bot.service.lifecycle import WorkInProgress
 from bot.service.markers import RedisMarkers
+from bot.service.questions import PendingQuestion, RedisQuestionLedger, Resume
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,7 @@ class TeamsBot:
         admin: KnowledgeAdmin,
         feedback: PgFeedbackStore,
         markers: RedisMarkers,
+        ledger: RedisQuestionLedger,
         memory: RedisConversationMemory,
         work: WorkInProgress,
         access: PlatformAccess,
@@ -83,6 +86,7 @@ class TeamsBot:
     ) -> None:
         self._answers = answers
         self._markers = markers
+        self._ledger = ledger
         self._memory = memory
         self._work = work
         self._access = access
@@ -116,14 +120,45 @@ class TeamsBot:
             return
         # Teams retries an activity it got no timely response for, possibly to another replica.
         key = f"teams:activity:{activity.conversation.id}:{activity.id}"
-        if activity.id and not await self._markers.claim(key, ACTIVITY_TTL_SECONDS):
+        if activity.type == ActivityTypes.conversation_update:
+            if not activity.id or await self._markers.claim(key, ACTIVITY_TTL_SECONDS):
+                await self._on_conversation_update(context)
+            return
+        # A message is kept until handled, and answered by another replica if this one dies.
+        payload = {"activity": stored_activity(activity)}
+        if activity.id and not await self._ledger.accept(key, payload, ACTIVITY_TTL_SECONDS):
             log.info("activity %s already handled; ignoring the retry", activity.id)
             return
-        if activity.type == ActivityTypes.conversation_update:
-            await self._on_conversation_update(context)
-            return
         async with self._work.track():
-            await self._on_message(context)
+            await self._handle(context, key)
+
+    def resumer(self, adapter: BotAdapter) -> Resume:
+        """What answers a Teams message taken over from a replica that died: the stored
+        activity handled again, its replies sent proactively."""
+
+        async def resume(pending: PendingQuestion) -> None:
+            activity = Activity().deserialize(pending.payload["activity"])
+            if pending.posting:
+                log.warning("question %s may have been answered already; answering", pending.key)
+
+            async def handle(context: TurnContext) -> None:
+                context.activity = activity
+                async with self._work.track():
+                    await self._handle(context, pending.key)
+
+            reference = TurnContext.get_conversation_reference(activity)
+            await adapter.continue_conversation(reference, handle, self._options.app_id)
+
+        return resume
+
+    async def _handle(self, context: TurnContext, key: str) -> None:
+        try:
+            handed_off = await self._on_message(context, key)
+        except Exception:
+            self._ledger.abandon(key)
+            raise
+        if not handed_off:
+            await self._ledger.finish(key)
 
     async def drain(self) -> None:
         """Wait for answers still being delivered after their turn ended."""
@@ -132,15 +167,16 @@ class TeamsBot:
 
     # Messages
 
-    async def _on_message(self, context: TurnContext) -> None:
+    async def _on_message(self, context: TurnContext, key: str) -> bool:
+        """Handle a message; True when its answer is delivered later, by another task."""
         activity = context.activity
         action = CardAction.from_value(activity.value)
         if action is not None:
             await self._card_actions.on_card_action(context, action)
-            return
+            return False
         personal = is_personal(activity)
         if not personal and not mentions(activity, activity.recipient.id):
-            return
+            return False
         text = question_text(activity)
         command = admin_command(text)
         files = [a for a in activity.attachments or [] if a.content_type == FILE_DOWNLOAD]
@@ -152,9 +188,10 @@ class TeamsBot:
             if personal:
                 await send_text(context, messages.teams_not_understood())
         else:
-            await self._answer(context, text, personal)
+            return await self._answer(context, text, personal, key)
+        return False
 
-    async def _answer(self, context: TurnContext, text: str, personal: bool) -> None:
+    async def _answer(self, context: TurnContext, text: str, personal: bool, key: str) -> bool:
         activity = context.activity
         await send_typing(context)
         conversation = activity.conversation.id
@@ -170,19 +207,23 @@ class TeamsBot:
         answering = asyncio.create_task(self._answers.answer(question))
         done, _ = await asyncio.wait({answering}, timeout=self._options.reply_within_seconds)
         ttl = PERSONAL_MEMORY_SECONDS if personal else CHANNEL_MEMORY_SECONDS
-        deliver = self._deliverer(text, conversation, ttl)
+        deliver = self._deliverer(text, conversation, ttl, key)
         if answering in done:
             await deliver(context, answering.result())
-            return
+            return False
         # Too slow for this turn: end it, and post the answer when it is ready.
         reference = TurnContext.get_conversation_reference(activity)
         log.info("answer to activity %s is slow; it will be delivered proactively", activity.id)
-        self._run_later(self._deliver_later(context, reference, answering, deliver))
+        self._run_later(self._deliver_later(context, reference, answering, deliver), key)
+        return True
 
     def _deliverer(
-        self, question: str, conversation: str, ttl: int
+        self, question: str, conversation: str, ttl: int, key: str
     ) -> Callable[[TurnContext, Answer], Awaitable[None]]:
         async def deliver(context: TurnContext, answer: Answer) -> None:
+            if not await self._ledger.posting(key):
+                log.warning("question %s was taken over by another replica", key)
+                return
             sent = await send(
                 context, answer_activity(answer, question=question), doing="answering"
             )
@@ -210,14 +251,17 @@ class TeamsBot:
 
         await context.adapter.continue_conversation(reference, proactive, self._options.app_id)
 
-    def _run_later(self, work: Awaitable[None]) -> None:
+    def _run_later(self, work: Awaitable[None], key: str) -> None:
         async def logged() -> None:
             try:
                 async with self._work.track():
                     await work
             except Exception as e:
+                self._ledger.abandon(key)
                 reference = uuid.uuid4().hex[:12]
                 log.error("delivering a slow answer failed (%s): %s", reference, e, exc_info=e)
+            else:
+                await self._ledger.finish(key)
 
         task = asyncio.create_task(logged())
         self._later.add(task)

@@ -1,0 +1,102 @@
+"""The question ledger on a real Redis: a delivery is accepted once; a question whose replica
+stopped renewing its lease is taken over by another, and the first may then not post; a
+finished question is never taken over; a replica never takes over what it is still answering."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import redis.asyncio
+
+from bot.service.questions import PendingQuestion, RedisQuestionLedger
+
+LEASE = 1.0
+
+
+def _pair(client: redis.asyncio.Redis) -> tuple[RedisQuestionLedger, RedisQuestionLedger]:
+    namespace = f"test-{uuid.uuid4().hex[:8]}"
+    return RedisQuestionLedger(client, namespace, LEASE), RedisQuestionLedger(
+        client, namespace, LEASE
+    )
+
+
+def _recorder(ledger: RedisQuestionLedger) -> list[PendingQuestion]:
+    taken: list[PendingQuestion] = []
+
+    async def resume(pending: PendingQuestion) -> None:
+        taken.append(pending)
+
+    ledger.register("slack", resume)
+    return taken
+
+
+async def _tend(ledger: RedisQuestionLedger) -> None:
+    await asyncio.gather(*await ledger.tend())
+
+
+async def test_a_delivery_is_accepted_once(cache_client: redis.asyncio.Redis) -> None:
+    first, second = _pair(cache_client)
+    assert await first.accept("slack:event:Ev1", {"body": {"n": 1}}, 60)
+    assert not await second.accept("slack:event:Ev1", {"body": {"n": 1}}, 60)
+    assert not await first.accept("slack:event:Ev1", {"body": {"n": 1}}, 60)
+
+
+async def test_a_lapsed_lease_is_taken_over_and_its_first_holder_may_not_post(
+    cache_client: redis.asyncio.Redis,
+) -> None:
+    dead, alive = _pair(cache_client)
+    taken = _recorder(alive)
+    assert await dead.accept("slack:event:Ev2", {"body": {"n": 2}}, 60)
+    await _tend(alive)
+    assert taken == []  # the lease is still live
+    await asyncio.sleep(LEASE + 0.2)
+    await _tend(alive)
+    assert [(p.key, p.payload, p.posting, p.takeovers) for p in taken] == [
+        ("slack:event:Ev2", {"body": {"n": 2}}, False, 1)
+    ]
+    assert not await dead.posting("slack:event:Ev2")
+    assert await alive.posting("slack:event:Ev2")
+    await alive.finish("slack:event:Ev2")
+    await asyncio.sleep(LEASE + 0.2)
+    await _tend(alive)
+    assert len(taken) == 1
+
+
+async def test_a_renewed_lease_is_not_taken_over(cache_client: redis.asyncio.Redis) -> None:
+    holder, other = _pair(cache_client)
+    taken = _recorder(other)
+    assert await holder.accept("slack:event:Ev3", {"body": {}}, 60)
+    for _ in range(4):
+        await asyncio.sleep(LEASE / 2)
+        await _tend(holder)
+        await _tend(other)
+    assert taken == []
+
+
+async def test_a_question_marked_posting_is_taken_over_as_maybe_posted(
+    cache_client: redis.asyncio.Redis,
+) -> None:
+    dead, alive = _pair(cache_client)
+    taken = _recorder(alive)
+    assert await dead.accept("slack:event:Ev4", {"body": {}}, 60)
+    assert await dead.posting("slack:event:Ev4")
+    # Posting extends the lease: a slow post is not taken over after one lease.
+    await asyncio.sleep(LEASE + 0.2)
+    await _tend(alive)
+    assert taken == []
+    await asyncio.sleep(2 * LEASE + 0.2)
+    await _tend(alive)
+    assert [p.posting for p in taken] == [True]
+
+
+async def test_a_replica_does_not_take_over_a_question_it_is_still_answering(
+    cache_client: redis.asyncio.Redis,
+) -> None:
+    stalled, _ = _pair(cache_client)
+    taken = _recorder(stalled)
+    assert await stalled.accept("slack:event:Ev5", {"body": {}}, 60)
+    await asyncio.sleep(LEASE + 0.2)  # its loop stalled: the lease lapsed unrenewed
+    await _tend(stalled)
+    assert taken == []
+    assert not await stalled.posting("slack:event:Ev5")  # it lapsed: another may take it
