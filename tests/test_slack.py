@@ -245,7 +245,17 @@ async def test_a_mention_is_answered_in_its_thread_with_source_links(bot: Bot) -
     assert "Sources" in blocks
     for action in (ACTION_HELPFUL, ACTION_NOT_HELPFUL, ACTION_ASK_HUMAN):
         assert _button(reply, action)
-    # Working indicator: added on the question, then cleared.
+    # Working indicator: the status line in the answer's thread, then cleared; no reaction.
+    await bot.slack.wait_for(lambda: len(bot.slack.statuses) >= 2)
+    assert bot.slack.statuses[0][:2] == ("CGENERAL", question["ts"])
+    assert bot.slack.statuses[0][2] and bot.slack.statuses[-1][2] == ""
+    assert bot.slack.calls_to("reactions.add") == []
+
+
+async def test_where_the_status_is_refused_the_question_gets_the_eyes_reaction(bot: Bot) -> None:
+    bot.slack.fail("assistant.threads.setStatus", "not_allowed_token_type")
+    question = mention(f"<@{BOT_USER_ID}> How many days of annual leave do I get?")
+    await bot.answer_to(question)
     added = bot.slack.calls_to("reactions.add")
     assert added and added[0].args["timestamp"] == question["ts"]
     await bot.slack.wait_for(lambda: bool(bot.slack.calls_to("reactions.remove")))

@@ -33,6 +33,8 @@ from bot.platforms.slack.curation import SlackCuration
 from bot.platforms.slack.directory import SlackDirectory
 from bot.platforms.slack.errors import log_slack_error
 from bot.platforms.slack.reporter import slack_thread
+from bot.platforms.slack.status import SlackStatus
+from bot.platforms.slack.streaming import SlackStream, StreamTarget
 from bot.service.lifecycle import WorkInProgress
 from bot.service.markers import RedisMarkers
 
@@ -41,7 +43,6 @@ log = logging.getLogger(__name__)
 EVENT_TTL_SECONDS = 3600
 THREAD_TTL_SECONDS = 30 * 86_400
 HISTORY_TURNS = 10
-WORKING_REACTION = "eyes"
 # Message subtypes that are a person saying something; edits, deletions, joins and bot
 # messages are not questions.
 QUESTION_SUBTYPES = {None, "file_share", "thread_broadcast"}
@@ -58,6 +59,8 @@ class SlackOptions:
     user_hash_key: bytes | None = None
     max_upload_bytes: int = 25 * 1024 * 1024
     file_hosts: frozenset[str | None] = frozenset({"files.slack.com"})
+    # Answers are streamed as they are written when a model writes them.
+    streaming: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,44 +190,67 @@ class SlackListeners:
             await self._answer_claimed(client, incoming)
 
     async def _answer_claimed(self, client: AsyncWebClient, incoming: _Incoming) -> None:
-        await self._react(client, "reactions_add", incoming)
+        # Top-level DMs are answered at top level, unless streamed (a stream is a thread reply);
+        # everything else in the question's thread.
+        streaming = self._options.streaming
+        thread = incoming.thread_ts or (None if incoming.private and not streaming else incoming.ts)
+        status = SlackStatus(
+            client,
+            channel=incoming.channel,
+            thread_ts=thread or incoming.ts,
+            question_ts=incoming.ts,
+        )
+        await status.show()
         try:
-            scopes = await self._directory.scopes_for(
-                channel_id=incoming.channel, private=incoming.private, user_id=incoming.user
-            )
-            # Top-level DMs are answered at top level; everything else in the question's thread.
-            thread = incoming.thread_ts or (None if incoming.private else incoming.ts)
-            question = Question(
-                text=incoming.text,
-                scopes=scopes,
-                history=await self._history(client, incoming),
-                asker=self._hash(incoming.team, incoming.user),
-                platform="slack",
-                # An admin's later answer goes under the question, wherever it was asked.
-                reply_to=slack_thread(
-                    incoming.channel,
-                    thread or incoming.ts,
-                    user=incoming.user,
-                    private=incoming.private,
-                ),
-                private=incoming.private,
-            )
-            answer = await self._answers.answer(question)
-            message = answer_message(answer, question_ts=incoming.ts)
-            await client.chat_postMessage(
-                channel=incoming.channel,
-                thread_ts=thread,
-                text=message.text,
-                blocks=message.blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
+            question = await self._question(client, incoming, thread)
+            if streaming:
+                target = StreamTarget(
+                    incoming.channel, thread or incoming.ts, incoming.user, incoming.team
+                )
+                stream = SlackStream(client, target)
+                answer, delivered = await stream.answer(
+                    self._answers.stream(question), status, question_ts=incoming.ts
+                )
+            else:
+                answer, delivered = await self._answers.answer(question), False
+            if not delivered:
+                message = answer_message(answer, question_ts=incoming.ts)
+                await client.chat_postMessage(
+                    channel=incoming.channel,
+                    thread_ts=thread,
+                    text=message.text,
+                    blocks=message.blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
             if thread is not None and not incoming.private:
                 await self._markers.mark(_thread_key(incoming.channel, thread), THREAD_TTL_SECONDS)
         except SlackApiError as e:
             log_slack_error("posting an answer", e)
         finally:
-            await self._react(client, "reactions_remove", incoming)
+            await status.clear()
+
+    async def _question(
+        self, client: AsyncWebClient, incoming: _Incoming, thread: str | None
+    ) -> Question:
+        scopes = await self._directory.scopes_for(
+            channel_id=incoming.channel, private=incoming.private, user_id=incoming.user
+        )
+        return Question(
+            text=incoming.text,
+            scopes=scopes,
+            history=await self._history(client, incoming),
+            asker=self._hash(incoming.team, incoming.user),
+            platform="slack",
+            # An admin's later answer goes under the question, wherever it was asked.
+            reply_to=slack_thread(
+                incoming.channel,
+                thread or incoming.ts,
+                user=incoming.user,
+                private=incoming.private,
+            ),
+            private=incoming.private,
+        )
 
     async def _history(self, client: AsyncWebClient, incoming: _Incoming) -> tuple[Turn, ...]:
         """The thread's earlier messages, oldest first: the bot's as assistant turns."""
@@ -245,15 +271,6 @@ class SlackListeners:
             if text:
                 turns.append(Turn("assistant" if message.get("bot_id") else "user", text))
         return tuple(turns[-HISTORY_TURNS:])
-
-    async def _react(self, client: AsyncWebClient, method: str, incoming: _Incoming) -> None:
-        try:
-            await getattr(client, method)(
-                channel=incoming.channel, timestamp=incoming.ts, name=WORKING_REACTION
-            )
-        except SlackApiError as e:
-            # A missing reaction is cosmetic; the answer matters.
-            log.info("%s failed: %s", method, e.response.get("error"))
 
     # Plumbing
 
