@@ -24,6 +24,7 @@ from bot.loop.feedback import PgFeedbackStore
 from bot.platforms import messages
 from bot.platforms.admin import KnowledgeAdmin
 from bot.platforms.memory import RedisConversationMemory
+from bot.platforms.teams.answer_ids import RedisAnswerIds
 from bot.platforms.teams.connector import send_text
 from bot.platforms.teams.handler import TeamsBot, TeamsOptions
 from bot.platforms.teams.reporter import TeamsReporter
@@ -77,6 +78,7 @@ def build_teams_endpoint(
         feedback=PgFeedbackStore(core.kb.engine),
         markers=RedisMarkers(core.redis, settings.redis_namespace),
         memory=RedisConversationMemory(core.redis, settings.redis_namespace),
+        answer_ids=RedisAnswerIds(core.redis, settings.redis_namespace),
         work=core.work,
         access=settings.access.teams,
         curator=core.curator,
@@ -89,6 +91,7 @@ def build_teams_endpoint(
             user_hash_key=core.user_hash_key,
             max_upload_bytes=settings.max_document_bytes,
             reply_within_seconds=settings.teams_reply_within_seconds,
+            streaming=settings.chat_model is not None,
         ),
     )
     core.reporters.register(
