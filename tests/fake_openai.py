@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -74,6 +75,8 @@ class FakeOpenAI:
     script: list[Reply] = field(default_factory=list)
     default: Callable[[dict[str, Any]], Reply] = lambda _body: "NOT_COVERED"
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # When each request arrived (``time.perf_counter``), for the benchmarks' latencies.
+    arrivals: list[float] = field(default_factory=list)
     delay: float = 0.0
     chunk_chars: int = 6
     pause: float = 0.0
@@ -98,8 +101,10 @@ class FakeOpenAI:
         return [m["content"] for r in self.requests for m in r["messages"]]
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.perf_counter()
         body = await request.json()
         self.requests.append(body)
+        self.arrivals.append(arrived)
         reply = self.script.pop(0) if self.script else self.default(body)
         await asyncio.sleep(self.delay)
         if reply == HANG:

@@ -109,6 +109,8 @@ class SlackCall:
     token: str | None
     outcome: Outcome = "pending"
     error: str | None = None
+    # When it arrived (``time.perf_counter``), for the benchmarks' latencies.
+    at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass(frozen=True)

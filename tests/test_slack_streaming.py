@@ -180,3 +180,10 @@ async def test_slacks_own_feedback_buttons_store_the_vote(bot: Bot) -> None:
         rows = (await connection.execute(text("SELECT * FROM feedback"))).mappings().all()
     assert [(r["vote"], r["platform"]) for r in rows] == [(-1, "slack")]
     assert rows[0]["answer_id"] in element["negative_button"]["value"]
+
+
+async def test_a_mention_the_model_echoes_is_streamed_as_text(bot: Bot, model: FakeOpenAI) -> None:
+    model.default = lambda _body: "Hi <!channel> and <@UBOSS>: everyone gets 25 days [1]."
+    reply = await streamed(bot, message("How many days of annual leave do I get?"))
+    assert "<!channel>" not in reply["text"] and "<@UBOSS>" not in reply["text"]
+    assert "<\u200b!channel>" in reply["text"] and "25 days [1]." in reply["text"]

@@ -13,6 +13,7 @@ asker pressed stop, the message is gone) is logged and left as Slack shows it.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 APPEND_INTERVAL_SECONDS = 0.5
 # Slack's limit on one call's markdown_text.
 MARKDOWN_TEXT_LIMIT = 12_000
+# <!channel>, <@U…>, <#C…> in a model's text (echoing a question, say) must not notify anyone:
+# a zero-width space after the "<" keeps them as text.
+_SPECIAL = re.compile(r"<(?=[!@#])")
 
 
 @dataclass(frozen=True)
@@ -129,8 +133,10 @@ class SlackStream:
             while len(self._pending) > MARKDOWN_TEXT_LIMIT or (self._pending and not stop):
                 text, self._pending = _cut(self._pending)
                 await self._client.chat_appendStream(channel=channel, ts=ts, markdown_text=text)
+                if not stop:
+                    break  # the rest with the next append
             if stop:
-                text, self._pending = self._pending, ""
+                text, self._pending = _SPECIAL.sub("<\u200b", self._pending), ""
                 await self._client.chat_stopStream(
                     channel=channel, ts=ts, markdown_text=text or None, blocks=blocks
                 )
@@ -141,4 +147,8 @@ class SlackStream:
 
 
 def _cut(text: str) -> tuple[str, str]:
-    return text[:MARKDOWN_TEXT_LIMIT], text[MARKDOWN_TEXT_LIMIT:]
+    """What to send now, defused, and what waits: a "<" at the end waits for what follows."""
+    now, rest = text[:MARKDOWN_TEXT_LIMIT], text[MARKDOWN_TEXT_LIMIT:]
+    if now.endswith("<") and len(now) > 1:
+        now, rest = now[:-1], "<" + rest
+    return _SPECIAL.sub("<\u200b", now), rest
