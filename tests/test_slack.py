@@ -111,14 +111,18 @@ class Bot:
         return key
 
     async def answer_to(self, event: dict[str, Any], *, count: int = 1) -> dict[str, Any]:
-        """Send ``event`` and wait for the bot's reply in its conversation."""
-        before = len(self.slack.posted(event["channel"]))
+        """Send ``event`` and wait for the bot's reply in its conversation (posted, or
+        streamed and stopped)."""
+
+        def replies() -> list[dict[str, Any]]:
+            messages = self.slack.history.get(event["channel"], [])
+            return [m for m in messages if m.get("bot_id") == BOT_ID and not m.get("streaming")]
+
+        before = len(replies())
         status, _ = await self.event(event)
         assert status == 200
-        await self.slack.wait_for(
-            lambda: len(self.slack.posted(event["channel"])) >= before + count
-        )
-        return [m for m in self.slack.history[event["channel"]] if m.get("bot_id") == BOT_ID][-1]
+        await self.slack.wait_for(lambda: len(replies()) >= before + count)
+        return replies()[-1]
 
 
 def _button(posted: dict[str, Any], action_id: str) -> dict[str, Any]:
