@@ -180,6 +180,16 @@ class FakeSlack:
             if channel is None or c.args.get("channel") == channel
         ]
 
+    def answers(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """The bot's messages as they stand, posted or streamed (and stopped), oldest first."""
+        return [
+            m
+            for name, messages in self.history.items()
+            if channel is None or name == channel
+            for m in messages
+            if m.get("bot_id") == BOT_ID and not m.get("streaming")
+        ]
+
     def ephemerals(self) -> list[dict[str, Any]]:
         """Arguments of successful ``chat.postEphemeral`` calls."""
         return [c.args for c in self.calls_to("chat.postEphemeral")]
