@@ -54,11 +54,12 @@ class TeamsStream:
         asker stopped the stream, so the answer is still recorded."""
         final: Final | None = None
         async for event in events:
-            if isinstance(event, Status) and not self._text:
+            due = time.monotonic() - self._sent_at >= UPDATE_INTERVAL_SECONDS
+            if isinstance(event, Status) and not self._text and due:
                 await self._update("informative", event.text)
             elif isinstance(event, TextDelta):
                 self._text += event.text
-                if time.monotonic() - self._sent_at >= UPDATE_INTERVAL_SECONDS:
+                if due:
                     await self._update("streaming", self._text)
             elif isinstance(event, Final):
                 final = event
