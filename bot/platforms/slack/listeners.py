@@ -3,7 +3,9 @@ answered in): translate, ask the core, reply. The /kb command, uploads and the a
 are handled in their own modules and wired up here.
 
 Bolt acknowledges events before these listeners run (``process_before_response=False``), so
-Slack always gets its response within 3 seconds; the answer is posted afterwards.
+Slack always gets its response within 3 seconds; the answer is posted afterwards, or, with a
+model configured, streamed as it is written (``streaming.py``), with the status line of
+``status.py`` while the bot works.
 """
 
 from __future__ import annotations

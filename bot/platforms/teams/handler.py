@@ -4,6 +4,8 @@ A turn must finish within about 15 seconds or Teams retries the activity. So the
 a typing indicator at once, waits a bounded time for the answer, and when the answer is slower
 ends the turn and delivers it later from the saved conversation reference. Every activity id
 is claimed in Redis first, so a retry (to this process or another) is never answered twice.
+With a model configured, personal chats get the answer streamed (``streaming.py``), always from
+the saved reference, since a stream outlasts the turn.
 """
 
 from __future__ import annotations
