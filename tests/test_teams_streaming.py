@@ -5,6 +5,7 @@ model streaming server-sent events."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,11 +15,27 @@ import pytest
 from sqlalchemy import text
 
 from tests.fake_openai import FakeOpenAI, fake_openai, leave_answers
-from tests.fake_teams import FakeBotConnector, feedback_invoke, group_chat_mention, personal_message
-from tests.test_teams import QUESTION, TeamsBot, _environment, access_file, connector, running_bot
+from tests.fake_teams import (
+    ALICE,
+    FakeBotConnector,
+    feedback_invoke,
+    group_chat_mention,
+    personal_message,
+)
+from tests.test_teams import (
+    QUESTION,
+    TeamsBot,
+    _environment,
+    access_file,
+    connector,
+    running_bot,
+)
 
 __all__ = ["access_file", "connector"]  # fixtures shared with the Teams tests
 
+CAROL = dataclasses.replace(
+    ALICE, id="29:1carol", name="Carol Cole", aad_object_id="0c0c0c0c-0000-4000-8000-00000000ca01"
+)
 ANSWER = "Everyone gets 25 days of annual leave plus public holidays [1]."
 
 
@@ -81,6 +98,18 @@ async def test_a_personal_chat_streams_then_ends_with_label_citations_and_feedba
     assert "Ask a human" in titles and "👍 Helpful" not in titles
     # The stream is the one message of the reply.
     assert [a["id"] for a in bot.messages_to(question)] == [stream_id]
+
+
+async def test_a_cached_answer_is_the_same_streamed_message_at_once(bot: TeamsBot) -> None:
+    url = bot.connector.service_url
+    await streamed(bot, personal_message(QUESTION, service_url=url))
+    bot.connector.streams.clear()
+    # Someone else (Alice's chat would make it a follow-up) who may see the same documents.
+    _, updates = await streamed(bot, personal_message(QUESTION, user=CAROL, service_url=url))
+    first, last = updates  # nothing to stream in between: the answer was cached
+    assert entity(first, "streaminfo")["streamType"] == "informative"
+    assert last["text"] == ANSWER and last["channelData"]["feedbackLoopEnabled"] is True
+    assert entity(last, "https://schema.org/Message")["citation"]
 
 
 async def test_a_group_chat_gets_one_message_with_the_label_and_citations(bot: TeamsBot) -> None:

@@ -18,6 +18,8 @@ LOADING_MESSAGES = (
     "Checking the sources…",
     "Writing the answer…",
 )
+# Teams' first streaming update, before anything is known.
+WORKING_INFORMATIVE = "Looking into it…"
 FEEDBACK_GOOD_LABEL = "Helpful"
 FEEDBACK_BAD_LABEL = "Not helpful"
 

@@ -1,13 +1,14 @@
 """An answer streamed into a Teams personal chat, with Teams' streaming protocol.
 
-An informative update ("Searching the policies…"), then the text so far as it grows, then the
-final message: each update a ``typing`` activity with a ``streaminfo`` entity (``streamType``
-informative or streaming, ``streamSequence`` counting from 1, and after the first the
-``streamId`` Teams gave the first), at most one per ``UPDATE_INTERVAL_SECONDS``; the final
-message carries ``streamType`` final, the answer's text with the AI label and citations, and
-Teams' own feedback buttons. Teams answers 403 once the asker presses stop: the stream ends
-there, logged, and nothing more is sent. Only personal chats stream (Teams' rule); group
-chats and channels get one message.
+An informative update at once ("Looking into it…", then "Searching the policies…"), then
+the text so far as it grows, then the final message: each update a ``typing`` activity with a
+``streaminfo`` entity (``streamType`` informative or streaming, ``streamSequence`` counting
+from 1, and after the first the ``streamId`` Teams gave the first), at most one per
+``UPDATE_INTERVAL_SECONDS``; the final message carries ``streamType`` final, the answer's text
+with the AI label and citations, and Teams' own feedback buttons. A cached answer is the
+informative update and the final message. Teams answers 403 once the asker presses stop: the
+stream ends there, logged, and nothing more is sent. Only personal chats stream (Teams' rule);
+group chats and channels get one message.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from msrest.exceptions import ClientRequestError
 
 from bot.core.answer_events import AnswerEvent, Final, Status, TextDelta
 from bot.core.types import Answer
+from bot.platforms import messages
 from bot.platforms.teams.cards import ai_entities, buttons_card, plain_answer_activity
 from bot.platforms.teams.connector import REJECTED_STATUSES
 from bot.platforms.teams.entities import StreamType, stream_info
@@ -49,10 +51,12 @@ class TeamsStream:
         self, events: AsyncIterator[AnswerEvent], *, question: str
     ) -> tuple[Answer, bool]:
         """Show ``events`` as they come and end with the final message: the answer, and
-        whether the stream delivered it (nothing was streamed for a cached answer or a
-        refusal: the caller sends it as usual). Events are read to the end even after the
-        asker stopped the stream, so the answer is still recorded."""
+        whether the stream delivered it (not when Teams took no update: the caller sends it
+        as usual). Events are read to the end even after the asker stopped the stream, so the
+        answer is still recorded."""
         final: Final | None = None
+        # At once, as Slack's status line: a cached answer follows in the same message.
+        await self._update("informative", messages.WORKING_INFORMATIVE)
         async for event in events:
             due = time.monotonic() - self._sent_at >= UPDATE_INTERVAL_SECONDS
             if isinstance(event, Status) and not self._text and due:
