@@ -114,16 +114,18 @@ text_hits AS (
     LIMIT :candidates
 ),
 sentence_hits AS (
-    SELECT b.chunk_id AS id, row_number() OVER (ORDER BY b.distance) AS rank
+    SELECT b.chunk_id AS id, row_number() OVER (ORDER BY min(b.distance)) AS rank
     FROM (
-        SELECT DISTINCT ON (s.chunk_id) s.chunk_id,
+        SELECT s.chunk_id,
                s.embedding {VECTOR_DISTANCE_OPERATOR} (SELECT embedding FROM query) AS distance
         FROM sentences AS s JOIN chunks AS c ON c.id = s.chunk_id
         WHERE :sentence_candidates > 0 AND c.scopes && CAST(:scopes AS text[])
           AND NOT c.document_id = ANY({_UNCITABLE})
-        ORDER BY s.chunk_id, distance
+        ORDER BY distance
+        LIMIT 3 * :sentence_candidates
     ) AS b
-    ORDER BY b.distance
+    GROUP BY b.chunk_id
+    ORDER BY min(b.distance)
     LIMIT :sentence_candidates
 ),
 fused AS (
