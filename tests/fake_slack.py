@@ -466,6 +466,7 @@ class FakeSlack:
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.update": self._update,
+            "chat.delete": self._delete,
             "chat.getPermalink": self._permalink,
             "chat.startStream": self._start_stream,
             "chat.appendStream": self._append_stream,
@@ -595,6 +596,17 @@ class FakeSlack:
             msg["blocks"] = args["blocks"]
         msg["streaming"] = False
         return {"channel": args["channel"], "ts": msg["ts"], "message": dict(msg)}
+
+    def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Removes one of the bot's own messages, as ``chat.delete`` with a bot token may."""
+        channel = _required(args, "channel", "channel_not_found")
+        msg = self._find(channel, _required(args, "ts", "message_not_found"))
+        if msg is None:
+            raise _Refused("message_not_found")
+        if msg.get("bot_id") != BOT_ID:
+            raise _Refused("cant_delete_message")
+        self.history[channel].remove(msg)
+        return {"channel": channel, "ts": msg["ts"]}
 
     def _streaming(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = _required(args, "channel", "channel_not_found")

@@ -291,12 +291,13 @@ async def test_questions_whose_replica_is_killed_mid_answer_are_answered_by_anot
             retry = signed_headers(body, retry_num=1)
             assert await post_event(survivor.url, body, retry) == 200
             assert await post_activity(survivor.url, activity) in (200, 201)
-            await slack.wait_for(lambda: len(slack.posted()) >= 1, timeout=60)
+            await slack.wait_for(lambda: len(slack.answers()) >= 1, timeout=60)
             await teams.wait_for(lambda: _teams_answers(teams, activity) >= 1, timeout=60)
             await asyncio.sleep(5)  # past two more leases: a second answer would show
     survivor_log = survivor.output()  # complete once the process has exited
-    assert [p["thread_ts"] for p in slack.posted()] == [question["ts"]]
-    assert "25 days" in slack.posted()[0]["text"]
+    assert [m["thread_ts"] for m in slack.answers()] == [question["ts"]]
+    assert "25 days" in slack.answers()[0]["text"]
+    assert not any(m.get("streaming") for ms in slack.history.values() for m in ms)
     assert _teams_answers(teams, activity) == 1
     assert survivor_log.count("taking over question") == 2, survivor_log
 

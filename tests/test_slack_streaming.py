@@ -91,8 +91,13 @@ async def test_a_dm_is_streamed_in_the_questions_thread_and_ends_with_sources_an
     assert "<https://hb.test/leave#annual-leave|Leave Policy › Annual leave>" in blocks
     assert '"feedback_buttons"' in blocks and ACTION_ASK_HUMAN in blocks
     assert bot.slack.calls_to("chat.postMessage") == []  # no second message
-    statuses = [s for _, thread, s in bot.slack.statuses if thread == question["ts"]]
-    assert "Searching the policies…" in statuses and statuses[-1] == ""
+
+    def statuses() -> list[str]:
+        return [s for _, thread, s in bot.slack.statuses if thread == question["ts"]]
+
+    # The status is cleared once the answer is recorded as posted, just after the stream stops.
+    await bot.slack.wait_for(lambda: statuses()[-1] == "", timeout=10)
+    assert "Searching the policies…" in statuses()
     assert bot.slack.calls_to("reactions.add") == []
 
 

@@ -173,7 +173,16 @@ def test_the_commands_are_the_kb_commands_in_personal_chats_and_an_example_quest
     }
     assert sorted(by_scope) == ["groupChat", "personal", "team"]
     kb_commands = {f"kb {action}" for action in get_args(Action)}
-    assert kb_commands == {"kb add", "kb remove", "kb list", "kb stale", "kb gaps", "kb help"}
+    assert kb_commands == {
+        "kb add",
+        "kb remove",
+        "kb list",
+        "kb stale",
+        "kb sources",
+        "kb sync",
+        "kb gaps",
+        "kb help",
+    }
     [personal_example] = set(by_scope["personal"]) - kb_commands
     assert kb_commands <= set(by_scope["personal"])
     for scope in ("team", "groupChat"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -78,11 +79,21 @@ class SlackDurableEvents:
             await self._ledger.finish(pending.key)
 
 
-async def already_answered(
+@dataclass(frozen=True)
+class EarlierAnswer:
+    """What a replica that died left of its answer: ``complete`` when the whole answer is
+    there (its buttons carry the question's ts); ``cut`` the bot's messages after the question
+    that never got their buttons: a stream cut off mid-answer."""
+
+    complete: bool
+    cut: tuple[str, ...] = ()
+
+
+async def earlier_answer(
     client: AsyncWebClient, channel: str, thread: str | None, question_ts: str
-) -> bool:
-    """Whether the bot's answer to the message ``question_ts`` is in the conversation (its
-    buttons carry the question's ts); False when Slack cannot tell us."""
+) -> EarlierAnswer:
+    """What the conversation holds of the bot's answer to the message ``question_ts``;
+    nothing when Slack cannot tell us."""
     try:
         if thread is None:
             response = await client.conversations_history(
@@ -92,8 +103,21 @@ async def already_answered(
             response = await client.conversations_replies(channel=channel, ts=thread, limit=200)
     except SlackApiError as e:
         log_slack_error("looking for an answer already posted", e)
-        return False
-    return any(
-        message.get("bot_id") and question_ts in json.dumps(message.get("blocks") or [])
-        for message in response.get("messages") or []
+        return EarlierAnswer(complete=False)
+    bots = [m for m in response.get("messages") or [] if m.get("bot_id")]
+    if any(question_ts in json.dumps(m.get("blocks") or []) for m in bots):
+        return EarlierAnswer(complete=True)
+    cut = tuple(
+        m["ts"] for m in bots if not m.get("blocks") and float(m["ts"]) > float(question_ts)
     )
+    return EarlierAnswer(complete=False, cut=cut)
+
+
+async def remove_cut_answers(client: AsyncWebClient, channel: str, cut: tuple[str, ...]) -> None:
+    """Delete the half answers a replica left when it died mid-stream, so that the answer
+    written now is the only one (a half answer must never stand as if complete)."""
+    for ts in cut:
+        try:
+            await client.chat_delete(channel=channel, ts=ts)
+        except SlackApiError as e:
+            log_slack_error("removing a half-written answer", e)

@@ -36,8 +36,9 @@ from bot.platforms.slack.durable import (
     EVENT_TTL_SECONDS,
     RESUMED,
     SlackDurableEvents,
-    already_answered,
+    earlier_answer,
     event_key,
+    remove_cut_answers,
 )
 from bot.platforms.slack.errors import log_slack_error
 from bot.platforms.slack.reporter import slack_thread
@@ -223,11 +224,12 @@ class SlackListeners:
         # everything else in the question's thread.
         streaming = self._options.streaming
         thread = incoming.thread_ts or (None if incoming.private and not streaming else incoming.ts)
-        if incoming.maybe_posted and await already_answered(
-            client, incoming.channel, thread, incoming.ts
-        ):
-            log.info("question %s was answered before its replica stopped", incoming.key)
-            return
+        if incoming.maybe_posted:
+            earlier = await earlier_answer(client, incoming.channel, thread, incoming.ts)
+            if earlier.complete:
+                log.info("question %s was answered before its replica stopped", incoming.key)
+                return
+            await remove_cut_answers(client, incoming.channel, earlier.cut)
         status = SlackStatus(
             client,
             channel=incoming.channel,
@@ -238,23 +240,23 @@ class SlackListeners:
         try:
             question = await self._question(client, incoming, thread)
             if streaming:
-                # A stream is visible from its first words: claim the posting before them.
-                if not await self._ledger.posting(incoming.key):
-                    log.warning("question %s was taken over by another replica", incoming.key)
-                    return
                 target = StreamTarget(
                     incoming.channel, thread or incoming.ts, incoming.user, incoming.team
                 )
-                stream = SlackStream(client, target)
+                # A stream is visible from its first words: the posting is claimed before them.
+                stream = SlackStream(client, target, lambda: self._ledger.posting(incoming.key))
                 answer, delivered = await stream.answer(
                     self._answers.stream(question), status, question_ts=incoming.ts
                 )
+                if stream.taken_over:
+                    log.warning("question %s was taken over by another replica", incoming.key)
+                    return
             else:
                 answer, delivered = await self._answers.answer(question), False
+            if not delivered:
                 if not await self._ledger.posting(incoming.key):
                     log.warning("question %s was taken over by another replica", incoming.key)
                     return
-            if not delivered:
                 message = answer_message(answer, question_ts=incoming.ts)
                 await client.chat_postMessage(
                     channel=incoming.channel,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -49,13 +49,26 @@ class StreamTarget:
 
 
 class SlackStream:
-    def __init__(self, client: AsyncWebClient, target: StreamTarget) -> None:
+    """``claim`` is asked just before the first words are shown; False (another replica took
+    the question over) makes the stream show nothing, and ``taken_over`` true."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        target: StreamTarget,
+        claim: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
         self._client = client
         self._target = target
+        self._claim = claim
         self._ts: str | None = None
         self._pending = ""
         self._sent_at = 0.0
-        self._state: str = "new"  # new, streaming, refused, broken
+        self._state: str = "new"  # new, streaming, refused, broken, taken
+
+    @property
+    def taken_over(self) -> bool:
+        return self._state == "taken"
 
     async def answer(
         self, events: AsyncIterator[AnswerEvent], status: SlackStatus, *, question_ts: str
@@ -92,7 +105,7 @@ class SlackStream:
         answer still has to be posted."""
         if self._state in ("new", "refused"):
             return False
-        if self._state == "broken":
+        if self._state in ("broken", "taken"):
             return True
         channel, ts = self._target.channel, self._ts or ""
         try:
@@ -110,6 +123,9 @@ class SlackStream:
 
     async def _start(self) -> None:
         target = self._target
+        if self._claim is not None and not await self._claim():
+            self._state = "taken"
+            return
         text, self._pending = _cut(self._pending)
         try:
             response = await self._client.chat_startStream(
