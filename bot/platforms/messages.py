@@ -167,7 +167,7 @@ def upload_failed(name: str, reason: str) -> str:
 
 def upload_too_large(max_bytes: int) -> str:
     """Why a file over the size cap is refused (after its name)."""
-    return f"is over the {max_bytes / 1_048_576:g} MB limit (SUPPORTBOT_MAX_DOCUMENT_MB)"
+    return f"is over the {round(max_bytes / 1_048_576, 3):g} MB limit (SUPPORTBOT_MAX_DOCUMENT_MB)"
 
 
 def upload_not_downloaded(name: str) -> str:
