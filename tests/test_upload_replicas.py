@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.service.uploads import upload_key
 from knowledge.store import PgDocumentStore
 from tests.fake_slack import bot_environment, event_body, fake_slack, message, signed_headers
 from tests.replica_processes import post_event, replicas
@@ -48,7 +49,7 @@ async def test_a_file_delivered_to_several_replicas_is_ingested_once(
             )
             assert await post_event(group[2].url, again, signed_headers(again)) == 200
             await slack.wait_for(
-                lambda: _count(slack.posted("DADMIN"), "received before") == 1, timeout=30
+                lambda: _count(slack.posted("DADMIN"), "dealt with this copy") == 1, timeout=30
             )
             await asyncio.sleep(1.0)  # a second ingestion would report by now
     texts = [p["text"] for p in slack.posted("DADMIN")]
@@ -71,7 +72,7 @@ async def test_a_file_delivered_to_several_replicas_is_ingested_once(
             await connection.execute(text("SELECT file_key, data IS NULL FROM uploads"))
         ).all()
     assert [str(status) for (status,) in jobs] == ["succeeded"]
-    assert [tuple(row) for row in uploads] == [(f"slack:{file['id']}", True)]
+    assert [tuple(row) for row in uploads] == [(upload_key("slack", file["id"], EXPENSES), True)]
 
 
 def _count(posted: list[dict[str, object]], words: str) -> int:

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.service.upload_jobs import UPLOAD_TASK
+from bot.service.uploads import upload_key
 from tests.fake_slack import FakeSlack, fake_slack, message
 from tests.fake_teams import FakeBotConnector, fake_connector, file_message
 from tests.test_slack import ACCESS as SLACK_ACCESS
@@ -88,12 +89,12 @@ async def test_a_slack_file_delivered_twice_is_ingested_by_one_job_into_one_docu
         await slack.wait_for(lambda: len(_texts(bot)) >= 4)
         documents = await bot.core.kb.store.list_documents()
     assert _texts(bot)[3] == (
-        "expenses.md was received before and has been dealt with; send it again to add it anew."
+        "I've dealt with this copy of expenses.md before; send a changed version to update it."
     )
     assert sum("Added" in t for t in _texts(bot)) == 1
     assert [d.title for d in documents].count("Expenses Policy") == 1
     assert await _upload_jobs(engine) == ["succeeded"]
-    assert await _stored_bytes(engine) == [(f"slack:{file['id']}", None)]
+    assert await _stored_bytes(engine) == [(upload_key("slack", file["id"], EXPENSES), None)]
 
 
 async def test_a_slack_file_over_the_cap_is_refused_and_nothing_is_stored(
@@ -133,15 +134,31 @@ async def test_a_teams_file_sent_twice_is_ingested_by_one_job_into_one_document(
         await connector.wait_for(lambda: len(bot.messages_to(sent)) >= 3)
         again = _again(sent)
         told = await bot.ask(again)
+        # Sent again under the same id with other contents (Teams keeps a OneDrive file's id
+        # when it is replaced): a new upload, which updates the document.
+        changed = _again(sent)
+        attachment = changed["attachments"][0]
+        new_url = connector.host_file("expenses.md", EXPENSES.replace(b"40", b"45"))
+        changed["attachments"] = [
+            attachment | {"content": attachment["content"] | {"downloadUrl": new_url}}
+        ]
+        await bot.ask(changed)
+        await connector.wait_for(lambda: len(bot.messages_to(changed)) >= 3)
         documents = await bot.core.kb.store.list_documents()
     assert "Added **Expenses Policy**" in bot.messages_to(sent)[2]["text"]
     assert told["text"] == (
-        "expenses.md was received before and has been dealt with; send it again to add it anew."
+        "I've dealt with this copy of expenses.md before; send a changed version to update it."
     )
+    assert "Updated **Expenses Policy**" in bot.messages_to(changed)[2]["text"]
     assert [d.title for d in documents].count("Expenses Policy") == 1
-    assert await _upload_jobs(engine) == ["succeeded"]
+    assert await _upload_jobs(engine) == ["succeeded", "succeeded"]
     unique_id = sent["attachments"][0]["content"]["uniqueId"]
-    assert await _stored_bytes(engine) == [(f"teams:{unique_id}", None)]
+    keys = {
+        upload_key("teams", unique_id, EXPENSES.replace(b"40", b"45")),
+        upload_key("teams", unique_id, EXPENSES),
+    }
+    assert {key for key, _ in await _stored_bytes(engine)} == keys
+    assert [size for _, size in await _stored_bytes(engine)] == [None, None]
 
 
 async def test_a_teams_file_over_the_cap_is_refused_naming_the_limit(

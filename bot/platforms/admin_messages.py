@@ -60,7 +60,7 @@ def upload_waiting(name: str) -> str:
 
 
 def upload_finished(name: str) -> str:
-    return f"{name} was received before and has been dealt with; send it again to add it anew."
+    return f"I've dealt with this copy of {name} before; send a changed version to update it."
 
 
 def job_started(source: str, attempt: int) -> str:

@@ -1,13 +1,15 @@
 """Where files sent to the bot wait for their ingestion job: the ``uploads`` table, shared by
 every replica.
 
-A file is keyed by the chat platform's id for it. Its bytes stay until a job has ingested it
-(or given up); the row stays after that, without the bytes, so the same file delivered again
-is recognised instead of ingested twice.
+A file is keyed by the chat platform's id for it and a hash of its bytes (a file sent again
+with other contents under the same id, as Teams can, is a new upload). Its bytes stay until a
+job has ingested it (or given up); the row stays after that, without the bytes, so the same
+file delivered again is recognised instead of ingested twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,12 +23,17 @@ Stored = Literal["new", "waiting", "finished"]
 
 @dataclass(frozen=True)
 class Upload:
-    """A file an admin sent the bot; ``key`` is the platform's id for it (``slack:F0123``)."""
+    """A file an admin sent the bot; ``key`` is made by ``upload_key``."""
 
     key: str
     name: str
     link: str
     data: bytes
+
+
+def upload_key(platform: str, file_id: str, data: bytes) -> str:
+    """``platform:file id:content hash``, the key an upload is stored and queued under."""
+    return f"{platform}:{file_id}:{hashlib.sha256(data).hexdigest()[:16]}"
 
 
 class PgUploads:

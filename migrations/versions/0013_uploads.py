@@ -5,10 +5,10 @@ Revises: 0012
 Create Date: 2026-12-06
 
 ``uploads`` holds the bytes of a file an admin sent the bot (Slack or Teams), keyed by the
-platform's file id, until a job on the queue ingests it; any replica's worker can. The job
-then drops the bytes (``data`` becomes NULL, ``finished_at`` is set) and keeps the row, so the
-same file delivered again (a redelivered event, a message replayed after a replica died) is
-recognised and never ingested twice.
+platform's file id and a hash of the bytes, until a job on the queue ingests it; any replica's
+worker can. The job then drops the bytes (``data`` becomes NULL, ``finished_at`` is set) and
+keeps the row, so the same file delivered again (a redelivered event, a message replayed after
+a replica died) is recognised and never ingested twice.
 """
 
 from collections.abc import Sequence

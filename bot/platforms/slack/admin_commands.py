@@ -26,7 +26,7 @@ from bot.platforms.slack.mrkdwn import to_mrkdwn
 from bot.platforms.slack.reporter import slack_direct, slack_reply_to
 from bot.platforms.slack.subscriptions import run_slack_subscription
 from bot.platforms.subscription_commands import SubscriptionAdmin, parse_subscription_command
-from bot.service.uploads import Upload
+from bot.service.uploads import Upload, upload_key
 from knowledge.errors import LoadError
 
 
@@ -92,7 +92,7 @@ class SlackAdminCommands:
                 await self._post_quietly(client, channel, messages.upload_failed(name, e.reason))
                 continue
             link = file.get("permalink") or file.get("url_private", "")
-            upload = Upload(f"slack:{file.get('id') or link}", name, link, data)
+            upload = Upload(upload_key("slack", file.get("id") or link, data), name, link, data)
             reply = await self._admin.queue_upload(upload, reply_to)
             await self._post_quietly(client, channel, to_mrkdwn(reply))
 

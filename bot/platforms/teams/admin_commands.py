@@ -22,7 +22,7 @@ from bot.platforms.teams.cards import GAPS_SHOWN, gap_list_activity
 from bot.platforms.teams.connector import send, send_text, send_typing
 from bot.platforms.teams.reporter import teams_reply_to
 from bot.platforms.teams.subscriptions import run_teams_subscription
-from bot.service.uploads import Upload
+from bot.service.uploads import Upload, upload_key
 from knowledge.errors import DatabaseUnavailableError, LoadError
 from knowledge.loading.guarded_fetch import FetchRefused
 
@@ -114,7 +114,7 @@ class TeamsAdminCommands:
                 await send_text(context, messages.upload_failed(name, e.reason))
                 continue
             key = content.get("uniqueId") or file.content_url or content.get("downloadUrl", "")
-            upload = Upload(f"teams:{key}", name, file.content_url or "", data)
+            upload = Upload(upload_key("teams", key, data), name, file.content_url or "", data)
             await send_text(context, await self._admin.queue_upload(upload, reply_to))
 
     async def _download(self, name: str, url: str) -> bytes:
