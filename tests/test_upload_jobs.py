@@ -1,6 +1,7 @@
 """The job that ingests a file sent to the bot, on the real Postgres queue: run again after
 its worker died, never twice into two documents, nothing queued twice, the bytes dropped once
-the document is stored, a corrupt file reported, and a job that gives up removing the file."""
+the document is stored, a corrupt file reported, a job that gives up removing the file, and
+old uploads cleared."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from bot.platforms.admin import KnowledgeAdmin
 from bot.service.jobs import QUEUE, IngestionJobs, JobOptions, libpq_url
 from bot.service.metrics import Metrics
 from bot.service.settings import Settings
-from bot.service.upload_jobs import UPLOAD_TASK, UploadJobs
+from bot.service.upload_jobs import KEPT_DAYS, LOCK_PREFIX, UPLOAD_TASK, UploadJobs
 from bot.service.uploads import PgUploads, Upload
 from bot.service.wiring import open_knowledge_base
 from knowledge.errors import DatabaseUnavailableError
@@ -183,6 +184,35 @@ async def test_a_job_that_gives_up_removes_the_file_so_it_can_be_sent_again(
         assert await _uploads(engine) == []
         assert await uploads.submit(EXPENSES, SLACK) == "queued"
     assert reporter.texts()[-1].startswith("Could not add expenses.md after 2 attempts")
+
+
+async def test_old_finished_uploads_and_bytes_never_queued_are_cleared(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    def upload(key: str) -> Upload:
+        return Upload(key, f"{key}.md", "", b"# A\n\nA.\n")
+
+    stored = PgUploads(engine)
+    async with upload_jobs(database_url, engine, workers=0) as (_, uploads):
+        for key in ("finished-long-ago", "finished-lately", "never-queued"):
+            await stored.store(upload(key))
+        assert await uploads.submit(upload("queued-long-ago"), SLACK) == "queued"
+        await stored.finish("finished-long-ago")
+        await stored.finish("finished-lately")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "UPDATE uploads SET received_at = now() - interval '8 days', "
+                    "finished_at = CASE WHEN file_key = 'finished-long-ago' "
+                    "THEN now() - interval '8 days' ELSE finished_at END "
+                    "WHERE file_key <> 'finished-lately'"
+                )
+            )
+        assert await stored.clear_old(KEPT_DAYS, LOCK_PREFIX) == 2
+    assert sorted(key for key, *_ in await _uploads(engine)) == [
+        "finished-lately",
+        "queued-long-ago",
+    ]
 
 
 @asynccontextmanager

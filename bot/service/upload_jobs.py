@@ -9,7 +9,10 @@ finds the bytes still there, or finds them gone because the document was stored.
 
 A file the loaders cannot read is reported with the loader's reason, like a link that cannot
 be loaded; its bytes are dropped too, since trying again cannot help. A job that gives up
-(the database or the embedder kept failing) removes the file, so the admin can send it again.
+(the database or the embedder kept failing) removes the file, so the admin can send it
+again. A daily job forgets finished uploads after ``KEPT_DAYS``, and removes the bytes of
+those whose job was never queued (their replica died in between, and nothing replayed the
+message).
 """
 
 from __future__ import annotations
@@ -33,6 +36,12 @@ from knowledge.loading import RawSource, uploaded
 log = logging.getLogger(__name__)
 
 UPLOAD_TASK = "supportbot.ingest_upload"
+CLEAR_TASK = "supportbot.clear_uploads"
+LOCK_PREFIX = "upload:"
+# How long a finished upload is remembered (a message replayed later than that would ingest
+# its file again, and find the document unchanged), and how long bytes whose job was never
+# queued are kept.
+KEPT_DAYS = 7
 
 IngestUpload = Callable[[RawSource], Awaitable[str]]
 Queued = Literal["queued", "waiting", "finished"]
@@ -55,7 +64,7 @@ class UploadJobs:
         """Store ``upload`` and queue its ingestion, unless that was done before. Raises
         ``JobQueueError`` (nothing is kept then) or ``DatabaseUnavailableError``."""
         stored = await self._uploads.store(upload)
-        lock = f"upload:{upload.key}"
+        lock = f"{LOCK_PREFIX}{upload.key}"
         if stored == "finished":
             return "finished"
         # Stored before: its job is queued or running, or the replica that stored it died
@@ -112,7 +121,16 @@ class UploadJobs:
             metrics.ingestion_jobs.labels("succeeded").inc()
             await reporter.report(destination, result)
 
+        async def clear_uploads(timestamp: int) -> None:
+            cleared = await uploads.clear_old(KEPT_DAYS, LOCK_PREFIX)
+            log.debug("cleared %d old uploads", cleared)
+
         def register(app: procrastinate.App) -> None:
+            app.periodic(cron="23 4 * * *")(
+                app.task(name=CLEAR_TASK, queue=QUEUE, lock=CLEAR_TASK, queueing_lock=CLEAR_TASK)(
+                    clear_uploads
+                )
+            )
             app.task(
                 name=UPLOAD_TASK,
                 queue=QUEUE,

@@ -92,5 +92,22 @@ class PgUploads:
                 text("DELETE FROM uploads WHERE file_key = :key"), {"key": key}
             )
 
+    async def clear_old(self, days: int, pending_lock_prefix: str) -> int:
+        """Delete the rows of uploads finished more than ``days`` ago, and of uploads stored
+        that long ago whose job was never queued (their replica died in between and nothing
+        replayed the message), bytes and all; returns how many."""
+        async with self._connection() as connection:
+            result = await connection.execute(
+                text(
+                    "DELETE FROM uploads u WHERE "
+                    "(finished_at < now() - make_interval(days => :days)) OR "
+                    "(finished_at IS NULL AND received_at < now() - make_interval(days => :days) "
+                    " AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j "
+                    "  WHERE j.lock = :prefix || u.file_key AND j.status IN ('todo', 'doing')))"
+                ),
+                {"days": days, "prefix": pending_lock_prefix},
+            )
+        return result.rowcount
+
     def _connection(self) -> GuardedConnection:
         return GuardedConnection(self._engine, begin=True)
