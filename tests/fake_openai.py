@@ -3,7 +3,9 @@
 Chat completions: each test scripts the replies: text (a normal completion), an HTTP status
 (429, 500, ...), ``HANG`` (never answers in time) or ``MALFORMED`` (a 200 that is not a
 completion). When the script runs out, ``default`` answers. ``delay`` slows every answer down
-(a slow model). Every request body is kept for assertions.
+(a slow model). Every request body is kept for assertions. A request with ``"stream": true``
+gets the text reply as server-sent events (``tests/fake_openai_stream.py``): ``chunk_chars``
+at a time, ``pause`` seconds apart, stalling where the reply says ``STALL``.
 
 Fine-tuning: ``POST /v1/files`` takes a multipart upload and refuses (400) a fine-tuning file
 whose lines are not JSON objects with a ``messages`` list; ``uploads`` keeps what was sent.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fake_openai_stream import stream_reply
 from tests.loopback import serve
 
 HANG = "<hang>"
@@ -71,7 +75,11 @@ class FakeOpenAI:
     script: list[Reply] = field(default_factory=list)
     default: Callable[[dict[str, Any]], Reply] = lambda _body: "NOT_COVERED"
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # When each request arrived (``time.perf_counter``), for the benchmarks' latencies.
+    arrivals: list[float] = field(default_factory=list)
     delay: float = 0.0
+    chunk_chars: int = 6
+    pause: float = 0.0
     uploads: dict[str, Upload] = field(default_factory=dict)
     fine_tunable: tuple[str, ...] = FINE_TUNABLE
     job_failures: list[tuple[int, str, str]] = field(default_factory=list)
@@ -93,8 +101,10 @@ class FakeOpenAI:
         return [m["content"] for r in self.requests for m in r["messages"]]
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.perf_counter()
         body = await request.json()
         self.requests.append(body)
+        self.arrivals.append(arrived)
         reply = self.script.pop(0) if self.script else self.default(body)
         await asyncio.sleep(self.delay)
         if reply == HANG:
@@ -106,6 +116,10 @@ class FakeOpenAI:
                 {"error": {"message": "scripted failure", "type": "server_error"}},
                 status=reply,
                 headers={"retry-after-ms": "10"},
+            )
+        if body.get("stream"):
+            return await stream_reply(
+                request, body, reply, chunk_chars=self.chunk_chars, pause=self.pause
             )
         return web.json_response(
             {

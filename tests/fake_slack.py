@@ -7,7 +7,11 @@ Bearer``; HTTP 200 with ``{"ok": true, ...}`` or ``{"ok": false, "error": ...}``
 with ``Retry-After`` in whole seconds for rate limits. Arguments from all three places are
 merged into one dict. It keeps channel histories, reactions, hosted files, the bodies posted
 to response URLs (Bolt's ``respond()``) and every call, and it can fail, rate-limit or slow
-down the next calls of a method.
+down the next calls of a method. Streamed replies (``chat.startStream``/``appendStream``/
+``stopStream``) become messages in the history, refused as Slack refuses them: outside a DM
+without ``recipient_user_id`` and ``recipient_team_id``, past ``MARKDOWN_TEXT_LIMIT``, or once
+stopped (``message_not_in_streaming_state``); ``assistant.threads.setStatus`` calls are kept
+in ``statuses``.
 
 Deliberate simplifications: any channel id accepts posts; a call with no token gets
 ``not_authed`` and a wrong one ``invalid_auth`` (as Slack does); ``chat.getPermalink`` answers
@@ -87,6 +91,10 @@ _FILETYPES = {
 }
 
 
+# chat.startStream/appendStream/stopStream take at most this much markdown_text per call.
+MARKDOWN_TEXT_LIMIT = 12_000
+
+
 def new_ts() -> str:
     """A unique message timestamp; later calls give larger ones (shared with ``FakeSlack``)."""
     return f"1700000100.{next(_ts_counter):06d}"
@@ -101,6 +109,8 @@ class SlackCall:
     token: str | None
     outcome: Outcome = "pending"
     error: str | None = None
+    # When it arrived (``time.perf_counter``), for the benchmarks' latencies.
+    at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,7 @@ class FakeSlack:
     downloads: list[str] = field(default_factory=list)
     socket_acks: list[str] = field(default_factory=list)
     views: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[tuple[str, str, str]] = field(default_factory=list)
     _responses_by_key: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _files: dict[str, _HostedFile] = field(default_factory=dict)
     _faults: dict[str, deque[_Fail | _RateLimit]] = field(default_factory=dict)
@@ -168,6 +179,16 @@ class FakeSlack:
             c.args
             for c in self.calls_to("chat.postMessage")
             if channel is None or c.args.get("channel") == channel
+        ]
+
+    def answers(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """The bot's messages as they stand, posted or streamed (and stopped), oldest first."""
+        return [
+            m
+            for name, messages in self.history.items()
+            if channel is None or name == channel
+            for m in messages
+            if m.get("bot_id") == BOT_ID and not m.get("streaming")
         ]
 
     def ephemerals(self) -> list[dict[str, Any]]:
@@ -446,6 +467,10 @@ class FakeSlack:
             "chat.postEphemeral": self._post_ephemeral,
             "chat.update": self._update,
             "chat.getPermalink": self._permalink,
+            "chat.startStream": self._start_stream,
+            "chat.appendStream": self._append_stream,
+            "chat.stopStream": self._stop_stream,
+            "assistant.threads.setStatus": self._set_status,
             "reactions.add": self._reaction_add,
             "reactions.remove": self._reaction_remove,
             "conversations.replies": self._replies,
@@ -531,6 +556,54 @@ class FakeSlack:
             msg["blocks"] = args["blocks"]
         msg["edited"] = {"user": BOT_USER_ID, "ts": new_ts()}
         return {"channel": channel, "ts": ts, "text": msg["text"], "message": dict(msg)}
+
+    def _set_status(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Records the status; an empty one clears it (as Slack does)."""
+        channel = _required(args, "channel_id", "channel_not_found")
+        thread_ts = _required(args, "thread_ts", "invalid_thread_ts")
+        if "status" not in args:
+            raise _Refused("invalid_arguments")
+        self.statuses.append((channel, thread_ts, str(args["status"])))
+        return {}
+
+    def _start_stream(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A streamed reply, as Slack starts one: in a thread, to one recipient outside DMs,
+        at most ``MARKDOWN_TEXT_LIMIT`` characters per call."""
+        channel = _required(args, "channel", "channel_not_found")
+        thread_ts = _required(args, "thread_ts", "invalid_thread_ts")
+        if not channel.startswith("D") and not (
+            args.get("recipient_user_id") and args.get("recipient_team_id")
+        ):
+            raise _Refused("invalid_arguments")  # required when streaming to channels
+        text = _markdown_text(args, required=False)
+        ts = new_ts()
+        msg: dict[str, Any] = {"type": "message", "ts": ts, "text": text, "thread_ts": thread_ts,
+                               "user": BOT_USER_ID, "bot_id": BOT_ID, "app_id": APP_ID,
+                               "team": TEAM_ID, "streaming": True}  # fmt: skip
+        self.history.setdefault(channel, []).append(msg)
+        return {"channel": channel, "ts": ts}
+
+    def _append_stream(self, args: dict[str, Any]) -> dict[str, Any]:
+        msg = self._streaming(args)
+        msg["text"] += _markdown_text(args, required=True)
+        return {"channel": args["channel"], "ts": msg["ts"]}
+
+    def _stop_stream(self, args: dict[str, Any]) -> dict[str, Any]:
+        msg = self._streaming(args)
+        msg["text"] += _markdown_text(args, required=False)
+        if args.get("blocks"):
+            msg["blocks"] = args["blocks"]
+        msg["streaming"] = False
+        return {"channel": args["channel"], "ts": msg["ts"], "message": dict(msg)}
+
+    def _streaming(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(args, "channel", "channel_not_found")
+        msg = self._find(channel, _required(args, "ts", "invalid_ts"))
+        if msg is None:
+            raise _Refused("message_not_found")
+        if not msg.get("streaming"):
+            raise _Refused("message_not_in_streaming_state")
+        return msg
 
     def _permalink(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = _required(args, "channel", "channel_not_found")
@@ -681,6 +754,15 @@ def _required(args: dict[str, Any], name: str, error: str) -> str:
     if not value:
         raise _Refused(error)
     return str(value)
+
+
+def _markdown_text(args: dict[str, Any], *, required: bool) -> str:
+    text = str(args.get("markdown_text") or "")
+    if required and not text:
+        raise _Refused("invalid_arguments")
+    if len(text) > MARKDOWN_TEXT_LIMIT:
+        raise _Refused("msg_too_long")
+    return text
 
 
 def _ts_key(message: dict[str, Any]) -> Decimal:

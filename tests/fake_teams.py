@@ -15,6 +15,10 @@ Connector's ``{"error": {"code": ..., "message": ...}}``. ``service_url`` has a 
 ``https://smba.trafficmanager.net/amer/{tenant}/``, and the API answers only under that path, so
 a bot that drops the path from the ``serviceUrl`` it was given fails here as it would in Teams.
 
+Streaming (``typing`` activities and a final message with a ``streaminfo`` entity) is checked
+as Teams checks it (``_stream``) and kept in ``streams``, by stream id, update by update; the
+stream's message shows its latest text. ``feedback_invoke`` builds Teams' own feedback.
+
 Every activity the bot sends gets an id (epoch milliseconds, as Teams uses) and is kept, so
 ``update`` changes it and ``delete`` removes it. A new channel post made through
 ``create_conversation`` lives in the conversation ``{channel id};messageid={its id}``, which is
@@ -290,6 +294,7 @@ class FakeBotConnector:
     created_conversations: list[CreatedConversation] = field(default_factory=list)
     downloads: list[str] = field(default_factory=list)
     members: dict[str, TeamsUser] = field(default_factory=lambda: {u.id: u for u in USERS})
+    streams: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _posted: list[_Posted] = field(default_factory=list)
     _faults: deque[_Fail | _RateLimit] = field(default_factory=deque)
     _delays: deque[float] = field(default_factory=deque)
@@ -447,6 +452,11 @@ class FakeBotConnector:
                 if len(json.dumps(body)) > MAX_MESSAGE_BYTES:
                     raise _Refused(413, *_ERROR_CODES[413])
                 reply_to = activity_id if kind == "reply" else None
+                stream = _stream_info(body)
+                if stream is not None:
+                    return web.json_response(
+                        {"id": self._stream(conversation_id, body, stream, reply_to)}
+                    )
                 new_id = self._store(conversation_id, _activity_body(body), reply_to=reply_to)
                 return web.json_response({"id": new_id})
             assert activity_id is not None
@@ -458,6 +468,40 @@ class FakeBotConnector:
             return web.Response(status=200)
         except _Refused as refused:
             return _error_response(refused.status, refused.code, refused.message)
+
+    def _stream(
+        self, conversation_id: str, body: Any, info: dict[str, Any], reply_to: str | None
+    ) -> str:
+        """One update of a streamed message, checked as Teams checks it: personal chats only;
+        the first update starts the stream (its id is the ``streamId`` of the rest); sequence
+        numbers rise; each streaming text extends the one before; the final message ends it
+        and takes the stream's id."""
+        if not conversation_id.startswith("a:"):
+            raise _Refused(403, "ContentStreamNotAllowed", "Streaming is for personal chats.")
+        kind, stream_id = info.get("streamType"), info.get("streamId")
+        activity = _activity_body(body)
+        if stream_id is None:
+            if kind == "final" or info.get("streamSequence") != 1:
+                raise _Refused(400, "BadArgument", "A stream starts with sequence 1.")
+            stream_id = self._store(conversation_id, activity, reply_to=reply_to)
+            self.streams[stream_id] = [activity]
+            return stream_id
+        updates = self.streams.get(stream_id)
+        if updates is None or updates[-1].get("type") == "message":
+            raise _Refused(403, "ContentStreamNotAllowed", "The stream has ended.")
+        if kind == "final":
+            if activity.get("type") != "message":
+                raise _Refused(400, "BadArgument", "The final update is a message.")
+        else:
+            sequences = [_stream_info(u)["streamSequence"] for u in updates]  # type: ignore[index]
+            if info.get("streamSequence", 0) <= max(sequences):
+                raise _Refused(400, "BadArgument", "Stream sequence numbers must rise.")
+            before = next((u["text"] for u in reversed(updates) if _streaming(u)), "")
+            if kind == "streaming" and not str(activity.get("text", "")).startswith(before):
+                raise _Refused(400, "BadArgument", "A streaming update extends the last one.")
+        updates.append(activity)
+        self._find(conversation_id, stream_id).activity = {**activity, "id": stream_id}
+        return stream_id
 
     def _store(
         self,
@@ -529,6 +573,43 @@ class FakeBotConnector:
             return web.Response(status=404, text="Not found")
         self.downloads.append(hosted.name)
         return web.Response(body=hosted.data, content_type=hosted.content_type)
+
+
+def _stream_info(activity: Any) -> dict[str, Any] | None:
+    entities = activity.get("entities") if isinstance(activity, dict) else None
+    return next((e for e in entities or [] if e.get("type") == "streaminfo"), None)
+
+
+def _streaming(activity: dict[str, Any]) -> bool:
+    return (_stream_info(activity) or {}).get("streamType") == "streaming"
+
+
+def feedback_invoke(
+    reply_to_id: str,
+    reaction: str,
+    *,
+    comment: str = "",
+    user: TeamsUser = ALICE,
+    service_url: str,
+) -> dict[str, Any]:
+    """Teams' own 👍/👎 on the bot's message ``reply_to_id`` (``message/submitAction``)."""
+    return _activity(
+        "invoke",
+        user=user,
+        conversation=personal_conversation(user),
+        service_url=service_url,
+        activity_id=f"f:{uuid.uuid4()}",
+        channel_data=_tenant_channel_data(),
+        name="message/submitAction",
+        replyToId=reply_to_id,
+        value={
+            "actionName": "feedback",
+            "actionValue": {
+                "reaction": reaction,
+                "feedback": json.dumps({"feedbackText": comment}),
+            },
+        },
+    )
 
 
 def _activity_body(body: Any) -> dict[str, Any]:

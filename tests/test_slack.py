@@ -112,14 +112,18 @@ class Bot:
         return key
 
     async def answer_to(self, event: dict[str, Any], *, count: int = 1) -> dict[str, Any]:
-        """Send ``event`` and wait for the bot's reply in its conversation."""
-        before = len(self.slack.posted(event["channel"]))
+        """Send ``event`` and wait for the bot's reply in its conversation (posted, or
+        streamed and stopped)."""
+
+        def replies() -> list[dict[str, Any]]:
+            messages = self.slack.history.get(event["channel"], [])
+            return [m for m in messages if m.get("bot_id") == BOT_ID and not m.get("streaming")]
+
+        before = len(replies())
         status, _ = await self.event(event)
         assert status == 200
-        await self.slack.wait_for(
-            lambda: len(self.slack.posted(event["channel"])) >= before + count
-        )
-        return [m for m in self.slack.history[event["channel"]] if m.get("bot_id") == BOT_ID][-1]
+        await self.slack.wait_for(lambda: len(replies()) >= before + count)
+        return replies()[-1]
 
 
 def _button(posted: dict[str, Any], action_id: str) -> dict[str, Any]:
@@ -246,7 +250,17 @@ async def test_a_mention_is_answered_in_its_thread_with_source_links(bot: Bot) -
     assert "Sources" in blocks
     for action in (ACTION_HELPFUL, ACTION_NOT_HELPFUL, ACTION_ASK_HUMAN):
         assert _button(reply, action)
-    # Working indicator: added on the question, then cleared.
+    # Working indicator: the status line in the answer's thread, then cleared; no reaction.
+    await bot.slack.wait_for(lambda: len(bot.slack.statuses) >= 2)
+    assert bot.slack.statuses[0][:2] == ("CGENERAL", question["ts"])
+    assert bot.slack.statuses[0][2] and bot.slack.statuses[-1][2] == ""
+    assert bot.slack.calls_to("reactions.add") == []
+
+
+async def test_where_the_status_is_refused_the_question_gets_the_eyes_reaction(bot: Bot) -> None:
+    bot.slack.fail("assistant.threads.setStatus", "not_allowed_token_type")
+    question = mention(f"<@{BOT_USER_ID}> How many days of annual leave do I get?")
+    await bot.answer_to(question)
     added = bot.slack.calls_to("reactions.add")
     assert added and added[0].args["timestamp"] == question["ts"]
     await bot.slack.wait_for(lambda: bool(bot.slack.calls_to("reactions.remove")))

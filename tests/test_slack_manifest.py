@@ -14,6 +14,8 @@ MANIFEST = Path(__file__).parent.parent / "deploy" / "slack" / "manifest.yml"
 # Web API methods the adapter calls → the bot scope each needs (Slack's method docs).
 SCOPES_FOR_METHODS = {
     "chat.postMessage": "chat:write",
+    "chat.startStream, appendStream, stopStream": "chat:write",
+    "assistant.threads.setStatus": "assistant:write",
     "reactions.add": "reactions:write",
     "conversations.replies (public, private, DM)": ("channels:history", "groups:history",
                                                     "im:history"),

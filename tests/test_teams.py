@@ -598,7 +598,8 @@ async def test_a_card_teams_refuses_is_sent_again_as_plain_text(
         llm.default = lambda _body: ("Everyone gets 25 days of annual leave [1]. " * 400).strip()
         settings = _environment(database_url, redis_url, access_file, OPENAI_BASE_URL=llm.base_url)
         async with running_bot(settings, connector) as bot:
-            question = personal_message(QUESTION, service_url=connector.service_url)
+            # A group chat: personal chats stream (tests/test_teams_streaming.py).
+            question = group_chat_mention(QUESTION, service_url=connector.service_url)
             reply = await bot.ask(question)
     assert [c.status for c in connector.calls if c.body.get("type") == "message"] == [413, 200]
     assert "attachments" not in reply
@@ -619,7 +620,7 @@ async def test_a_failing_model_gets_a_quoted_answer_marked_limited(
             SUPPORTBOT_LLM_MAX_RETRIES="0",
         )
         async with running_bot(settings, connector) as bot:
-            reply = await bot.ask(personal_message(QUESTION, service_url=connector.service_url))
+            reply = await bot.ask(group_chat_mention(QUESTION, service_url=connector.service_url))
     text = card_text(reply)
     assert "limited right now" in text.splitlines()[0]
     assert "25 days of annual leave" in text and "Leave Policy" in text

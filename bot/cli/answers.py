@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.cli import messages
-from bot.cli.chat import Reply, chat_loop, print_answer, terminal_asker
+from bot.cli.chat import Reply, chat_loop, print_answer, print_streamed, terminal_asker
 from bot.cli.common import EXIT_FAILED, EXIT_OK, Commands, parse_scopes, read_texts
 from bot.cli.demo import demo
 from bot.cli.progress import Progress
@@ -64,7 +64,7 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     async with open_core(settings, embedder=embedder) as core:
 
         async def respond(question: Question) -> Reply:
-            return Reply(await core.answers.answer(question))
+            return await print_streamed(core.answers.stream(question))
 
         await chat_loop(respond, scopes, terminal_asker(core.user_hash_key))
     return EXIT_OK

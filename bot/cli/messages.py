@@ -99,6 +99,10 @@ CHAT_WELCOME = (
 CHAT_NEW_THREAD = "(new conversation)"
 
 
+# After a streamed draft that the checked answer replaces (declined, uncited, or cut short).
+CHAT_INSTEAD = "(On checking, instead:)"
+
+
 def demo_loaded(documents: int) -> str:
     return f"Loaded the sample handbook: {documents} documents."
 

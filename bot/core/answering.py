@@ -4,20 +4,25 @@
 question → within the asker's limits? → in a language we can search? → standalone question →
 cache → retrieval → good enough? → write → check citations → cache → answer, linking only to
 its sources' hosts.
-Adapters (Slack, Teams, the terminal) call it and only translate.
+``AnswerService.stream`` is the same flow as events (``bot/core/answer_events.py``): status
+lines while it searches and writes, the draft as the model writes it, then the final answer.
+Adapters (Slack, Teams, the terminal) call either and only translate.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import secrets
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core import messages
+from bot.core.answer_events import AnswerEvent, EventQueue, stream_draft
 from bot.core.answer_log import PgAnswerLog, question_hash
 from bot.core.cache import AnswerCache, cache_key
 from bot.core.citations import resolve_citations
@@ -93,6 +98,15 @@ class AnswerService:
 
     async def answer(self, question: Question) -> Answer:
         """Answer ``question``; never raises for bad input or a failing dependency."""
+        return await self._run(question, None)
+
+    def stream(self, question: Question) -> AsyncIterator[AnswerEvent]:
+        """Answer ``question`` as events, ending with one ``Final``; never raises for bad input
+        or a failing dependency (a model failing mid-answer ends in the apology)."""
+        events = EventQueue()
+        return events.drain(asyncio.create_task(self._run(question, events)))
+
+    async def _run(self, question: Question, events: EventQueue | None) -> Answer:
         started = time.perf_counter()
         answer_id = uuid.uuid4().hex[:16]
         hashed = question_hash(question.text, self._hash_key)
@@ -100,7 +114,7 @@ class AnswerService:
         version: int | None = None
         self._metrics.answers_in_flight.inc()
         try:
-            answer, version = await self._answer(answer_id, question, scopes)
+            answer, version = await self._answer(answer_id, question, scopes, events)
         except LLMUnavailableError as e:
             log.warning("answer %s: the model is unavailable: %s", answer_id, e)
             self._metrics.llm_errors.inc()
@@ -128,10 +142,16 @@ class AnswerService:
         )
         if self._observer is not None:
             await self._observer.observe(dataclasses.replace(question, scopes=scopes), answer)
+        if events is not None:
+            events.final(answer)
         return answer
 
     async def _answer(
-        self, answer_id: str, question: Question, scopes: tuple[str, ...]
+        self,
+        answer_id: str,
+        question: Question,
+        scopes: tuple[str, ...],
+        events: EventQueue | None,
     ) -> tuple[Answer, int | None]:
         text = question.text.strip()
         if not text:
@@ -165,11 +185,17 @@ class AnswerService:
             hit = dataclasses.replace(cached, id=answer_id, cached=True, usage=rewrite_usage)
             return hit, version
 
+        if events is not None:
+            events.status(messages.SEARCHING)
         sources = await self._retriever.search(Query(standalone, self._options.top_k, scopes))
         if not sources or not self._options.coverage.covers(coverage_signals(standalone, sources)):
             return self._not_covered(answer_id, standalone, rewrite_usage, sources), version
 
-        draft = await self._writer.write(standalone, sources)
+        if events is None:
+            draft = await self._writer.write(standalone, sources)
+        else:
+            events.status(messages.WRITING)
+            draft = await stream_draft(self._writer, standalone, sources, events)
         usage = _add(rewrite_usage, draft.usage)
         text_with_markers, citations = resolve_citations(draft.text, sources)
         if draft.degraded:

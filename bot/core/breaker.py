@@ -17,13 +17,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import redis.asyncio
 
-from bot.core.llm import ChatMessage, ChatModel, Completion, LLMUnavailableError, ModelFailingError
+from bot.core.llm import (
+    ChatMessage,
+    ChatModel,
+    Completion,
+    CompletionDelta,
+    LLMUnavailableError,
+    ModelFailingError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -178,3 +185,19 @@ class GuardedChatModel:
             raise
         await self._breaker.record(self.name, admission, ok=True)
         return completion
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int
+    ) -> AsyncIterator[CompletionDelta | Completion]:
+        admission = await self._breaker.admit(self.name)
+        if admission == "open":
+            raise ModelPausedError("the model's circuit breaker is open")
+        try:
+            async for piece in self._chat.stream(messages, max_tokens=max_tokens):
+                yield piece
+        except LLMUnavailableError as e:
+            await self._breaker.record(
+                self.name, admission, ok=not isinstance(e, ModelFailingError)
+            )
+            raise
+        await self._breaker.record(self.name, admission, ok=True)

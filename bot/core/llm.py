@@ -2,14 +2,17 @@
 
 Timeouts are per request; 429 and 5xx answers are retried by the client with exponential
 backoff, a bounded number of times. Whatever still fails becomes ``LLMUnavailableError``.
+A streamed reply has the same timeout between two of its chunks, so a model that stalls
+mid-answer fails like one that never answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, NoReturn, Protocol
 
+import httpx
 import openai
 
 from bot.core.types import Usage
@@ -41,14 +44,28 @@ class Completion:
     usage: Usage
 
 
+@dataclass(frozen=True)
+class CompletionDelta:
+    """The next piece of a reply being streamed."""
+
+    text: str
+
+
 class ChatModel(Protocol):
-    """Completes a conversation with one named model."""
+    """Completes a conversation with one named model, whole or as it is written."""
 
     @property
     def name(self) -> str: ...
 
     async def complete(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> Completion:
         """The model's reply; raises ``LLMUnavailableError`` when there is none."""
+        ...
+
+    def stream(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int
+    ) -> AsyncIterator[CompletionDelta | Completion]:
+        """The reply as deltas, then the whole ``Completion``; raises ``LLMUnavailableError``
+        (possibly after some deltas) when the model fails or stalls."""
         ...
 
 
@@ -81,23 +98,10 @@ class OpenAIChatModel:
     async def complete(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> Completion:
         try:
             response = await self._client.chat.completions.create(
-                model=self._model,
-                messages=[{"role": m.role, "content": m.content} for m in messages],  # type: ignore[misc]
-                temperature=self._temperature,
-                max_tokens=max_tokens,
+                **self._request(messages, max_tokens)
             )
-        except openai.APIStatusError as e:
-            failing = e.status_code in FAILING_STATUSES or e.status_code >= 500
-            error = ModelFailingError if failing else LLMUnavailableError
-            raise error(f"the model answered HTTP {e.status_code}") from e
-        except openai.APITimeoutError as e:
-            raise ModelFailingError("the model did not answer in time") from e
-        except openai.APIConnectionError as e:
-            raise ModelFailingError("the model cannot be reached") from e
         except (openai.OpenAIError, ValueError) as e:
-            raise LLMUnavailableError(
-                f"the model's response was unusable ({type(e).__name__})"
-            ) from e
+            _unavailable(e)
         choices = getattr(response, "choices", None)
         content = choices[0].message.content if choices else None
         if not isinstance(content, str) or not content.strip():
@@ -111,3 +115,51 @@ class OpenAIChatModel:
                 completion_tokens=usage.completion_tokens if usage else 0,
             ),
         )
+
+    def _request(self, messages: Sequence[ChatMessage], max_tokens: int) -> dict[str, Any]:
+        return {
+            "model": self._model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "temperature": self._temperature,
+            "max_tokens": max_tokens,
+        }
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int
+    ) -> AsyncIterator[CompletionDelta | Completion]:
+        parts: list[str] = []
+        model, usage = self._model, Usage()
+        try:
+            response = await self._client.chat.completions.create(
+                **self._request(messages, max_tokens),
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            async for chunk in response:
+                model = chunk.model or model
+                if chunk.usage is not None:
+                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                text = chunk.choices[0].delta.content if chunk.choices else None
+                if text:
+                    parts.append(text)
+                    yield CompletionDelta(text)
+        except (openai.OpenAIError, httpx.HTTPError, ValueError) as e:
+            _unavailable(e)
+        text = "".join(parts).strip()
+        if not text:
+            raise LLMUnavailableError("the model's response had no text")
+        yield Completion(text=text, model=model, usage=usage)
+
+
+def _unavailable(e: Exception) -> NoReturn:
+    """The library's exception as ours: failing (counted by the breaker) or refused."""
+    if isinstance(e, openai.APIStatusError):
+        failing = e.status_code in FAILING_STATUSES or e.status_code >= 500
+        error = ModelFailingError if failing else LLMUnavailableError
+        raise error(f"the model answered HTTP {e.status_code}") from e
+    # A stream read past its timeout surfaces as httpx's own error, not openai's.
+    if isinstance(e, openai.APITimeoutError | httpx.TimeoutException):
+        raise ModelFailingError("the model did not answer in time") from e
+    if isinstance(e, openai.APIConnectionError | httpx.TransportError):
+        raise ModelFailingError("the model cannot be reached") from e
+    raise LLMUnavailableError(f"the model's response was unusable ({type(e).__name__})") from e

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from datetime import date
 
 OFFLINE_ANSWER_INTRO = "Here is what our policies say:"
+# Status lines while an answer is worked out.
+SEARCHING = "Searching the policies…"
+WRITING = "Writing the answer…"
 
 
 def offline_answer(lines: list[str]) -> str:

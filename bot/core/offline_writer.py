@@ -10,13 +10,13 @@ sentences were (no sentence scores) are quoted by the words they share with the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from bot.core import messages
 from bot.core.follow_up import continues_thread, last_question
 from bot.core.types import Question, Usage
-from bot.core.writers import OFFLINE_MODEL, Draft, content_terms
+from bot.core.writers import OFFLINE_MODEL, Draft, DraftEvent, content_terms, stream_whole
 from knowledge.sentences import split_sentences
 from knowledge.types import ScoredChunk
 
@@ -75,6 +75,12 @@ class ExtractiveAnswerWriter:
         lead, rest = chosen[0], sorted(chosen[1:], key=lambda c: (c.source, c.position))
         lines = [f"{c.text} [{c.source}]" for c in (lead, *rest)]
         return Draft(messages.offline_answer(lines), OFFLINE_MODEL, Usage())
+
+    async def stream(
+        self, question: str, sources: Sequence[ScoredChunk]
+    ) -> AsyncIterator[DraftEvent]:
+        async for event in stream_whole(await self.write(question, sources)):
+            yield event
 
     def _by_meaning(self, question: str, sources: Sequence[ScoredChunk]) -> list[_Candidate]:
         """The sentences within the margin of the closest one, closest first."""

@@ -6,8 +6,10 @@
 - ``DegradingAnswerWriter`` writes with the model and, when the model cannot be used, with the
   offline writer, marking the draft ``degraded``.
 
-Both also make a follow-up ("does that cover a chair too?") standalone before retrieval, and
-leave a new question that needs no thread as it is (``bot/core/follow_up.py``).
+Each writes a whole draft (``write``) or streams it (``stream``): deltas as they are written,
+then the whole ``Draft``. Both also make a follow-up ("does that cover a chair too?")
+standalone before retrieval, and leave a new question that needs no thread as it is
+(``bot/core/follow_up.py``).
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from __future__ import annotations
 import dataclasses
 import html
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.core.llm import ChatMessage, ChatModel, LLMUnavailableError
+from bot.core.llm import ChatMessage, ChatModel, Completion, LLMUnavailableError
 from bot.core.prompts import Prompts
 from bot.core.types import Question, Usage
 from bot.core.vocabulary import STOPWORDS, WORD
@@ -44,6 +46,16 @@ class Draft:
     degraded: bool = False
 
 
+@dataclass(frozen=True)
+class DraftDelta:
+    """The next piece of a draft being written; its citations are not checked yet."""
+
+    text: str
+
+
+DraftEvent = DraftDelta | Draft
+
+
 class AnswerWriter(Protocol):
     """Writes answers from sources, and makes follow-up questions standalone."""
 
@@ -56,6 +68,10 @@ class AnswerWriter(Protocol):
 
     async def write(self, question: str, sources: Sequence[ScoredChunk]) -> Draft:
         """A draft citing ``sources`` as [1], [2], ... in the given order."""
+        ...
+
+    def stream(self, question: str, sources: Sequence[ScoredChunk]) -> AsyncIterator[DraftEvent]:
+        """``write``'s draft as it is written: deltas, then the whole ``Draft`` last."""
         ...
 
 
@@ -97,6 +113,18 @@ class LLMAnswerWriter:
         )
         return Draft(completion.text, completion.model, completion.usage, declines(completion.text))
 
+    async def stream(
+        self, question: str, sources: Sequence[ScoredChunk]
+    ) -> AsyncIterator[DraftEvent]:
+        prompt = answer_prompt(
+            self._prompts, company=self._company, question=question, sources=sources
+        )
+        async for piece in self._chat.stream(prompt, max_tokens=self._max_tokens):
+            if isinstance(piece, Completion):
+                yield Draft(piece.text, piece.model, piece.usage, declines(piece.text))
+            else:
+                yield DraftDelta(piece.text)
+
 
 class DegradingAnswerWriter:
     """The model's writer, and the offline one whenever the model cannot be used: quoted
@@ -124,6 +152,30 @@ class DegradingAnswerWriter:
             log.info("answer quoted without the model (%s)", e)
             draft = await self._fallback.write(question, sources)
             return dataclasses.replace(draft, degraded=True)
+
+    async def stream(
+        self, question: str, sources: Sequence[ScoredChunk]
+    ) -> AsyncIterator[DraftEvent]:
+        shown = False
+        try:
+            async for event in self._primary.stream(question, sources):
+                shown = shown or isinstance(event, DraftDelta)
+                yield event
+            return
+        except LLMUnavailableError as e:
+            if shown:  # half an answer is on screen: the asker gets the apology instead
+                raise
+            log.info("answer quoted without the model (%s)", e)
+        async for event in self._fallback.stream(question, sources):
+            yield dataclasses.replace(event, degraded=True) if isinstance(event, Draft) else event
+
+
+async def stream_whole(draft: Draft) -> AsyncIterator[DraftEvent]:
+    """A draft written at once, streamed line by line (a declined one only as the draft)."""
+    if not draft.declined:
+        for line in draft.text.splitlines(keepends=True):
+            yield DraftDelta(line)
+    yield draft
 
 
 def answer_prompt(

@@ -10,6 +10,19 @@ from bot.loop.gaps import Gap
 
 SOURCES_HEADING = "Sources"
 
+# The status line while an answer is worked out; Slack rotates the loading messages.
+WORKING_STATUS = "is looking into it…"
+LOADING_MESSAGES = (
+    "Reading your question…",
+    "Searching the policies…",
+    "Checking the sources…",
+    "Writing the answer…",
+)
+# Teams' first streaming update, before anything is known.
+WORKING_INFORMATIVE = "Looking into it…"
+FEEDBACK_GOOD_LABEL = "Helpful"
+FEEDBACK_BAD_LABEL = "Not helpful"
+
 
 BUTTON_HELPFUL = "👍 Helpful"
 

@@ -34,6 +34,7 @@ from bot.platforms.slack.blocks import (
 from bot.platforms.slack.directory import SlackDirectory
 from bot.platforms.slack.errors import log_slack_error
 from bot.platforms.slack.mrkdwn import escape
+from bot.platforms.slack.stream_blocks import ACTION_FEEDBACK, FeedbackValue
 from knowledge.errors import DatabaseUnavailableError
 
 log = logging.getLogger(__name__)
@@ -63,13 +64,29 @@ class SlackAnswerButtons:
         app.action(ACTION_HELPFUL)(self.on_feedback)
         app.action(ACTION_NOT_HELPFUL)(self.on_feedback)
         app.action(ACTION_ASK_HUMAN)(self.on_ask_human)
+        app.action(ACTION_FEEDBACK)(self.on_native_feedback)
 
     async def on_feedback(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
-        value = ButtonValue.decode(action.get("value", ""))
         vote = FEEDBACK_ACTIONS[action["action_id"]]
+        await self._vote(body, vote, ButtonValue.decode(action.get("value", "")), respond)
+
+    async def on_native_feedback(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        """A press of Slack's own 👍/👎 (``feedback_buttons``) under a streamed answer."""
+        await ack()
+        pressed = FeedbackValue.decode(action.get("value", ""))
+        if pressed is None:
+            log.info("feedback with a value that is not ours; ignored")
+            return
+        await self._vote(body, pressed.vote, pressed.button, respond)
+
+    async def _vote(
+        self, body: dict[str, Any], vote: int, value: ButtonValue, respond: AsyncRespond
+    ) -> None:
         voter = self._hash(body.get("team", {}).get("id", ""), body["user"]["id"])
         try:
             await self._feedback.record(
@@ -89,7 +106,7 @@ class SlackAnswerButtons:
         reply = messages.feedback_thanks(vote)
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": reply}}]
         if await self._curator.vote(value.answer_id, vote, voter=voter):
-            blocks += consent_blocks(action.get("value", ""))
+            blocks += consent_blocks(value.encode())
         await respond(text=reply, blocks=blocks, response_type="ephemeral", replace_original=False)
 
     async def on_ask_human(

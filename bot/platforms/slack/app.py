@@ -141,6 +141,7 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
             contact=settings.contact,
             user_hash_key=core.user_hash_key,
             max_upload_bytes=settings.max_document_bytes,
+            streaming=settings.chat_model is not None,
             file_hosts=frozenset(
                 {"files.slack.com", urlsplit(settings.slack_api_url).hostname or ""}
             ),

@@ -68,19 +68,24 @@ def answer_message(answer: Answer, *, question_ts: str) -> SlackMessage:
         for piece in split_for_blocks(body)
     ]
     if answer.citations:
-        lines = [f"*{messages.SOURCES_HEADING}*"]
-        for citation in answer.citations:
-            where = " › ".join(p for p in (citation.title, citation.section) if p)
-            named = link(citation.url, where) if citation.has_web_link else escape(where)
-            note = citation_note(citation)
-            lines.append(f"{citation.n}. {named}" + (f" ({escape(note)})" if note else ""))
-        blocks.append({"type": "context", "elements": [_mrkdwn("\n".join(lines))]})
+        blocks.append(sources_block(answer))
     value = ButtonValue(answer.id, question_ts).encode()
     if answer.outcome == "not_covered":
         blocks.append({"type": "context", "elements": [_mrkdwn(messages.CONTACT_CONSENT_PROMPT)]})
     if answer.outcome in ("answered", "not_covered", "unavailable"):
-        blocks.append(_actions(answer, value))
+        blocks.append(actions_block(answer, value))
     return SlackMessage(text=body[:TEXT_FALLBACK_CHARS], blocks=blocks)
+
+
+def sources_block(answer: Answer) -> Block:
+    """The answer's numbered sources, linked, as one context block."""
+    lines = [f"*{messages.SOURCES_HEADING}*"]
+    for citation in answer.citations:
+        where = " › ".join(p for p in (citation.title, citation.section) if p)
+        named = link(citation.url, where) if citation.has_web_link else escape(where)
+        note = citation_note(citation)
+        lines.append(f"{citation.n}. {named}" + (f" ({escape(note)})" if note else ""))
+    return {"type": "context", "elements": [_mrkdwn("\n".join(lines))]}
 
 
 def answer_id_of(message: dict[str, Any]) -> str | None:
@@ -219,9 +224,10 @@ def _plain(text: str) -> Block:
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
-def _actions(answer: Answer, value: str) -> Block:
+def actions_block(answer: Answer, value: str, *, votes: bool = True) -> Block:
+    """The answer's buttons; ``votes=False`` leaves the votes to the native feedback buttons."""
     buttons = []
-    if answer.outcome != "unavailable":
+    if votes and answer.outcome != "unavailable":
         buttons += [
             _button(messages.BUTTON_HELPFUL, ACTION_HELPFUL, value),
             _button(messages.BUTTON_NOT_HELPFUL, ACTION_NOT_HELPFUL, value),

@@ -3,7 +3,9 @@ answered in): translate, ask the core, reply. The /kb command, uploads and the a
 are handled in their own modules and wired up here.
 
 Bolt acknowledges events before these listeners run (``process_before_response=False``), so
-Slack always gets its response within 3 seconds; the answer is posted afterwards.
+Slack always gets its response within 3 seconds; the answer is posted afterwards, or, with a
+model configured, streamed as it is written (``streaming.py``), with the status line of
+``status.py`` while the bot works.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from bot.platforms.slack.durable import (
 )
 from bot.platforms.slack.errors import log_slack_error
 from bot.platforms.slack.reporter import slack_thread
+from bot.platforms.slack.status import SlackStatus
+from bot.platforms.slack.streaming import SlackStream, StreamTarget
 from bot.service.lifecycle import WorkInProgress
 from bot.service.markers import RedisMarkers
 from bot.service.questions import RedisQuestionLedger
@@ -47,7 +51,6 @@ log = logging.getLogger(__name__)
 
 THREAD_TTL_SECONDS = 30 * 86_400
 HISTORY_TURNS = 10
-WORKING_REACTION = "eyes"
 # Message subtypes that are a person saying something; edits, deletions, joins and bot
 # messages are not questions.
 QUESTION_SUBTYPES = {None, "file_share", "thread_broadcast"}
@@ -64,6 +67,8 @@ class SlackOptions:
     user_hash_key: bytes | None = None
     max_upload_bytes: int = 25 * 1024 * 1024
     file_hosts: frozenset[str | None] = frozenset({"files.slack.com"})
+    # Answers are streamed as they are written when a model writes them.
+    streaming: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,46 +219,51 @@ class SlackListeners:
             await self._answer_claimed(client, incoming)
 
     async def _answer_claimed(self, client: AsyncWebClient, incoming: _Incoming) -> None:
-        # Top-level DMs are answered at top level; everything else in the question's thread.
-        thread = incoming.thread_ts or (None if incoming.private else incoming.ts)
+        # Top-level DMs are answered at top level, unless streamed (a stream is a thread reply);
+        # everything else in the question's thread.
+        streaming = self._options.streaming
+        thread = incoming.thread_ts or (None if incoming.private and not streaming else incoming.ts)
         if incoming.maybe_posted and await already_answered(
             client, incoming.channel, thread, incoming.ts
         ):
             log.info("question %s was answered before its replica stopped", incoming.key)
             return
-        await self._react(client, "reactions_add", incoming)
+        status = SlackStatus(
+            client,
+            channel=incoming.channel,
+            thread_ts=thread or incoming.ts,
+            question_ts=incoming.ts,
+        )
+        await status.show()
         try:
-            scopes = await self._directory.scopes_for(
-                channel_id=incoming.channel, private=incoming.private, user_id=incoming.user
-            )
-            question = Question(
-                text=incoming.text,
-                scopes=scopes,
-                history=await self._history(client, incoming),
-                asker=self._hash(incoming.team, incoming.user),
-                platform="slack",
-                # An admin's later answer goes under the question, wherever it was asked.
-                reply_to=slack_thread(
-                    incoming.channel,
-                    thread or incoming.ts,
-                    user=incoming.user,
-                    private=incoming.private,
-                ),
-                private=incoming.private,
-            )
-            answer = await self._answers.answer(question)
-            message = answer_message(answer, question_ts=incoming.ts)
-            if not await self._ledger.posting(incoming.key):
-                log.warning("question %s was taken over by another replica", incoming.key)
-                return
-            await client.chat_postMessage(
-                channel=incoming.channel,
-                thread_ts=thread,
-                text=message.text,
-                blocks=message.blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
+            question = await self._question(client, incoming, thread)
+            if streaming:
+                # A stream is visible from its first words: claim the posting before them.
+                if not await self._ledger.posting(incoming.key):
+                    log.warning("question %s was taken over by another replica", incoming.key)
+                    return
+                target = StreamTarget(
+                    incoming.channel, thread or incoming.ts, incoming.user, incoming.team
+                )
+                stream = SlackStream(client, target)
+                answer, delivered = await stream.answer(
+                    self._answers.stream(question), status, question_ts=incoming.ts
+                )
+            else:
+                answer, delivered = await self._answers.answer(question), False
+                if not await self._ledger.posting(incoming.key):
+                    log.warning("question %s was taken over by another replica", incoming.key)
+                    return
+            if not delivered:
+                message = answer_message(answer, question_ts=incoming.ts)
+                await client.chat_postMessage(
+                    channel=incoming.channel,
+                    thread_ts=thread,
+                    text=message.text,
+                    blocks=message.blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
             # Recorded at once: a replica dying from here on must not leave it to be answered.
             await self._ledger.finish(incoming.key)
             if thread is not None and not incoming.private:
@@ -261,7 +271,29 @@ class SlackListeners:
         except SlackApiError as e:
             log_slack_error("posting an answer", e)
         finally:
-            await self._react(client, "reactions_remove", incoming)
+            await status.clear()
+
+    async def _question(
+        self, client: AsyncWebClient, incoming: _Incoming, thread: str | None
+    ) -> Question:
+        scopes = await self._directory.scopes_for(
+            channel_id=incoming.channel, private=incoming.private, user_id=incoming.user
+        )
+        return Question(
+            text=incoming.text,
+            scopes=scopes,
+            history=await self._history(client, incoming),
+            asker=self._hash(incoming.team, incoming.user),
+            platform="slack",
+            # An admin's later answer goes under the question, wherever it was asked.
+            reply_to=slack_thread(
+                incoming.channel,
+                thread or incoming.ts,
+                user=incoming.user,
+                private=incoming.private,
+            ),
+            private=incoming.private,
+        )
 
     async def _history(self, client: AsyncWebClient, incoming: _Incoming) -> tuple[Turn, ...]:
         """The thread's earlier messages, oldest first: the bot's as assistant turns."""
@@ -282,15 +314,6 @@ class SlackListeners:
             if text:
                 turns.append(Turn("assistant" if message.get("bot_id") else "user", text))
         return tuple(turns[-HISTORY_TURNS:])
-
-    async def _react(self, client: AsyncWebClient, method: str, incoming: _Incoming) -> None:
-        try:
-            await getattr(client, method)(
-                channel=incoming.channel, timestamp=incoming.ts, name=WORKING_REACTION
-            )
-        except SlackApiError as e:
-            # A missing reaction is cosmetic; the answer matters.
-            log.info("%s failed: %s", method, e.response.get("error"))
 
     # Plumbing
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import uuid
 
-from botbuilder.core import TurnContext
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.schema import Activity, ActivityTypes
 
 from bot.loop.curation import AdminAnswer, Curator
 from bot.loop.feedback import Feedback, PgFeedbackStore, Vote
@@ -18,6 +19,7 @@ from bot.platforms.teams.cards import (
     INPUT_QUESTION,
     INPUT_SCOPES,
     CardAction,
+    Verb,
     consent_activity,
 )
 from bot.platforms.teams.connector import send, send_text
@@ -26,6 +28,10 @@ from bot.service.lifecycle import WorkInProgress
 from knowledge.errors import DatabaseUnavailableError
 
 log = logging.getLogger(__name__)
+
+# The invoke Teams sends when the asker uses its own 👍/👎 on a message with
+# ``channelData.feedbackLoopEnabled``.
+FEEDBACK_INVOKE = "message/submitAction"
 
 
 class TeamsCardActions:
@@ -55,6 +61,20 @@ class TeamsCardActions:
             await send_text(context, await self._allow_contact(context, action))
         else:
             await send_text(context, await self._admin_answer(context, action))
+
+    async def on_feedback_invoke(self, context: TurnContext, answer_id: str | None) -> None:
+        """Teams' own feedback on the answer ``answer_id``: stored as a vote (the comment a
+        person may add is not kept); Teams gets its invoke response either way."""
+        value = context.activity.value if isinstance(context.activity.value, dict) else {}
+        action = value.get("actionValue") or {}
+        reaction = action.get("reaction") if isinstance(action, dict) else None
+        if reaction in ("like", "dislike") and answer_id:
+            verb: Verb = "helpful" if reaction == "like" else "not_helpful"
+            await self._on_vote(context, CardAction(verb, answer_id))
+        else:
+            log.info("feedback on a message that is not a known answer (%s)", reaction)
+        response = InvokeResponse(status=200)
+        await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=response))
 
     async def _on_vote(self, context: TurnContext, action: CardAction) -> None:
         vote: Vote = 1 if action.verb == "helpful" else -1

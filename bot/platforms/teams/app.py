@@ -24,6 +24,7 @@ from bot.loop.feedback import PgFeedbackStore
 from bot.platforms import messages
 from bot.platforms.admin import KnowledgeAdmin
 from bot.platforms.memory import RedisConversationMemory
+from bot.platforms.teams.answer_ids import RedisAnswerIds
 from bot.platforms.teams.connector import send_text
 from bot.platforms.teams.handler import TeamsBot, TeamsOptions
 from bot.platforms.teams.owners import TeamsOwnerDirectory, teams_person
@@ -79,6 +80,7 @@ def build_teams_endpoint(
         markers=RedisMarkers(core.redis, settings.redis_namespace),
         ledger=core.questions,
         memory=RedisConversationMemory(core.redis, settings.redis_namespace),
+        answer_ids=RedisAnswerIds(core.redis, settings.redis_namespace),
         work=core.work,
         access=settings.access.teams,
         curator=core.curator,
@@ -91,6 +93,7 @@ def build_teams_endpoint(
             user_hash_key=core.user_hash_key,
             max_upload_bytes=settings.max_document_bytes,
             reply_within_seconds=settings.teams_reply_within_seconds,
+            streaming=settings.chat_model is not None,
         ),
     )
     core.questions.register("teams", bot.resumer(adapter))

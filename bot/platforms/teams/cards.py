@@ -18,6 +18,7 @@ from bot.core.types import Answer, Citation
 from bot.loop.curation import default_scopes, without_markers
 from bot.loop.gaps import Gap
 from bot.platforms import messages
+from bot.platforms.teams.entities import RawEntity, ai_message
 from bot.platforms.teams.markdown import to_card_blocks, to_plain_text
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
@@ -97,7 +98,23 @@ def answer_activity(answer: Answer, *, question: str) -> Activity:
         type=ActivityTypes.message,
         summary=_excerpt(plain, SUMMARY_CHARS),
         attachments=[Attachment(content_type=ADAPTIVE_CARD, content=answer_card(answer, question))],
+        entities=ai_entities(answer),
     )
+
+
+def ai_entities(answer: Answer) -> list[RawEntity]:
+    """The AI label and citations, on what a model or the offline writer wrote."""
+    return [ai_message(answer)] if answer.outcome in ("answered", "not_covered") else []
+
+
+def buttons_card(answer: Answer, question: str) -> Attachment | None:
+    """The answer's buttons other than the votes (which Teams' own feedback takes), as a card
+    under a streamed answer's text; None when there are none."""
+    actions = _actions(answer, question, votes=False)
+    if not actions:
+        return None
+    card = {"type": "AdaptiveCard", "version": CARD_VERSION, "body": [], "actions": actions}
+    return Attachment(content_type=ADAPTIVE_CARD, content=card)
 
 
 def plain_answer_activity(answer: Answer) -> Activity:
@@ -111,7 +128,12 @@ def plain_answer_activity(answer: Answer) -> Activity:
             + (f" ({note})" if (note := citation_note(c)) else "")
             for c in answer.citations
         ]
-    return Activity(type=ActivityTypes.message, text="\n".join(lines), text_format="plain")
+    return Activity(
+        type=ActivityTypes.message,
+        text="\n".join(lines),
+        text_format="plain",
+        entities=ai_entities(answer),
+    )
 
 
 def answer_card(answer: Answer, question: str) -> dict[str, Any]:
@@ -139,7 +161,7 @@ def answer_card(answer: Answer, question: str) -> dict[str, Any]:
     return card
 
 
-def _actions(answer: Answer, question: str) -> list[dict[str, Any]]:
+def _actions(answer: Answer, question: str, *, votes: bool = True) -> list[dict[str, Any]]:
     ask_human = CardAction(
         "ask_human",
         answer.id,
@@ -147,7 +169,7 @@ def _actions(answer: Answer, question: str) -> list[dict[str, Any]]:
         answer=_excerpt(to_plain_text(answer.text), ANSWER_EXCERPT_CHARS),
     )
     actions = [(messages.BUTTON_ASK_HUMAN, ask_human)]
-    if answer.outcome != "unavailable":
+    if votes and answer.outcome != "unavailable":
         actions[:0] = [
             (messages.BUTTON_HELPFUL, CardAction("helpful", answer.id)),
             (messages.BUTTON_NOT_HELPFUL, CardAction("not_helpful", answer.id)),

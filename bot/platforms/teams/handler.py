@@ -4,6 +4,8 @@ A turn must finish within about 15 seconds or Teams retries the activity. So the
 a typing indicator at once, waits a bounded time for the answer, and when the answer is slower
 ends the turn and delivers it later from the saved conversation reference. Every activity id
 is claimed in Redis first, so a retry (to this process or another) is never answered twice.
+With a model configured, personal chats get the answer streamed (``streaming.py``), always from
+the saved reference, since a stream outlasts the turn.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from bot.platforms import messages
 from bot.platforms.access import PlatformAccess
 from bot.platforms.admin import KnowledgeAdmin
 from bot.platforms.memory import RedisConversationMemory
-from bot.platforms.teams.actions import TeamsCardActions
+from bot.platforms.teams.actions import FEEDBACK_INVOKE, TeamsCardActions
 from bot.platforms.teams.activity import (
     conversation_scopes,
     is_personal,
@@ -36,10 +38,12 @@ from bot.platforms.teams.activity import (
     user_id,
 )
 from bot.platforms.teams.admin_commands import FILE_DOWNLOAD, TeamsAdminCommands, admin_command
+from bot.platforms.teams.answer_ids import RedisAnswerIds
 from bot.platforms.teams.cards import CardAction, answer_activity, plain_answer_activity
 from bot.platforms.teams.connector import send, send_text, send_typing
 from bot.platforms.teams.escalation import TeamsEscalation
 from bot.platforms.teams.reporter import teams_reply_to
+from bot.platforms.teams.streaming import TeamsStream
 from bot.service.lifecycle import WorkInProgress
 from bot.service.markers import RedisMarkers
 from bot.service.questions import PendingQuestion, RedisQuestionLedger, Resume
@@ -65,6 +69,8 @@ class TeamsOptions:
     user_hash_key: bytes | None = None
     max_upload_bytes: int = 25 * 1024 * 1024
     reply_within_seconds: float = 10.0
+    # Personal chats stream answers as they are written when a model writes them.
+    streaming: bool = False
 
 
 class TeamsBot:
@@ -79,6 +85,7 @@ class TeamsBot:
         markers: RedisMarkers,
         ledger: RedisQuestionLedger,
         memory: RedisConversationMemory,
+        answer_ids: RedisAnswerIds,
         work: WorkInProgress,
         access: PlatformAccess,
         curator: Curator,
@@ -88,6 +95,7 @@ class TeamsBot:
         self._markers = markers
         self._ledger = ledger
         self._memory = memory
+        self._answer_ids = answer_ids
         self._work = work
         self._access = access
         self._options = options
@@ -116,13 +124,21 @@ class TeamsBot:
 
     async def on_turn(self, context: TurnContext) -> None:
         activity = context.activity
-        if activity.type not in (ActivityTypes.message, ActivityTypes.conversation_update):
+        if activity.type not in (ActivityTypes.message, ActivityTypes.conversation_update) and (
+            activity.type != ActivityTypes.invoke or activity.name != FEEDBACK_INVOKE
+        ):
             return
         # Teams retries an activity it got no timely response for, possibly to another replica.
         key = f"teams:activity:{activity.conversation.id}:{activity.id}"
         if activity.type == ActivityTypes.conversation_update:
             if not activity.id or await self._markers.claim(key, ACTIVITY_TTL_SECONDS):
                 await self._on_conversation_update(context)
+            return
+        if activity.type == ActivityTypes.invoke:  # a 👍/👎 from Teams' own feedback
+            answer_id = await self._answer_ids.answer_of(
+                activity.conversation.id, activity.reply_to_id or ""
+            )
+            await self._card_actions.on_feedback_invoke(context, answer_id)
             return
         # A message is kept until handled, and answered by another replica if this one dies.
         payload = {"activity": stored_activity(activity)}
@@ -193,7 +209,6 @@ class TeamsBot:
 
     async def _answer(self, context: TurnContext, text: str, personal: bool, key: str) -> bool:
         activity = context.activity
-        await send_typing(context)
         conversation = activity.conversation.id
         question = Question(
             text=text,
@@ -204,12 +219,19 @@ class TeamsBot:
             reply_to=teams_reply_to(activity),
             private=personal,
         )
-        answering = asyncio.create_task(self._answers.answer(question))
-        done, _ = await asyncio.wait({answering}, timeout=self._options.reply_within_seconds)
         ttl = PERSONAL_MEMORY_SECONDS if personal else CHANNEL_MEMORY_SECONDS
         deliver = self._deliverer(text, conversation, ttl, key)
+        if personal and self._options.streaming:
+            # The stream outlives the turn (Teams ends turns after 10-15 s): it is sent from
+            # the saved conversation reference, as a slow answer is.
+            reference = TurnContext.get_conversation_reference(activity)
+            self._run_later(self._stream(context, reference, question, deliver, key), key)
+            return True
+        await send_typing(context)
+        answering = asyncio.create_task(self._answers.answer(question))
+        done, _ = await asyncio.wait({answering}, timeout=self._options.reply_within_seconds)
         if answering in done:
-            await deliver(context, answering.result())
+            await deliver(context, answering.result(), False)
             return False
         # Too slow for this turn: end it, and post the answer when it is ready.
         reference = TurnContext.get_conversation_reference(activity)
@@ -219,14 +241,16 @@ class TeamsBot:
 
     def _deliverer(
         self, question: str, conversation: str, ttl: int, key: str
-    ) -> Callable[[TurnContext, Answer], Awaitable[None]]:
-        async def deliver(context: TurnContext, answer: Answer) -> None:
-            if not await self._ledger.posting(key):
+    ) -> Callable[[TurnContext, Answer, bool], Awaitable[None]]:
+        """Sends an answer (unless it was streamed already) and remembers the turn."""
+
+        async def deliver(context: TurnContext, answer: Answer, streamed: bool = False) -> None:
+            if not streamed and not await self._ledger.posting(key):
                 log.warning("question %s was taken over by another replica", key)
                 return
-            sent = await send(
+            sent = "sent" if streamed else await send(
                 context, answer_activity(answer, question=question), doing="answering"
-            )
+            )  # fmt: skip
             if sent == "rejected":
                 # Teams refused the card (too large, or a client without cards): send text.
                 sent = await send(context, plain_answer_activity(answer), doing="answering")
@@ -235,19 +259,44 @@ class TeamsBot:
 
         return deliver
 
+    async def _stream(
+        self,
+        context: TurnContext,
+        reference: ConversationReference,
+        question: Question,
+        deliver: Callable[[TurnContext, Answer, bool], Awaitable[None]],
+        key: str,
+    ) -> None:
+        async def proactive(proactive_context: TurnContext) -> None:
+            proactive_context.activity.id = reference.activity_id
+            # A stream is visible from its first update: claim the posting before it.
+            if not await self._ledger.posting(key):
+                log.warning("question %s was taken over by another replica", key)
+                return
+            stream = TeamsStream(proactive_context)
+            answer, streamed = await stream.answer(
+                self._answers.stream(question), question=question.text
+            )
+            await deliver(proactive_context, answer, streamed)
+            if streamed:
+                conversation = proactive_context.activity.conversation.id
+                await self._answer_ids.remember(conversation, stream.message_ids, answer.id)
+
+        await context.adapter.continue_conversation(reference, proactive, self._options.app_id)
+
     async def _deliver_later(
         self,
         context: TurnContext,
         reference: ConversationReference,
         answering: asyncio.Task[Answer],
-        deliver: Callable[[TurnContext, Answer], Awaitable[None]],
+        deliver: Callable[[TurnContext, Answer, bool], Awaitable[None]],
     ) -> None:
         answer = await answering
 
         async def proactive(proactive_context: TurnContext) -> None:
             # The continuation activity has a fresh id; reply to the question instead.
             proactive_context.activity.id = reference.activity_id
-            await deliver(proactive_context, answer)
+            await deliver(proactive_context, answer, False)
 
         await context.adapter.continue_conversation(reference, proactive, self._options.app_id)
 
