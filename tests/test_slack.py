@@ -574,8 +574,11 @@ async def test_a_file_sent_by_an_admin_in_a_dm_is_ingested_and_answerable(bot: B
         "text/markdown",
     )
     await bot.event(message("", user=ADMIN, channel="DADMIN", files=[file]))
-    await bot.slack.wait_for(lambda: bool(bot.slack.posted("DADMIN")))
-    assert "Added *Expenses Policy*" in bot.slack.posted("DADMIN")[0]["text"]
+    await bot.slack.wait_for(lambda: len(bot.slack.posted("DADMIN")) >= 3)
+    received, started, added = (m["text"] for m in bot.slack.posted("DADMIN"))
+    assert received.startswith("Received expenses.md. I'll add it to the knowledge base")
+    assert started == "Started adding expenses.md…"
+    assert "Added *Expenses Policy*" in added
     assert len(bot.slack.downloads) == 1
     reply = await bot.answer_to(mention(f"<@{BOT_USER_ID}> How much are meals refunded?"))
     assert "40 euros" in reply["text"]

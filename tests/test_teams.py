@@ -411,8 +411,13 @@ async def test_an_admin_adds_a_page_and_a_file_and_both_are_answerable_at_once(
     download = bot.connector.host_file(
         "remote.md", b"# Remote work\n\nYou may work remotely three days a week.\n"
     )
-    ingested = await bot.ask(file_message("remote.md", download, user=ADMIN, service_url=url))
-    assert "Added **Remote work**" in ingested["text"]
+    sent = file_message("remote.md", download, user=ADMIN, service_url=url)
+    await bot.ask(sent)
+    await bot.connector.wait_for(lambda: len(bot.messages_to(sent)) >= 3)
+    received, started, added = (m["text"] for m in bot.messages_to(sent))
+    assert received.startswith("Received remote.md. I'll add it to the knowledge base")
+    assert started == "Started adding remote.md…"
+    assert "Added **Remote work**" in added
     assert len(bot.connector.downloads) == 1
     answer = await bot.ask(personal_message("How do I claim travel expenses?", service_url=url))
     assert "30 days" in card_text(answer)

@@ -26,11 +26,13 @@ from bot.core.types import ReplyTo
 from bot.platforms import admin_messages, source_messages
 from bot.service.jobs import IngestionJobs, JobQueueError
 from bot.service.source_jobs import SourceJobs
+from bot.service.upload_jobs import UploadJobs
+from bot.service.uploads import Upload
 from knowledge.errors import DocumentNotFoundError, KnowledgeError, LoadError
 from knowledge.ingest import IngestReport, ingest
 from knowledge.loading import RawSource
 from knowledge.loading.guarded_fetch import FetchRefused, is_web_link
-from knowledge.loading.sources import web_source
+from knowledge.loading.sources import uploaded, web_source
 from knowledge.sources.connector import UnknownSourceError
 from knowledge.sources.manager import SourceManager
 from knowledge.types import StoredDocument
@@ -113,11 +115,13 @@ class KnowledgeAdmin:
         jobs: IngestionJobs | None = None,
         sources: SourceManager | None = None,
         source_jobs: SourceJobs | None = None,
+        uploads: UploadJobs | None = None,
     ) -> None:
         self._kb = kb
         self._jobs = jobs
         self._sources = sources
         self._source_jobs = source_jobs
+        self._uploads = uploads
 
     async def queue(self, command: AdminCommand, reply_to: ReplyTo) -> str:
         """Queue ``add`` or ``sync`` as a background job (run it here without a queue)."""
@@ -187,6 +191,28 @@ class KnowledgeAdmin:
         documents = await self._kb.store.list_documents()
         overdue = [d for d in documents if d.review_overdue(today)]
         return sorted(overdue, key=lambda d: (d.review_by, d.title.lower()))
+
+    async def queue_upload(self, upload: Upload, reply_to: ReplyTo) -> str:
+        """Store a file someone sent the bot and queue its ingestion (a job reports on it);
+        ingest it here when there is no queue. The file's size was checked on download."""
+        if self._uploads is None:
+            source = uploaded(
+                upload.name, upload.data, link=upload.link, max_bytes=len(upload.data)
+            )
+            return await self.ingest_upload(source)
+        try:
+            queued = await self._uploads.submit(upload, reply_to)
+        except JobQueueError as e:
+            log.warning("cannot queue an uploaded file: %s", e)
+            return admin_messages.jobs_unavailable(str(e))
+        except KnowledgeError as e:
+            log.warning("cannot store an uploaded file: %s", e)
+            return admin_messages.admin_failed(str(e))
+        if queued == "queued":
+            return admin_messages.upload_queued(upload.name)
+        if queued == "waiting":
+            return admin_messages.upload_waiting(upload.name)
+        return admin_messages.upload_finished(upload.name)
 
     async def ingest_upload(self, source: RawSource) -> str:
         """Ingest a file someone sent the bot."""

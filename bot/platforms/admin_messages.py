@@ -48,6 +48,21 @@ def job_already_queued(source: str) -> str:
     return f"`add {source}` is already waiting in the queue; I'll report on that one."
 
 
+def upload_queued(name: str) -> str:
+    return (
+        f"Received {name}. I'll add it to the knowledge base and tell you here when it starts "
+        "and when the document is ready."
+    )
+
+
+def upload_waiting(name: str) -> str:
+    return f"{name} is already waiting to be added; I'll report on that one."
+
+
+def upload_finished(name: str) -> str:
+    return f"I've dealt with this copy of {name} before; send a changed version to update it."
+
+
 def job_started(source: str, attempt: int) -> str:
     again = f" (attempt {attempt}: the previous one was interrupted)" if attempt > 1 else ""
     return f"Started adding {source}{again}…"

@@ -178,5 +178,10 @@ def upload_failed(name: str, reason: str) -> str:
     return f"I couldn't read {name}: {reason}"
 
 
+def upload_too_large(max_bytes: int) -> str:
+    """Why a file over the size cap is refused (after its name)."""
+    return f"is over the {round(max_bytes / 1_048_576, 3):g} MB limit (SUPPORTBOT_MAX_DOCUMENT_MB)"
+
+
 def upload_not_downloaded(name: str) -> str:
     return f"I couldn't download {name}. Please try sending it again; the server log says more."

@@ -18,6 +18,7 @@ from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import Metrics
 from bot.service.questions import RedisQuestionLedger
 from bot.service.source_jobs import SourceJobs
+from bot.service.upload_jobs import UploadJobs
 from knowledge.sources.manager import SourceManager
 
 
@@ -44,3 +45,5 @@ class Core:
     user_hash_key: bytes
     sources: SourceManager
     source_jobs: SourceJobs
+    # Files sent to the bot, stored until a job on the queue ingests them.
+    uploads: UploadJobs

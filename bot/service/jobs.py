@@ -36,6 +36,7 @@ from bot.core.types import ReplyTo
 from bot.platforms import admin_messages
 from bot.platforms.delivery import Reporter
 from bot.service.metrics import Metrics
+from knowledge.database import GuardedConnection
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,22 @@ class IngestionJobs:
         if job_id is not None:
             self._metrics.ingestion_jobs.labels("queued").inc()
         return job_id
+
+    @property
+    def options(self) -> JobOptions:
+        return self._options
+
+    async def pending(self, lock: str) -> bool:
+        """Whether a job with ``lock`` is queued or running."""
+        async with GuardedConnection(self._engine, begin=False) as connection:
+            found = await connection.scalar(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs "
+                    "WHERE lock = :lock AND status IN ('todo', 'doing'))"
+                ),
+                {"lock": lock},
+            )
+        return bool(found)
 
     async def defer(self, task: str, lock: str, **arguments: Any) -> int | None:
         """Queue ``task`` with ``arguments``; None when a job with the same ``lock`` is queued.

@@ -37,6 +37,7 @@ from bot.service.periodic import every
 from bot.service.settings import Settings, SettingsError
 from bot.service.wiring import open_core
 from knowledge.embedders import Embedder
+from knowledge.loading import RawSource
 
 log = logging.getLogger(__name__)
 
@@ -239,15 +240,21 @@ async def _serve_until(
 
 @contextlib.asynccontextmanager
 async def run_jobs(core: Core) -> AsyncIterator[None]:
-    """This replica's ingestion workers, reporting to admins through the chat adapters that
-    registered a reporter with ``core.reporters``, the sources' syncs, its watch for changes
-    to announce, and its check for overdue reviews (hourly; an owner is reminded at most
-    weekly)."""
+    """This replica's ingestion workers (links, and files sent to the bot), reporting to
+    admins through the chat adapters that registered a reporter with ``core.reporters``, the
+    sources' syncs, its watch for changes to announce, and its check for overdue reviews
+    (hourly; an owner is reminded at most weekly)."""
+    admin = KnowledgeAdmin(core.kb)
+
+    async def ingest_upload(source: RawSource) -> str:
+        return await admin.ingest(source, ())
+
     async with (
         core.jobs.running(
-            KnowledgeAdmin(core.kb).ingest,
+            admin.ingest,
             core.reporters,
             core.source_jobs.tasks(core.reporters),
+            core.uploads.tasks(ingest_upload, core.reporters),
         ),
         core.changes.running(),
         every(REVIEW_CHECK_SECONDS, core.reviews.remind_today, "remind owners of reviews"),

@@ -37,6 +37,8 @@ from bot.service.safeguards import Safeguards, build_safeguards
 from bot.service.settings import Settings
 from bot.service.source_jobs import SourceJobs
 from bot.service.source_wiring import source_manager
+from bot.service.upload_jobs import UploadJobs
+from bot.service.uploads import PgUploads
 from bot.service.user_key import user_hash_key
 from knowledge.announcements import PgChangeClaims
 from knowledge.chunking import ChunkingOptions
@@ -239,6 +241,9 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                     user_hash_key=hash_key,
                     sources=sources,
                     source_jobs=SourceJobs(jobs, sources, metrics),
+                    uploads=UploadJobs(
+                        jobs, PgUploads(kb.engine), metrics, settings.max_document_bytes
+                    ),
                     questions=RedisQuestionLedger(
                         client, settings.redis_namespace, settings.question_lease_seconds
                     ),

@@ -40,12 +40,16 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 class FetchRefused(LoadError):
     """The URL was refused or could not be downloaded. Its message is the same whatever the
     cause, so it can be shown in chat; ``detail`` says why, for the server log (and the
-    operator) only; ``blocked`` is whether the guard refused an address."""
+    operator) only; ``blocked`` is whether the guard refused an address, ``too_large`` whether
+    the body was over the size cap."""
 
-    def __init__(self, url: str, detail: str, *, blocked: bool = False) -> None:
+    def __init__(
+        self, url: str, detail: str, *, blocked: bool = False, too_large: bool = False
+    ) -> None:
         super().__init__(url, "could not be downloaded")
         self.detail = detail
         self.blocked = blocked
+        self.too_large = too_large
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,7 @@ class GuardedFetcher:
                 raise FetchRefused(answer.final_url, f"HTTP {answer.status}")
         except FetchRefused as e:
             log.warning("chat download from %s refused: %s", _host_of(url), e.detail)
-            raise FetchRefused(url, e.detail) from None
+            raise FetchRefused(url, e.detail, blocked=e.blocked, too_large=e.too_large) from None
         return Fetched(url, answer.final_url, answer.media_type, answer.data)
 
     async def probe(self, url: str) -> Probe:
@@ -230,7 +234,7 @@ class GuardedFetcher:
             return await read_capped(response, limit)
         except BodyTooLarge as e:
             verb = "declares" if e.declared is not None else "sends"
-            raise FetchRefused(url, f"{verb} more than {limit} bytes") from None
+            raise FetchRefused(url, f"{verb} more than {limit} bytes", too_large=True) from None
 
 
 class BodyTooLarge(Exception):

@@ -23,11 +23,11 @@ from bot.platforms.slack.curation import SlackCuration
 from bot.platforms.slack.directory import SlackDirectory
 from bot.platforms.slack.errors import log_slack_error
 from bot.platforms.slack.mrkdwn import to_mrkdwn
-from bot.platforms.slack.reporter import slack_reply_to
+from bot.platforms.slack.reporter import slack_direct, slack_reply_to
 from bot.platforms.slack.subscriptions import run_slack_subscription
 from bot.platforms.subscription_commands import SubscriptionAdmin, parse_subscription_command
+from bot.service.uploads import Upload, upload_key
 from knowledge.errors import LoadError
-from knowledge.loading import uploaded
 
 
 class SlackAdminCommands:
@@ -83,27 +83,24 @@ class SlackAdminCommands:
         if not await self._directory.is_admin(user):
             await self._post_quietly(client, channel, messages.upload_refused())
             return
+        reply_to = slack_direct(channel, user)
         for file in event["files"]:
             name = file.get("name") or file.get("title") or "upload"
             try:
                 data = await self._download(client, file)
-                source = uploaded(
-                    name,
-                    data,
-                    link=file.get("permalink") or file.get("url_private", ""),
-                    max_bytes=self._max_upload_bytes,
-                )
             except LoadError as e:
                 await self._post_quietly(client, channel, messages.upload_failed(name, e.reason))
                 continue
-            reply = await self._admin.ingest_upload(source)
+            link = file.get("permalink") or file.get("url_private", "")
+            upload = Upload(upload_key("slack", file.get("id") or link, data), name, link, data)
+            reply = await self._admin.queue_upload(upload, reply_to)
             await self._post_quietly(client, channel, to_mrkdwn(reply))
 
     async def _download(self, client: AsyncWebClient, file: dict[str, Any]) -> bytes:
         name = file.get("name") or "upload"
+        too_large = LoadError(name, messages.upload_too_large(self._max_upload_bytes))
         if int(file.get("size") or 0) > self._max_upload_bytes:
-            limit = self._max_upload_bytes // 1_048_576
-            raise LoadError(name, f"is over the {limit} MB limit")
+            raise too_large
         url = file.get("url_private_download") or file.get("url_private") or ""
         # The bot token goes only to Slack's own file hosts, never to a URL someone typed.
         if urlsplit(url).hostname not in self._file_hosts:
@@ -116,6 +113,8 @@ class SlackAdminCommands:
             raise LoadError(name, f"could not be downloaded ({e.__class__.__name__})") from e
         if response.status_code != 200:
             raise LoadError(name, f"could not be downloaded (HTTP {response.status_code})")
+        if len(response.content) > self._max_upload_bytes:
+            raise too_large
         return response.content
 
     async def _post_quietly(self, client: AsyncWebClient, channel: str, text: str) -> None:

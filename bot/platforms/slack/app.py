@@ -122,7 +122,7 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
     )
     listeners = SlackListeners(
         answers=core.answers,
-        admin=KnowledgeAdmin(core.kb, core.jobs, core.sources, core.source_jobs),
+        admin=KnowledgeAdmin(core.kb, core.jobs, core.sources, core.source_jobs, core.uploads),
         feedback=PgFeedbackStore(core.kb.engine),
         markers=RedisMarkers(core.redis, settings.redis_namespace),
         ledger=core.questions,

@@ -28,6 +28,11 @@ def slack_reply_to(response_url: str, user_id: str) -> ReplyTo:
     return ReplyTo("slack", {"response_url": response_url, "user": user_id})
 
 
+def slack_direct(channel: str, user_id: str) -> ReplyTo:
+    """``user``'s direct-message ``channel`` with the bot (not a thread in it)."""
+    return ReplyTo("slack", {"channel": channel, "user": user_id, "private": True})
+
+
 def slack_thread(channel: str, thread_ts: str, *, user: str, private: bool) -> ReplyTo:
     """The thread of ``user``'s question in ``channel`` (``private``: their DM with the bot)."""
     return ReplyTo(

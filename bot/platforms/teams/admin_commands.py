@@ -22,8 +22,8 @@ from bot.platforms.teams.cards import GAPS_SHOWN, gap_list_activity
 from bot.platforms.teams.connector import send, send_text, send_typing
 from bot.platforms.teams.reporter import teams_reply_to
 from bot.platforms.teams.subscriptions import run_teams_subscription
+from bot.service.uploads import Upload, upload_key
 from knowledge.errors import DatabaseUnavailableError, LoadError
-from knowledge.loading import uploaded
 from knowledge.loading.guarded_fetch import FetchRefused
 
 ADMIN_COMMAND = "kb"
@@ -96,30 +96,36 @@ class TeamsAdminCommands:
             await send_text(context, messages.upload_refused())
             return
         await send_typing(context)
+        reply_to = teams_reply_to(context.activity)
         for file in files:
             name = file.name or "upload"
+            content = file.content or {}
             try:
-                data = await self._download(name, (file.content or {}).get("downloadUrl", ""))
-                source = uploaded(
-                    name,
-                    data,
-                    link=file.content_url or "",
-                    max_bytes=self._max_upload_bytes,
+                data = await self._download(name, content.get("downloadUrl", ""))
+            except FetchRefused as e:
+                refused = (
+                    messages.upload_failed(name, messages.upload_too_large(self._max_upload_bytes))
+                    if e.too_large
+                    else messages.upload_not_downloaded(name)
                 )
-            except FetchRefused:
-                await send_text(context, messages.upload_not_downloaded(name))
+                await send_text(context, refused)
                 continue
             except LoadError as e:
                 await send_text(context, messages.upload_failed(name, e.reason))
                 continue
-            await send_text(context, await self._admin.ingest_upload(source))
+            key = content.get("uniqueId") or file.content_url or content.get("downloadUrl", "")
+            upload = Upload(upload_key("teams", key, data), name, file.content_url or "", data)
+            await send_text(context, await self._admin.queue_upload(upload, reply_to))
 
     async def _download(self, name: str, url: str) -> bytes:
         if not url.startswith(("https://", "http://")):
             raise LoadError(name, "has no download link")
         # Teams' download links are pre-authorised: no credentials are sent with them. The link
         # comes in the activity, so it is fetched like any link typed in chat: guarded.
-        return await self._admin.download(url)
+        data = await self._admin.download(url)
+        if len(data) > self._max_upload_bytes:
+            raise LoadError(name, messages.upload_too_large(self._max_upload_bytes))
+        return data
 
     async def _show_gaps(self, context: TurnContext) -> None:
         try:

@@ -75,7 +75,7 @@ def build_teams_endpoint(
     adapter.on_turn_error = _on_turn_error
     bot = TeamsBot(
         answers=core.answers,
-        admin=KnowledgeAdmin(core.kb, core.jobs, core.sources, core.source_jobs),
+        admin=KnowledgeAdmin(core.kb, core.jobs, core.sources, core.source_jobs, core.uploads),
         feedback=PgFeedbackStore(core.kb.engine),
         markers=RedisMarkers(core.redis, settings.redis_namespace),
         ledger=core.questions,
