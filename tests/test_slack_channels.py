@@ -26,6 +26,7 @@ from tests.fake_slack import (
     message,
     signed_headers,
 )
+from tests.outage import redis_outage
 from tests.test_slack import Bot, bot_with_access, slack
 
 HELP = "CHELPDESK"  # answers questions without a mention
@@ -225,3 +226,23 @@ async def test_an_unknown_share_token_is_refused(bot: Bot) -> None:
     key = await share(bot, answer)
     assert bot.slack.responses_to(key)[0]["text"] == assistant_messages.share_expired()
     assert bot.slack.answers(PRIVATE) == []
+
+
+async def test_without_redis_nothing_is_shared_and_the_asker_is_told(
+    slack: FakeSlack, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    async with (
+        redis_outage(redis_url) as (proxy, through_proxy),
+        bot_with_access(slack, database_url, through_proxy, tmp_path, ACCESS) as bot,
+    ):
+        answer = await private_answer(bot, mention(f"<@{BOT_USER_ID}> {LEAVE}", channel=PRIVATE))
+        await proxy.cut()
+        try:
+            key = await share(bot, answer)
+        finally:
+            await proxy.restore()
+        assert "Reference" in bot.slack.responses_to(key)[0]["text"]
+        assert bot.slack.answers(PRIVATE) == []
+        # With Redis back, the asker can share it.
+        await share(bot, answer)
+        assert len(bot.slack.answers(PRIVATE)) == 1

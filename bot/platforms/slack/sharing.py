@@ -84,17 +84,22 @@ class SlackPrivateAnswers:
     ) -> None:
         await ack()
         token = str(action.get("value", ""))
-        raw = await self._redis.get(self._prefix + token) if token.isalnum() else None
-        if raw is None:
-            await _tell(respond, text.share_expired())
-            return
-        record = json.loads(raw)
-        if body["user"]["id"] != record["asker"]:
-            await _tell(respond, text.share_not_yours())
-            return
         claim = self._prefix + token + ":shared"
-        if not await self._redis.set(claim, b"1", nx=True, ex=SHARE_TTL_SECONDS):
-            await _tell(respond, text.share_already_done())
+        try:
+            raw = await self._redis.get(self._prefix + token) if token.isalnum() else None
+            record = json.loads(raw) if raw is not None else None
+            if record is None or body["user"]["id"] != record["asker"]:
+                reply = text.share_expired() if record is None else text.share_not_yours()
+                await _tell(respond, reply)
+                return
+            if not await self._redis.set(claim, b"1", nx=True, ex=SHARE_TTL_SECONDS):
+                await _tell(respond, text.share_already_done())
+                return
+        except (RedisError, OSError) as e:
+            # Sharing twice would be worse than not at all: without Redis, nothing is shared.
+            reference = uuid.uuid4().hex[:12]
+            log.warning("share %s not done: Redis unavailable (%s)", reference, e)
+            await _tell(respond, messages.unexpected_error(reference))
             return
         try:
             await client.chat_postMessage(
