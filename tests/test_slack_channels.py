@@ -17,6 +17,7 @@ from bot.platforms import assistant_messages
 from bot.platforms.access import AccessFileError, AccessRules, ChannelBehaviour
 from bot.platforms.slack.channel_modes import is_question
 from bot.platforms.slack.sharing import ACTION_SHARE
+from tests.fake_openai import fake_openai, leave_answers
 from tests.fake_slack import (
     BOT_USER_ID,
     FORM,
@@ -181,7 +182,6 @@ async def test_a_private_channel_answers_the_asker_alone_and_shares_once(bot: Bo
     assert answer["user"] == "UALICE" and answer["thread_ts"] == question["ts"]
     assert "25 days of annual leave" in answer["text"]
     assert bot.slack.answers(PRIVATE) == []  # nothing the channel can see
-    assert bot.slack.calls_to("chat.startStream") == []
 
     # Someone else (a forged press: they cannot see the message) may not share it.
     key = await share(bot, answer, user="UMALLORY")
@@ -246,3 +246,25 @@ async def test_without_redis_nothing_is_shared_and_the_asker_is_told(
         # With Redis back, the asker can share it.
         await share(bot, answer)
         assert len(bot.slack.answers(PRIVATE)) == 1
+
+
+async def test_with_a_model_a_private_answer_is_not_streamed_but_a_public_one_is(
+    slack: FakeSlack, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    async with fake_openai() as model:
+        model.default = leave_answers
+        async with bot_with_access(
+            slack, database_url, redis_url, tmp_path, ACCESS, OPENAI_BASE_URL=model.base_url
+        ) as bot:
+            answer = await private_answer(
+                bot, mention(f"<@{BOT_USER_ID}> {LEAVE}", channel=PRIVATE)
+            )
+            assert "25 days" in answer["text"]
+            assert bot.slack.calls_to("chat.startStream") == []
+            assert bot.slack.answers(PRIVATE) == []
+            # A question in an ordinary channel is streamed: streaming is on. (Another
+            # wording: a cached answer is posted whole.)
+            other = "How much annual leave is there each year?"
+            await bot.answer_to(mention(f"<@{BOT_USER_ID}> {other}", channel="CGENERAL"))
+            [started] = bot.slack.calls_to("chat.startStream")
+            assert started.args["channel"] == "CGENERAL"
