@@ -11,7 +11,12 @@ down the next calls of a method. Streamed replies (``chat.startStream``/``append
 ``stopStream``) become messages in the history, refused as Slack refuses them: outside a DM
 without ``recipient_user_id`` and ``recipient_team_id``, past ``MARKDOWN_TEXT_LIMIT``, or once
 stopped (``message_not_in_streaming_state``); ``assistant.threads.setStatus`` calls are kept
-in ``statuses``.
+in ``statuses``. An assistant thread's suggested prompts (``assistant.threads.setSuggestedPrompts``:
+one to ``SUGGESTED_PROMPTS_LIMIT`` prompts, each with a non-empty ``title`` and ``message``) and
+its title (``assistant.threads.setTitle``) are kept in ``prompts`` and ``titles`` by
+``(channel, thread_ts)``; both need a DM channel (``D…``), as assistant threads are DMs.
+Ephemeral messages are kept in ``ephemeral``, by ``message_ts``: Slack never returns them from
+history, so only their poster and the fake know them.
 
 Deliberate simplifications: any channel id accepts posts; a call with no token gets
 ``not_authed`` and a wrong one ``invalid_auth`` (as Slack does); ``chat.getPermalink`` answers
@@ -91,6 +96,8 @@ _FILETYPES = {
 }
 
 
+# assistant.threads.setSuggestedPrompts takes at most this many prompts.
+SUGGESTED_PROMPTS_LIMIT = 4
 # chat.startStream/appendStream/stopStream take at most this much markdown_text per call.
 MARKDOWN_TEXT_LIMIT = 12_000
 
@@ -154,6 +161,9 @@ class FakeSlack:
     socket_acks: list[str] = field(default_factory=list)
     views: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[tuple[str, str, str]] = field(default_factory=list)
+    prompts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    titles: dict[tuple[str, str], str] = field(default_factory=dict)
+    ephemeral: dict[str, dict[str, Any]] = field(default_factory=dict)
     _responses_by_key: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _files: dict[str, _HostedFile] = field(default_factory=dict)
     _faults: dict[str, deque[_Fail | _RateLimit]] = field(default_factory=dict)
@@ -472,6 +482,8 @@ class FakeSlack:
             "chat.appendStream": self._append_stream,
             "chat.stopStream": self._stop_stream,
             "assistant.threads.setStatus": self._set_status,
+            "assistant.threads.setSuggestedPrompts": self._set_suggested_prompts,
+            "assistant.threads.setTitle": self._set_title,
             "reactions.add": self._reaction_add,
             "reactions.remove": self._reaction_remove,
             "conversations.replies": self._replies,
@@ -541,9 +553,40 @@ class FakeSlack:
         return {"channel": channel, "ts": ts, "message": dict(msg)}
 
     def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        _required(args, "channel", "channel_not_found")
-        _required(args, "user", "user_not_in_channel")
-        return {"message_ts": new_ts()}
+        channel = _required(args, "channel", "channel_not_found")
+        user = _required(args, "user", "user_not_in_channel")
+        if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
+            raise _Refused("no_text")
+        ts = new_ts()
+        self.ephemeral[ts] = {"type": "message", "ts": ts, "channel": channel, "user": user,
+                              "text": args.get("text", ""), "blocks": args.get("blocks") or [],
+                              "thread_ts": args.get("thread_ts"), "bot_id": BOT_ID}  # fmt: skip
+        return {"message_ts": ts}
+
+    def _set_suggested_prompts(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Up to ``SUGGESTED_PROMPTS_LIMIT`` prompts, each a ``title`` and a ``message``."""
+        channel, thread_ts = self._assistant_thread(args)
+        prompts = args.get("prompts")
+        if isinstance(prompts, str):
+            prompts = json.loads(prompts)
+        if not isinstance(prompts, list) or not 1 <= len(prompts) <= SUGGESTED_PROMPTS_LIMIT:
+            raise _Refused("invalid_arguments")
+        for prompt in prompts:
+            if not isinstance(prompt, dict) or not prompt.get("title") or not prompt.get("message"):
+                raise _Refused("invalid_arguments")
+        self.prompts[(channel, thread_ts)] = {"title": args.get("title"), "prompts": prompts}
+        return {}
+
+    def _set_title(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, thread_ts = self._assistant_thread(args)
+        self.titles[(channel, thread_ts)] = _required(args, "title", "invalid_arguments")
+        return {}
+
+    def _assistant_thread(self, args: dict[str, Any]) -> tuple[str, str]:
+        channel = _required(args, "channel_id", "channel_not_found")
+        if not channel.startswith("D"):
+            raise _Refused("channel_not_found")  # assistant threads live in the app's DM
+        return channel, _required(args, "thread_ts", "invalid_thread_ts")
 
     def _update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = _required(args, "channel", "channel_not_found")
@@ -910,6 +953,27 @@ def mention(
     if thread_ts:
         event["thread_ts"] = thread_ts
     return event
+
+
+def assistant_thread_started(
+    *, channel: str = "DALICE", user: str = "UALICE", context_channel: str | None = None
+) -> dict[str, Any]:
+    """An ``assistant_thread_started`` event: the user opened a new thread in the app's
+    assistant pane (``context_channel`` is the channel they were viewing, if any)."""
+    thread_ts = new_ts()
+    context: dict[str, Any] = {"team_id": TEAM_ID, "enterprise_id": None}
+    if context_channel:
+        context["channel_id"] = context_channel
+    return {
+        "type": "assistant_thread_started",
+        "assistant_thread": {
+            "user_id": user,
+            "context": context,
+            "channel_id": channel,
+            "thread_ts": thread_ts,
+        },
+        "event_ts": new_ts(),
+    }
 
 
 def message(

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy.engine import make_url
 
@@ -87,3 +88,21 @@ async def postgres_outage(server_url: str, database_url: str) -> AsyncIterator[t
             proxy,
             url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
         )
+
+
+@asynccontextmanager
+async def redis_outage(redis_url: str) -> AsyncIterator[tuple[Outage, str]]:
+    """``redis_url``'s server (a ``unix://`` socket or a host) behind an ``Outage``, and the
+    URL that goes through it (same database)."""
+    parts = urlsplit(redis_url)
+    if parts.scheme == "unix":
+        path = parts.path
+        connect: Connect = lambda: asyncio.open_unix_connection(path)  # noqa: E731
+        db = (parse_qs(parts.query).get("db") or ["0"])[0]
+    else:
+        host, port = parts.hostname or "127.0.0.1", parts.port or 6379
+        connect = lambda: asyncio.open_connection(host, port)  # noqa: E731
+        db = parts.path.strip("/") or "0"
+    async with outage(connect) as proxy:
+        auth = f"{parts.username or ''}:{parts.password}@" if parts.password else ""
+        yield proxy, f"redis://{auth}127.0.0.1:{proxy.port}/{db}"

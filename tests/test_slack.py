@@ -169,14 +169,23 @@ async def slack() -> AsyncIterator[FakeSlack]:
         yield fake
 
 
+@asynccontextmanager
+async def bot_with_access(
+    slack: FakeSlack, database_url: str, redis_url: str, tmp_path: Path, access: str, **extra: str
+) -> AsyncIterator[Bot]:
+    """A running bot with the access file ``access`` and the settings ``extra``."""
+    path = tmp_path / "access.yml"
+    path.write_text(access)
+    settings = _settings(slack, database_url, redis_url, SUPPORTBOT_ACCESS_FILE=str(path), **extra)
+    async with running_bot(settings, slack) as running:
+        yield running
+
+
 @pytest.fixture
 async def bot(
     slack: FakeSlack, database_url: str, redis_url: str, tmp_path: Path
 ) -> AsyncIterator[Bot]:
-    access = tmp_path / "access.yml"
-    access.write_text(ACCESS)
-    settings = _settings(slack, database_url, redis_url, SUPPORTBOT_ACCESS_FILE=str(access))
-    async with running_bot(settings, slack) as running:
+    async with bot_with_access(slack, database_url, redis_url, tmp_path, ACCESS) as running:
         yield running
 
 

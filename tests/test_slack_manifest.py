@@ -16,6 +16,10 @@ SCOPES_FOR_METHODS = {
     "chat.postMessage": "chat:write",
     "chat.startStream, appendStream, stopStream": "chat:write",
     "assistant.threads.setStatus": "assistant:write",
+    "assistant.threads.setSuggestedPrompts": "assistant:write",
+    "assistant.threads.setTitle": "assistant:write",
+    "chat.postEphemeral": "chat:write",
+    "message.im (assistant threads are DM threads)": "im:history",
     "reactions.add": "reactions:write",
     "conversations.replies (public, private, DM)": ("channels:history", "groups:history",
                                                     "im:history"),
@@ -59,3 +63,12 @@ def test_the_improve_shortcut_is_declared_with_the_callback_the_adapter_listens_
     assert shortcut["type"] == "message"
     assert shortcut["callback_id"] == SHORTCUT_IMPROVE
     assert "commands" in manifest["oauth_config"]["scopes"]["bot"]  # shortcuts need it
+
+
+def test_the_assistant_pane_is_declared_with_the_events_the_adapter_listens_to() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    view = manifest["features"]["assistant_view"]
+    assert view["assistant_description"].strip()
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"assistant_thread_started", "assistant_thread_context_changed", "message.im"} <= events
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True

@@ -12,6 +12,16 @@ Read from the YAML file named by ``SUPPORTBOT_ACCESS_FILE``::
     sources:
       groups: {confluence-hr: [hr]}      # a page a synced source restricts to this group
 
+A Slack channel's entry may instead be a mapping, to choose how the bot behaves there::
+
+    slack:
+      channels:
+        C0HELPDESK: {scopes: [it], respond: questions, private: true}
+
+``respond: mention`` (the default) answers only mentions and follow-ups in threads the bot
+answered in; ``respond: questions`` also answers top-level messages that read as questions
+(``channel_modes.is_question``) without a mention. ``private: true`` answers ephemerally, to
+the asker alone, with a button to share the answer with the channel.
 
 Everyone may see ``public`` documents. What is not listed sees only ``public``.
 """
@@ -31,6 +41,16 @@ PLATFORMS = ("slack", "teams")
 # ``sources`` maps the groups a synced source restricts pages to (a Confluence group…).
 _SECTIONS = (*PLATFORMS, "sources")
 _KINDS = ("channels", "users", "groups")
+RESPOND_MODES = ("mention", "questions")
+_CHANNEL_KEYS = ("scopes", "respond", "private")
+
+
+@dataclass(frozen=True)
+class ChannelBehaviour:
+    """How the bot answers in one Slack channel (``respond`` and ``private`` in the file)."""
+
+    respond: str = "mention"
+    private: bool = False
 
 
 class AccessFileError(ValueError):
@@ -44,6 +64,12 @@ class PlatformAccess:
     channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     users: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Channels whose entry chose a behaviour; the rest answer mentions, in public.
+    behaviours: Mapping[str, ChannelBehaviour] = field(default_factory=dict)
+
+    def behaviour(self, channel_id: str) -> ChannelBehaviour:
+        """How the bot answers in ``channel_id``."""
+        return self.behaviours.get(channel_id, ChannelBehaviour())
 
     def channel_scopes(self, *channel_ids: str) -> tuple[str, ...]:
         """What an answer posted in a channel may quote: public plus the scopes of every id given.
@@ -85,17 +111,45 @@ class AccessRules:
         unknown = set(raw) - set(_SECTIONS)
         if unknown:
             raise AccessFileError(f"{source}: unknown section {sorted(unknown)[0]!r}")
-        platforms = {name: _platform(raw.get(name) or {}, f"{source}: {name}") for name in raw}
+        platforms = {
+            name: _platform(raw.get(name) or {}, f"{source}: {name}", behaviours=name == "slack")
+            for name in raw
+        }
         return cls(**platforms)
 
 
-def _platform(raw: Any, where: str) -> PlatformAccess:
+def _platform(raw: Any, where: str, *, behaviours: bool) -> PlatformAccess:
     if not isinstance(raw, dict):
         raise AccessFileError(f"{where}: expected a mapping of {', '.join(_KINDS)}")
     unknown = set(raw) - set(_KINDS)
     if unknown:
         raise AccessFileError(f"{where}: unknown key {sorted(unknown)[0]!r}")
-    return PlatformAccess(**{kind: _id_map(raw.get(kind) or {}, f"{where}.{kind}") for kind in raw})
+    channels = raw.get("channels") or {}
+    chosen: dict[str, ChannelBehaviour] = {}
+    if behaviours and isinstance(channels, dict):
+        channels = dict(channels)
+        for key, entry in channels.items():
+            if isinstance(entry, dict):
+                chosen[str(key)] = _behaviour(entry, f"{where}.channels.{key}")
+                channels[key] = entry.get("scopes") or []
+    elif isinstance(channels, dict) and any(isinstance(e, dict) for e in channels.values()):
+        raise AccessFileError(f"{where}.channels: only Slack channels take `respond`/`private`")
+    kinds = {**raw, "channels": channels} if "channels" in raw else raw
+    mapped = {kind: _id_map(kinds.get(kind) or {}, f"{where}.{kind}") for kind in kinds}
+    return PlatformAccess(**mapped, behaviours=chosen)
+
+
+def _behaviour(entry: dict[str, Any], where: str) -> ChannelBehaviour:
+    unknown = set(entry) - set(_CHANNEL_KEYS)
+    if unknown:
+        raise AccessFileError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+    respond = entry.get("respond", "mention")
+    if respond not in RESPOND_MODES:
+        raise AccessFileError(f"{where}.respond: expected one of {', '.join(RESPOND_MODES)}")
+    private = entry.get("private", False)
+    if not isinstance(private, bool):
+        raise AccessFileError(f"{where}.private: expected true or false")
+    return ChannelBehaviour(respond=respond, private=private)
 
 
 def _id_map(raw: Any, where: str) -> dict[str, tuple[str, ...]]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bot.platforms.assistant_messages import DEFAULT_SUGGESTED_PROMPTS
 from bot.service.secret import SettingsError, ids, secret
 
 SLACK_API_URL = "https://slack.com/api/"
 TEAMS_APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")
+# Slack's assistant pane shows at most this many suggested prompts.
+MAX_SUGGESTED_PROMPTS = 4
 
 
 def slack_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
@@ -31,7 +34,22 @@ def slack_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
         "slack_admin_channel": get("SLACK_ADMIN_CHANNEL"),
         "slack_escalation_channel": get("SLACK_ESCALATION_CHANNEL"),
         "slack_experts": ids(get("SLACK_EXPERTS")),
+        "slack_suggested_prompts": suggested_prompts(get("SLACK_SUGGESTED_PROMPTS")),
     }
+
+
+def suggested_prompts(value: str | None) -> tuple[str, ...]:
+    """``SLACK_SUGGESTED_PROMPTS``: questions separated by ``|``; unset or empty, the defaults;
+    a lone ``|``, none."""
+    if value is None:
+        return DEFAULT_SUGGESTED_PROMPTS
+    prompts = tuple(p.strip() for p in value.split("|") if p.strip())
+    if len(prompts) > MAX_SUGGESTED_PROMPTS:
+        raise SettingsError(
+            f"SLACK_SUGGESTED_PROMPTS has {len(prompts)} questions; "
+            f"Slack shows at most {MAX_SUGGESTED_PROMPTS}"
+        )
+    return prompts
 
 
 def teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:

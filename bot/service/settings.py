@@ -16,6 +16,7 @@ import platformdirs
 from bot.core.coverage import CoverageModel
 from bot.core.language import ENGLISH_ONLY, SearchLanguages
 from bot.platforms.access import AccessFileError, AccessRules
+from bot.platforms.assistant_messages import DEFAULT_SUGGESTED_PROMPTS
 from bot.service.embedder_settings import embedder_settings
 from bot.service.guard_settings import breaker_settings, rate_limit_settings
 from bot.service.platform_settings import SLACK_API_URL, slack_settings, teams_settings
@@ -89,6 +90,8 @@ class Settings:
     slack_admin_channel: str | None = None
     slack_escalation_channel: str | None = None
     slack_experts: tuple[str, ...] = ()
+    # The suggested prompts of a new thread in Slack's assistant pane.
+    slack_suggested_prompts: tuple[str, ...] = DEFAULT_SUGGESTED_PROMPTS
     teams_app_id: str | None = None
     teams_app_password: Secret | None = None
     teams_tenant_id: str | None = None

@@ -18,11 +18,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.loop.feedback import PgFeedbackStore
 from bot.platforms.admin import KnowledgeAdmin
+from bot.platforms.slack.assistant import SlackAssistantThreads
 from bot.platforms.slack.curation import SlackCuration
 from bot.platforms.slack.directory import SlackDirectory
 from bot.platforms.slack.listeners import SlackListeners, SlackOptions
 from bot.platforms.slack.owners import SlackOwnerDirectory, slack_admin_destinations
 from bot.platforms.slack.reporter import SlackReporter
+from bot.platforms.slack.sharing import SlackPrivateAnswers
 from bot.service.components import Core
 from bot.service.markers import RedisMarkers
 from bot.service.settings import Settings
@@ -120,11 +122,12 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
         admins=settings.slack_admins,
         admin_channel=settings.slack_admin_channel,
     )
+    markers = RedisMarkers(core.redis, settings.redis_namespace)
     listeners = SlackListeners(
         answers=core.answers,
         admin=KnowledgeAdmin(core.kb, core.jobs, core.sources, core.source_jobs, core.uploads),
         feedback=PgFeedbackStore(core.kb.engine),
-        markers=RedisMarkers(core.redis, settings.redis_namespace),
+        markers=markers,
         ledger=core.questions,
         work=core.work,
         directory=directory,
@@ -142,10 +145,13 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
             user_hash_key=core.user_hash_key,
             max_upload_bytes=settings.max_document_bytes,
             streaming=settings.chat_model is not None,
+            access=settings.access.slack,
             file_hosts=frozenset(
                 {"files.slack.com", urlsplit(settings.slack_api_url).hostname or ""}
             ),
         ),
+        assistant=SlackAssistantThreads(markers, settings.slack_suggested_prompts),
+        private_answers=SlackPrivateAnswers(core.redis, settings.redis_namespace),
     )
     listeners.register(app)
     core.reporters.register("slack", SlackReporter(client, directory))

@@ -11,9 +11,8 @@ model configured, streamed as it is written (``streaming.py``), with the status 
 from __future__ import annotations
 
 import logging
-import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -22,14 +21,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.answering import AnswerService
-from bot.core.types import Question, Turn
 from bot.loop.curation import Curator
 from bot.loop.feedback import PgFeedbackStore
+from bot.platforms.access import PlatformAccess
 from bot.platforms.admin import KnowledgeAdmin
-from bot.platforms.identity import user_hash
 from bot.platforms.slack.actions import SlackAnswerButtons
 from bot.platforms.slack.admin_commands import SlackAdminCommands
+from bot.platforms.slack.assistant import SlackAssistantThreads
 from bot.platforms.slack.blocks import answer_message
+from bot.platforms.slack.channel_modes import answers_unmentioned
 from bot.platforms.slack.curation import SlackCuration
 from bot.platforms.slack.directory import SlackDirectory
 from bot.platforms.slack.durable import (
@@ -41,7 +41,8 @@ from bot.platforms.slack.durable import (
     remove_cut_answers,
 )
 from bot.platforms.slack.errors import log_slack_error
-from bot.platforms.slack.reporter import slack_thread
+from bot.platforms.slack.questions import MENTION, Incoming, SlackQuestions
+from bot.platforms.slack.sharing import SlackPrivateAnswers
 from bot.platforms.slack.status import SlackStatus
 from bot.platforms.slack.streaming import SlackStream, StreamTarget
 from bot.service.lifecycle import WorkInProgress
@@ -51,11 +52,9 @@ from bot.service.questions import RedisQuestionLedger
 log = logging.getLogger(__name__)
 
 THREAD_TTL_SECONDS = 30 * 86_400
-HISTORY_TURNS = 10
 # Message subtypes that are a person saying something; edits, deletions, joins and bot
 # messages are not questions.
 QUESTION_SUBTYPES = {None, "file_share", "thread_broadcast"}
-_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 
 
 @dataclass(frozen=True)
@@ -70,23 +69,8 @@ class SlackOptions:
     file_hosts: frozenset[str | None] = frozenset({"files.slack.com"})
     # Answers are streamed as they are written when a model writes them.
     streaming: bool = False
-
-
-@dataclass(frozen=True)
-class _Incoming:
-    """A question message, whichever event brought it."""
-
-    team: str
-    channel: str
-    user: str
-    ts: str
-    thread_ts: str | None
-    text: str
-    private: bool
-    # The delivery's key in the question ledger, and whether a replica that died with it
-    # may have posted its answer already.
-    key: str = ""
-    maybe_posted: bool = False
+    # The access file's Slack section: how the bot answers in each channel.
+    access: PlatformAccess = field(default_factory=PlatformAccess)
 
 
 class SlackListeners:
@@ -103,6 +87,8 @@ class SlackListeners:
         curator: Curator,
         curation: SlackCuration,
         options: SlackOptions,
+        assistant: SlackAssistantThreads,
+        private_answers: SlackPrivateAnswers,
     ) -> None:
         self._answers = answers
         self._markers = markers
@@ -112,6 +98,9 @@ class SlackListeners:
         self._directory = directory
         self._curation = curation
         self._options = options
+        self._assistant = assistant
+        self._private_answers = private_answers
+        self._questions = SlackQuestions(directory, options.user_hash_key)
         self._admin_commands = SlackAdminCommands(
             admin=admin,
             directory=directory,
@@ -136,6 +125,8 @@ class SlackListeners:
         self._admin_commands.register(app)
         self._buttons.register(app)
         self._curation.register(app)
+        self._assistant.register(app)
+        self._private_answers.register(app)
         app.error(self.on_error)
 
     # Events
@@ -180,13 +171,16 @@ class SlackListeners:
                 await self._answer(client, self._incoming(event, body, context, private=True))
             return
         # In channels, mentions arrive as app_mention; plain messages only count as
-        # follow-ups in a thread the bot has answered in.
+        # follow-ups in a thread the bot has answered in, or, in `respond: questions`
+        # channels, as top-level questions.
         thread_ts = event.get("thread_ts")
-        mentioned = f"<@{context.bot_user_id}" in event.get("text", "")
+        text = event.get("text", "")
+        if f"<@{context.bot_user_id}" in text:
+            return
         if (
-            thread_ts
-            and not mentioned
-            and await self._markers.is_marked(_thread_key(event["channel"], thread_ts))
+            await self._markers.is_marked(_thread_key(event["channel"], thread_ts))
+            if thread_ts
+            else answers_unmentioned(self._options.access, event["channel"], text)
         ):
             await self._answer(client, self._incoming(event, body, context, private=False))
 
@@ -197,8 +191,8 @@ class SlackListeners:
         context: AsyncBoltContext,
         *,
         private: bool,
-    ) -> _Incoming:
-        return _Incoming(
+    ) -> Incoming:
+        return Incoming(
             key=event_key(body),
             maybe_posted=bool(context.get(RESUMED)),
             team=body.get("team_id") or event.get("team", ""),
@@ -206,11 +200,12 @@ class SlackListeners:
             user=event.get("user", ""),
             ts=event["ts"],
             thread_ts=event.get("thread_ts"),
-            text=_MENTION.sub("", event.get("text", "")).strip(),
+            text=MENTION.sub("", event.get("text", "")).strip(),
             private=private,
+            ephemeral=not private and self._options.access.behaviour(event["channel"]).private,
         )
 
-    async def _answer(self, client: AsyncWebClient, incoming: _Incoming) -> None:
+    async def _answer(self, client: AsyncWebClient, incoming: Incoming) -> None:
         # An app_mention and a message event can carry the same message; so can retries.
         if not await self._markers.claim_as(
             f"slack:message:{incoming.channel}:{incoming.ts}", incoming.key, EVENT_TTL_SECONDS
@@ -219,10 +214,11 @@ class SlackListeners:
         async with self._work.track():
             await self._answer_claimed(client, incoming)
 
-    async def _answer_claimed(self, client: AsyncWebClient, incoming: _Incoming) -> None:
+    async def _answer_claimed(self, client: AsyncWebClient, incoming: Incoming) -> None:
         # Top-level DMs are answered at top level, unless streamed (a stream is a thread reply);
         # everything else in the question's thread.
-        streaming = self._options.streaming
+        # An ephemeral answer cannot be streamed: Slack streams only messages everyone sees.
+        streaming = self._options.streaming and not incoming.ephemeral
         thread = incoming.thread_ts or (None if incoming.private and not streaming else incoming.ts)
         if incoming.maybe_posted:
             earlier = await earlier_answer(client, incoming.channel, thread, incoming.ts)
@@ -237,8 +233,15 @@ class SlackListeners:
             question_ts=incoming.ts,
         )
         await status.show()
+        if incoming.private and incoming.thread_ts:
+            await self._assistant.title(
+                client,
+                channel=incoming.channel,
+                thread_ts=incoming.thread_ts,
+                question=incoming.text,
+            )
         try:
-            question = await self._question(client, incoming, thread)
+            question = await self._questions.question(client, incoming, thread)
             if streaming:
                 target = StreamTarget(
                     incoming.channel, thread or incoming.ts, incoming.user, incoming.team
@@ -257,15 +260,24 @@ class SlackListeners:
                 if not await self._ledger.posting(incoming.key):
                     log.warning("question %s was taken over by another replica", incoming.key)
                     return
-                message = answer_message(answer, question_ts=incoming.ts)
-                await client.chat_postMessage(
-                    channel=incoming.channel,
-                    thread_ts=thread,
-                    text=message.text,
-                    blocks=message.blocks,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
+                if incoming.ephemeral:
+                    await self._private_answers.post(
+                        client,
+                        channel=incoming.channel,
+                        user=incoming.user,
+                        thread_ts=thread or incoming.ts,
+                        message=answer_message(answer, question_ts=incoming.ts),
+                    )
+                else:
+                    message = answer_message(answer, question_ts=incoming.ts)
+                    await client.chat_postMessage(
+                        channel=incoming.channel,
+                        thread_ts=thread,
+                        text=message.text,
+                        blocks=message.blocks,
+                        unfurl_links=False,
+                        unfurl_media=False,
+                    )
             # Recorded at once: a replica dying from here on must not leave it to be answered.
             await self._ledger.finish(incoming.key)
             if thread is not None and not incoming.private:
@@ -275,48 +287,6 @@ class SlackListeners:
         finally:
             await status.clear()
 
-    async def _question(
-        self, client: AsyncWebClient, incoming: _Incoming, thread: str | None
-    ) -> Question:
-        scopes = await self._directory.scopes_for(
-            channel_id=incoming.channel, private=incoming.private, user_id=incoming.user
-        )
-        return Question(
-            text=incoming.text,
-            scopes=scopes,
-            history=await self._history(client, incoming),
-            asker=self._hash(incoming.team, incoming.user),
-            platform="slack",
-            # An admin's later answer goes under the question, wherever it was asked.
-            reply_to=slack_thread(
-                incoming.channel,
-                thread or incoming.ts,
-                user=incoming.user,
-                private=incoming.private,
-            ),
-            private=incoming.private,
-        )
-
-    async def _history(self, client: AsyncWebClient, incoming: _Incoming) -> tuple[Turn, ...]:
-        """The thread's earlier messages, oldest first: the bot's as assistant turns."""
-        if incoming.thread_ts is None:
-            return ()
-        try:
-            response = await client.conversations_replies(
-                channel=incoming.channel, ts=incoming.thread_ts, limit=100
-            )
-        except SlackApiError as e:
-            log_slack_error("reading the thread", e)
-            return ()
-        turns = []
-        for message in response.get("messages") or []:
-            if float(message.get("ts", "0")) >= float(incoming.ts):
-                continue
-            text = _MENTION.sub("", message.get("text", "")).strip()
-            if text:
-                turns.append(Turn("assistant" if message.get("bot_id") else "user", text))
-        return tuple(turns[-HISTORY_TURNS:])
-
     # Plumbing
 
     async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
@@ -325,9 +295,6 @@ class SlackListeners:
             "unhandled error %s in a Slack %s: %s",
             reference, body.get("type") or "request", error, exc_info=error,
         )  # fmt: skip
-
-    def _hash(self, team: str, user: str) -> str:
-        return user_hash("slack", f"{team}:{user}", self._options.user_hash_key)
 
 
 def _thread_key(channel: str, thread_ts: str) -> str:
