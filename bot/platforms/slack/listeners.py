@@ -19,6 +19,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.console.links import ConsoleLinks
 from bot.core.answering import AnswerService
 from bot.core.types import Question, Turn
 from bot.loop.curation import Curator
@@ -64,6 +65,7 @@ class SlackOptions:
     user_hash_key: bytes | None = None
     max_upload_bytes: int = 25 * 1024 * 1024
     file_hosts: frozenset[str | None] = frozenset({"files.slack.com"})
+    console: ConsoleLinks | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class SlackListeners:
             curation=curation,
             max_upload_bytes=options.max_upload_bytes,
             file_hosts=options.file_hosts,
+            console=options.console,
         )
         self._buttons = SlackAnswerButtons(
             feedback=feedback,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ConversationReference
 
+from bot.console.links import ConsoleLinks
 from bot.core.answering import AnswerService
 from bot.core.types import Answer, Question
 from bot.loop.curation import Curator
@@ -65,6 +66,7 @@ class TeamsOptions:
     user_hash_key: bytes | None = None
     max_upload_bytes: int = 25 * 1024 * 1024
     reply_within_seconds: float = 10.0
+    console: ConsoleLinks | None = None
 
 
 class TeamsBot:
@@ -97,6 +99,7 @@ class TeamsBot:
             curator=curator,
             admins=options.admins,
             max_upload_bytes=options.max_upload_bytes,
+            console=options.console,
         )
         self._card_actions = TeamsCardActions(
             feedback=feedback,
