@@ -108,6 +108,12 @@ async def test_a_link_signs_in_once_and_forged_expired_and_reused_links_are_refu
     token = link.rpartition("token=")[2]
     assert token.encode() not in key and 0 < await console.bot.core.redis.ttl(key) <= LINK_SECONDS
 
+    # Slack and Teams fetching the link for a preview do not use it up.
+    for agent in ("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", "SkypeUriPreview"):
+        async with aiohttp.ClientSession(headers={"User-Agent": agent}) as previewer:
+            status, page = await _get(previewer, link)
+            assert status == 200 and "Open this sign-in link" in page and not previewer.cookie_jar
+
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
         async with browser.get(link, allow_redirects=False) as response:
             assert response.status == 303 and response.headers["Location"] == "/admin"
@@ -206,6 +212,23 @@ async def test_only_admins_get_links_from_the_command_line_and_from_slack(
     await console.bot.slack.wait_for(lambda: bool(console.bot.responses(key)))
     [response] = console.bot.slack.responses_to(key)
     assert response["response_type"] == "ephemeral" and "/admin/sign-in?token=" in response["text"]
+
+
+async def test_the_session_cookie_is_secure_when_the_public_url_is_https(
+    database_url: str, redis_url: str
+) -> None:
+    async with fake_slack() as slack:
+        settings = _settings(
+            slack, database_url, redis_url, SUPPORTBOT_PUBLIC_URL="https://bot.example.com"
+        )
+        async with running_console(settings, slack) as console:
+            link = await console.link()
+            async with (
+                aiohttp.ClientSession() as browser,
+                browser.get(link, allow_redirects=False) as response,
+            ):
+                assert response.status == 303
+                assert "Secure" in response.headers["Set-Cookie"]
 
 
 def test_the_public_url_is_https_or_loopback(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ LINK_REFUSED = (
 )
 CSRF_REFUSED = "This form has expired or did not come from the console. Reload the page and retry."
 SIGNED_OUT = "You are signed out."
+OPEN_IN_BROWSER = "Open this sign-in link in your browser."
 EMPTY_ANSWER = "Write an answer before sending it."
 NO_PUBLIC_URL = (
     "The console needs SUPPORTBOT_PUBLIC_URL (the address people reach this server at) "

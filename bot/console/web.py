@@ -33,6 +33,20 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+# Chat apps fetch links to preview them; such a fetch must not use up the one-time link.
+LINK_PREVIEWERS = (
+    "slackbot",
+    "slack-imgproxy",
+    "skypeuripreview",
+    "microsoft office",
+    "teams",
+    "bingpreview",
+    "facebookexternalhit",
+    "discordbot",
+    "whatsapp",
+    "telegrambot",
+    "twitterbot",
+)
 Page = Callable[[web.Request, ConsoleSession], Awaitable[web.StreamResponse]]
 
 
@@ -102,6 +116,9 @@ class _Routes:
         return handle
 
     async def sign_in(self, request: web.Request) -> web.StreamResponse:
+        agent = request.headers.get("User-Agent", "").lower()
+        if any(previewer in agent for previewer in LINK_PREVIEWERS):
+            return _message(200, messages.OPEN_IN_BROWSER)
         admin = await self._console.sign_in.redeem(request.query.get("token", ""))
         if admin is None:
             return _message(403, messages.LINK_REFUSED)
