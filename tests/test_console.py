@@ -95,7 +95,13 @@ async def test_a_link_signs_in_once_and_forged_expired_and_reused_links_are_refu
 ) -> None:
     base = console.bot.url
     async with aiohttp.ClientSession() as anonymous:
-        for path in ("/admin", "/admin/gaps", "/admin/documents", "/admin?format=csv"):
+        for path in (
+            "/admin",
+            "/admin/gaps",
+            "/admin/documents",
+            "/admin/usage",
+            "/admin?format=csv",
+        ):
             status, page = await _get(anonymous, base + path)
             assert status == 401 and "/kb console" in page and "<table" not in page
         anonymous.cookie_jar.update_cookies({COOKIE: "forged-session"})
@@ -122,7 +128,7 @@ async def test_a_link_signs_in_once_and_forged_expired_and_reused_links_are_refu
         assert "Path=/admin" in cookie
         status, page = await _get(browser, base + "/admin")
         assert status == 200 and "questions per day" in page
-        for path in ("/admin/gaps", "/admin/documents"):
+        for path in ("/admin/gaps", "/admin/documents", "/admin/usage"):
             assert (await _get(browser, base + path))[0] == 200
 
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
@@ -191,6 +197,11 @@ async def test_pages_escape_what_employees_typed_and_each_table_exports_as_csv(
         days = {row["day"]: row for row in csv.DictReader(io.StringIO(overview))}
         today = days[date.today().isoformat()]
         assert today["declined"] == "1" and today["answered"] == "0"
+        assert float(today["median ms"]) > 0
+
+        _, usage = await _get(session, f"{console.bot.url}/admin/usage?format=csv")
+        [offline] = list(csv.DictReader(io.StringIO(usage)))
+        assert offline["answers"] == "1" and offline["cost (USD)"] == "0.0"
 
         _, documents = await _get(session, f"{console.bot.url}/admin/documents?format=csv")
         titles = [row["title"] for row in csv.DictReader(io.StringIO(documents))]

@@ -22,7 +22,8 @@ NOT_AN_ADMIN = "Only admins (SLACK_ADMINS, TEAMS_ADMINS) get console links."
 OVERVIEW = "Overview: questions per day"
 OVERVIEW_NOTE = (
     "Answered, declined (not covered by the documents), failed (model unavailable, limits, "
-    "bad input) and cached answers per day; votes by the day they were given; model cost."
+    "bad input) and cached answers per day; votes by the day they were given; model cost; "
+    "median time to answer."
 )
 GAPS = "Unanswered questions"
 GAPS_NOTE = (
@@ -30,6 +31,8 @@ GAPS_NOTE = (
     "and tells the askers, as answering it in chat does."
 )
 DOCUMENTS = "Documents"
+USAGE = "Usage by model"
+USAGE_NOTE = "The last 30 days: answers, tokens and estimated cost per chat model."
 CONSOLE_UNAVAILABLE = "The console cannot make a sign-in link right now (Redis is unreachable)."
 
 

@@ -3,9 +3,11 @@ answer log keeps only their hashes), open gaps and documents."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.console.tables import Table, table
@@ -20,7 +22,8 @@ _PER_DAY = text(
             count(*) FILTER (WHERE outcome = 'not_covered') AS declined,
             count(*) FILTER (WHERE outcome IN ('unavailable', 'limited', 'invalid')) AS failed,
             count(*) FILTER (WHERE cached) AS cached,
-            coalesce(sum(cost_usd), 0) AS cost_usd
+            coalesce(sum(cost_usd), 0) AS cost_usd,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS median_ms
         FROM answers WHERE created_at >= :since GROUP BY 1
     ), v AS (
         SELECT created_at::date AS day,
@@ -31,7 +34,7 @@ _PER_DAY = text(
     SELECT coalesce(a.day, v.day) AS day, coalesce(answered, 0) AS answered,
         coalesce(declined, 0) AS declined, coalesce(failed, 0) AS failed,
         coalesce(cached, 0) AS cached, coalesce(up, 0) AS up, coalesce(down, 0) AS down,
-        coalesce(cost_usd, 0) AS cost_usd
+        coalesce(cost_usd, 0) AS cost_usd, median_ms
     FROM a FULL OUTER JOIN v ON a.day = v.day
     ORDER BY 1 DESC
     """
@@ -40,14 +43,47 @@ _PER_DAY = text(
 
 async def overview(engine: AsyncEngine, days: int) -> Table:
     """Questions per day by outcome, 👍 and 👎 given that day, and the day's model cost."""
-    since = datetime.now(UTC) - timedelta(days=days)
-    async with engine.connect() as connection:
-        rows = (await connection.execute(_PER_DAY, {"since": since})).all()
+    rows = await _last_days(engine, _PER_DAY, days)
     return table(
         "overview",
-        ("day", "answered", "declined", "failed", "cached", "👍", "👎", "cost (USD)"),
-        [(r.day.isoformat(), *r[1:7], round(float(r.cost_usd), 4)) for r in rows],
+        ("day", "answered", "declined", "failed", "cached", "👍", "👎", "cost (USD)", "median ms"),
+        [
+            (
+                r.day.isoformat(),
+                *r[1:7],
+                round(float(r.cost_usd), 4),
+                None if r.median_ms is None else round(float(r.median_ms)),
+            )
+            for r in rows
+        ],
     )
+
+
+_BY_MODEL = text(
+    """
+    SELECT model, count(*) AS answers, count(*) FILTER (WHERE cached) AS cached,
+        coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
+        coalesce(sum(completion_tokens), 0) AS completion_tokens,
+        coalesce(sum(cost_usd), 0) AS cost_usd
+    FROM answers WHERE created_at >= :since GROUP BY model ORDER BY answers DESC, model
+    """
+)
+
+
+async def usage_by_model(engine: AsyncEngine, days: int) -> Table:
+    """Answers, tokens and cost per chat model (``offline`` for the extractive writer)."""
+    rows = await _last_days(engine, _BY_MODEL, days)
+    return table(
+        "usage",
+        ("model", "answers", "cached", "prompt tokens", "completion tokens", "cost (USD)"),
+        [(*r[:5], round(float(r.cost_usd), 4)) for r in rows],
+    )
+
+
+async def _last_days(engine: AsyncEngine, query: TextClause, days: int) -> Sequence[Row[Any]]:
+    since = datetime.now(UTC) - timedelta(days=days)
+    async with engine.connect() as connection:
+        return (await connection.execute(query, {"since": since})).all()
 
 
 async def gaps(curator: Curator, limit: int) -> Table:

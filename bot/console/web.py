@@ -70,6 +70,7 @@ def add_console_routes(app: web.Application, console: Console) -> None:
     app.router.add_get("/admin/", routes.guarded(routes.overview))
     app.router.add_get("/admin/gaps", routes.guarded(routes.gaps))
     app.router.add_get("/admin/documents", routes.guarded(routes.documents))
+    app.router.add_get("/admin/usage", routes.guarded(routes.usage))
     app.router.add_post("/admin/gaps/{gap_id:[0-9]+}/answer", routes.guarded(routes.answer_gap))
     app.router.add_post("/admin/sign-out", routes.guarded(routes.sign_out))
 
@@ -148,6 +149,10 @@ class _Routes:
     async def overview(self, request: web.Request, session: ConsoleSession) -> web.StreamResponse:
         found = await queries.overview(self._console.kb.engine, OVERVIEW_DAYS)
         return _table_page(request, session, found, messages.OVERVIEW, messages.OVERVIEW_NOTE)
+
+    async def usage(self, request: web.Request, session: ConsoleSession) -> web.StreamResponse:
+        found = await queries.usage_by_model(self._console.kb.engine, OVERVIEW_DAYS)
+        return _table_page(request, session, found, messages.USAGE, messages.USAGE_NOTE)
 
     async def documents(self, request: web.Request, session: ConsoleSession) -> web.StreamResponse:
         found = await queries.documents(self._console.kb)
