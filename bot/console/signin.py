@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from urllib.parse import quote
 
 import redis.asyncio
+
+log = logging.getLogger(__name__)
 
 LINK_SECONDS = 600
 SESSION_SECONDS = 8 * 3600
@@ -45,6 +48,7 @@ class RedisConsoleSignIn:
         an admin."""
         token = secrets.token_urlsafe(32)
         await self._redis.set(self._key("link", token), admin, ex=LINK_SECONDS)
+        log.info("console sign-in link issued to %s", admin)
         return f"{public_url.rstrip('/')}{SIGN_IN_PATH}?token={quote(token)}"
 
     async def redeem(self, token: str) -> str | None:
@@ -59,6 +63,7 @@ class RedisConsoleSignIn:
         session_id = secrets.token_urlsafe(32)
         record = json.dumps({"admin": admin, "csrf": secrets.token_urlsafe(32)})
         await self._redis.set(self._key("session", session_id), record, ex=SESSION_SECONDS)
+        log.info("console session opened for %s", admin)
         return session_id
 
     async def session(self, session_id: str | None) -> ConsoleSession | None:
