@@ -23,6 +23,7 @@ from bot.cli import console as console_cli
 from bot.console.signin import LINK_SECONDS, RedisConsoleSignIn
 from bot.console.web import COOKIE
 from bot.platforms.slack.app import build_slack_app
+from bot.platforms.slack.blocks import ACTION_NOT_HELPFUL
 from bot.service.server import build_web_app, console_of, run_jobs
 from bot.service.settings import Settings, SettingsError
 from bot.service.wiring import open_core
@@ -206,6 +207,23 @@ async def test_pages_escape_what_employees_typed_and_each_table_exports_as_csv(
         _, documents = await _get(session, f"{console.bot.url}/admin/documents?format=csv")
         titles = [row["title"] for row in csv.DictReader(io.StringIO(documents))]
         assert titles == ["Leave Policy"]
+
+
+async def test_downvoted_answers_show_the_answer_given_and_its_sources(console: Console) -> None:
+    asked = "How many days of annual leave do I get?"
+    reply = await console.bot.answer_to(mention(f"<@{BOT_USER_ID}> {asked}"))
+    key = await console.bot.click(ACTION_NOT_HELPFUL, reply, channel="CGENERAL")
+    await console.bot.slack.wait_for(lambda: bool(console.bot.slack.responses_to(key)))
+    await console.bot.answer_to(mention(f"<@{BOT_USER_ID}> {DOG}"))  # declined, not 👎
+    session = await console.signed_in()
+    async with session:
+        status, exported = await _get(session, f"{console.bot.url}/admin/downvoted?format=csv")
+        assert status == 200
+        [row] = list(csv.DictReader(io.StringIO(exported)))
+        assert row["question"] == asked and "25 days" in row["bot's answer"]
+        assert "Leave Policy (https://hb.test/leave" in row["sources"]
+        status, page = await _get(session, f"{console.bot.url}/admin/downvoted")
+        assert status == 200 and "25 days" in page and "dog" not in page
 
 
 async def test_only_admins_get_links_from_the_command_line_and_from_slack(

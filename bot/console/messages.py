@@ -32,6 +32,10 @@ GAPS_NOTE = (
 )
 DOCUMENTS = "Documents"
 USAGE = "Usage by model"
+DOWNVOTED = "Answers that got 👎"
+DOWNVOTED_NOTE = (
+    "Open gaps from 👎 votes, with the answer given and its sources; answer them under Gaps."
+)
 USAGE_NOTE = "The last 30 days: answers, tokens and estimated cost per chat model."
 CONSOLE_UNAVAILABLE = "The console cannot make a sign-in link right now (Redis is unreachable)."
 

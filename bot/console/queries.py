@@ -106,6 +106,29 @@ async def gaps(curator: Curator, limit: int) -> Table:
     )
 
 
+async def downvoted(curator: Curator, limit: int) -> Table:
+    """Open gaps from 👎 votes: the question as stored for the gap, the bot's answer and the
+    sources it was written from, most recently asked first."""
+    found, _total = await curator.open_gaps(limit)
+    voted = sorted(
+        (g for g in found if g.reason == "downvoted"), key=lambda g: g.last_asked_at, reverse=True
+    )
+    return table(
+        "downvoted",
+        ("gap", "question", "bot's answer", "sources", "last asked"),
+        [
+            (
+                g.id,
+                g.question,
+                g.bot_answer or "",
+                "; ".join(f"{s.title} ({s.url})" for s in g.sources),
+                g.last_asked_at.date().isoformat(),
+            )
+            for g in voted
+        ],
+    )
+
+
 async def documents(kb: KnowledgeBase) -> Table:
     """Every document with its status, owner, review date and last change."""
     found = await kb.store.list_documents()

@@ -71,6 +71,7 @@ def add_console_routes(app: web.Application, console: Console) -> None:
     app.router.add_get("/admin/gaps", routes.guarded(routes.gaps))
     app.router.add_get("/admin/documents", routes.guarded(routes.documents))
     app.router.add_get("/admin/usage", routes.guarded(routes.usage))
+    app.router.add_get("/admin/downvoted", routes.guarded(routes.downvoted))
     app.router.add_post("/admin/gaps/{gap_id:[0-9]+}/answer", routes.guarded(routes.answer_gap))
     app.router.add_post("/admin/sign-out", routes.guarded(routes.sign_out))
 
@@ -153,6 +154,10 @@ class _Routes:
     async def usage(self, request: web.Request, session: ConsoleSession) -> web.StreamResponse:
         found = await queries.usage_by_model(self._console.kb.engine, OVERVIEW_DAYS)
         return _table_page(request, session, found, messages.USAGE, messages.USAGE_NOTE)
+
+    async def downvoted(self, request: web.Request, session: ConsoleSession) -> web.StreamResponse:
+        found = await queries.downvoted(self._console.curator, GAP_LIMIT)
+        return _table_page(request, session, found, messages.DOWNVOTED, messages.DOWNVOTED_NOTE)
 
     async def documents(self, request: web.Request, session: ConsoleSession) -> web.StreamResponse:
         found = await queries.documents(self._console.kb)
