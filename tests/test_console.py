@@ -173,6 +173,15 @@ async def test_a_form_without_the_csrf_token_changes_nothing_and_with_it_reaches
         form = {"answer": DOG_ANSWER, "scopes": "", "csrf_token": csrf.group(1)}
         async with session.post(answer_url, data=form) as response:
             assert response.status == 200
+        sign_out = f"{console.bot.url}/admin/sign-out"
+        async with session.post(sign_out, data={}) as response:
+            assert response.status == 403  # no CSRF token: still signed in
+        assert (await _get(session, f"{console.bot.url}/admin"))[0] == 200
+        [cookie] = [c.value for c in session.cookie_jar if c.key == COOKIE]
+        async with session.post(sign_out, data={"csrf_token": csrf.group(1)}) as response:
+            assert response.status == 200
+        async with aiohttp.ClientSession(cookies={COOKIE: cookie}) as replay:
+            assert (await _get(replay, f"{console.bot.url}/admin"))[0] == 401  # gone on the server
     assert await console.open_gaps() == []
     await console.bot.slack.wait_for(
         lambda: any(DOG_ANSWER in m["text"] for m in console.bot.slack.posted("CGENERAL"))
