@@ -5,6 +5,7 @@ the answering core. Handler-only checks are in ``test_teams_handler.py``."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import uuid
@@ -681,3 +682,17 @@ async def test_kb_sources_and_kb_sync_of_an_unknown_source(bot: TeamsBot) -> Non
     assert "`intranet` (web): never synced" in listed
     unknown = await bot.ask(personal_message("kb sync nowhere", user=ADMIN, service_url=url))
     assert unknown["text"] == "There is no source named `nowhere`; `sources` lists them."
+
+
+async def test_kb_console_sends_a_sign_in_link_to_admins_only(
+    settings: Settings, connector: FakeBotConnector
+) -> None:
+    console = dataclasses.replace(settings, public_url="http://localhost:3000")
+    async with running_bot(console, connector) as bot:
+        asked = [
+            personal_message("kb console", service_url=connector.service_url, **user)
+            for user in ({}, {"user": ADMIN})
+        ]
+        refused, link = [(await bot.ask(message))["text"] for message in asked]
+    assert "only knowledge-base admins" in refused and "sign-in" not in refused
+    assert "http://localhost:3000/admin/sign-in?token=" in link

@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.cli import answers, documents, evaluate, messages, serve, sources, tune
+from bot.cli import answers, console, documents, evaluate, messages, serve, sources, tune
 from bot.cli.common import EXIT_FAILED
 from bot.evaluation.corpus import EvalError
 from bot.evaluation.dataset import DatasetError
@@ -63,4 +63,5 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.register(commands)
     tune.register(commands)
     serve.register(commands)
+    console.register(commands)
     return parser

@@ -39,7 +39,7 @@ from knowledge.types import StoredDocument
 
 log = logging.getLogger(__name__)
 
-Action = Literal["add", "remove", "list", "stale", "gaps", "help", "sources", "sync"]
+Action = Literal["add", "remove", "list", "stale", "gaps", "help", "sources", "sync", "console"]
 # The commands that become background jobs when there is a job queue.
 QUEUED: tuple[Action, ...] = ("add", "sync")
 # Slack sends links in command text as <https://x|label> or <https://x> when escaping is on.
@@ -60,8 +60,8 @@ class AdminCommandError(ValueError):
 
 def parse_admin_command(text: str) -> AdminCommand:
     """``add <url> [scope ...]``, ``remove <doc id|link|title>``, ``list``, ``stale``, ``gaps``,
-    ``sources``, ``sync <name>``, ``help`` (or empty). ``gaps`` is the adapters' to answer: it
-    needs their buttons and forms."""
+    ``sources``, ``sync <name>``, ``console``, ``help`` (or empty). ``gaps`` and ``console`` are
+    the adapters' to answer: they need buttons and forms, and a private reply."""
     words = text.split()
     if not words or words[0].lower() == "help":
         return AdminCommand("help")
@@ -72,6 +72,8 @@ def parse_admin_command(text: str) -> AdminCommand:
         return AdminCommand("stale")
     if action == "gaps":
         return AdminCommand("gaps")
+    if action == "console":
+        return AdminCommand("console")
     if action == "sources":
         return AdminCommand("sources")
     if action == "sync":

@@ -22,6 +22,7 @@ def admin_help(prefix: str = "/kb") -> str:
             f"- `{prefix} sync <name>`: sync a source now",
             f"- `{prefix} gaps`: the questions I could not answer, or answered badly, "
             "most asked first, to answer once for everyone",
+            f"- `{prefix} console`: a private one-time link to the admin web console",
             f"- `{prefix} subscribe [scope ...]` in a channel (in Slack also "
             f"`{prefix} subscribe #channel`): announce there each change of a document it may "
             f"see; `{prefix} unsubscribe` stops it",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,6 +21,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
+from bot.console.signin import RedisConsoleSignIn
+from bot.console.web import Console, add_console_routes
 from bot.platforms.admin import KnowledgeAdmin
 from bot.platforms.slack.app import build_slack_app, check_tokens
 from bot.platforms.slack.directory import admin_channel_problem
@@ -30,6 +31,7 @@ from bot.platforms.teams.app import TeamsEndpoint, build_teams_endpoint
 from bot.platforms.teams.gate import handle_activity
 from bot.service import messages
 from bot.service.components import Core
+from bot.service.console_settings import is_loopback
 from bot.service.health import check_readiness, source_details
 from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import CONTENT_TYPE
@@ -56,9 +58,11 @@ def build_web_app(
     slack_signing_secret: str | None = None,
     teams: TeamsEndpoint | None = None,
     core: Core | None = None,
+    console: Console | None = None,
 ) -> web.Application:
     """The aiohttp application: ``/healthz`` always; ``/readyz`` and ``/metrics`` with a core;
-    ``/slack/events`` when Slack is on HTTP; ``/api/messages`` when Teams is given."""
+    ``/slack/events`` when Slack is on HTTP; ``/api/messages`` when Teams is given; the admin
+    console under ``/admin`` when given."""
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app.router.add_get("/healthz", _healthz)
     work = core.work if core is not None else WorkInProgress()
@@ -74,6 +78,8 @@ def build_web_app(
         app.router.add_post(
             TEAMS_MESSAGES_PATH, _refused_when_stopping(work, _teams_handler(teams))
         )
+    if console is not None:
+        add_console_routes(app, console)
     return app
 
 
@@ -135,20 +141,11 @@ def _teams_handler(teams: TeamsEndpoint) -> Handler:
 
 def check_listening_address(settings: Settings, host: str) -> None:
     """Refuse to serve unauthenticated Teams activities on an address others can reach."""
-    if settings.teams_allow_unauthenticated and not _is_loopback(host):
+    if settings.teams_allow_unauthenticated and not is_loopback(host):
         raise SettingsError(
             f"TEAMS_ALLOW_UNAUTHENTICATED is on, so serve must listen on loopback only: "
             f"use --host 127.0.0.1, not --host {host}"
         )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 async def _healthz(_request: web.Request) -> web.Response:
@@ -202,6 +199,7 @@ async def _serve_until(
                 slack_signing_secret=secret.reveal() if secret else None,
                 teams=teams,
                 core=core,
+                console=console_of(settings, core),
             ),
             shutdown_timeout=settings.shutdown_timeout,
         )
@@ -236,6 +234,17 @@ async def _serve_until(
                 log.warning("stopped with %d answers still in flight", core.work.count)
         finally:
             await runner.cleanup()
+
+
+def console_of(settings: Settings, core: Core) -> Console:
+    """The admin console over ``core``; its cookie is Secure unless the public URL is plain
+    http, which the settings allow on loopback only."""
+    return Console(
+        sign_in=RedisConsoleSignIn(core.redis, settings.redis_namespace),
+        kb=core.kb,
+        curator=core.curator,
+        secure_cookie=not (settings.public_url or "").startswith("http://"),
+    )
 
 
 @contextlib.asynccontextmanager

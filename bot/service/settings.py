@@ -17,6 +17,7 @@ from bot.core.coverage import CoverageModel
 from bot.core.language import ENGLISH_ONLY, SearchLanguages
 from bot.platforms.access import AccessFileError, AccessRules
 from bot.platforms.assistant_messages import DEFAULT_SUGGESTED_PROMPTS
+from bot.service.console_settings import public_url
 from bot.service.embedder_settings import embedder_settings
 from bot.service.guard_settings import breaker_settings, rate_limit_settings
 from bot.service.platform_settings import SLACK_API_URL, slack_settings, teams_settings
@@ -113,6 +114,7 @@ class Settings:
     gap_similarity: float = 0.85
     source_interval_minutes: int = 60
     source_credentials: Mapping[str, Secret] = field(default_factory=dict)
+    public_url: str | None = None
 
     @property
     def max_document_bytes(self) -> int:
@@ -269,6 +271,7 @@ class Settings:
             socket_lock_seconds=number("SUPPORTBOT_SOCKET_LOCK_SECONDS", float, 15.0, 3.0),
             **source_settings(get, number),
             question_lease_seconds=number("SUPPORTBOT_QUESTION_LEASE_SECONDS", float, 10.0, 1.0),
+            public_url=public_url(get("SUPPORTBOT_PUBLIC_URL")),
         )
 
 

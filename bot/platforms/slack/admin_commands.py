@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.console.links import ConsoleLinks
 from bot.loop.subscriptions import PgSubscriptions
 from bot.platforms import admin_messages, messages
 from bot.platforms.admin import (
@@ -39,7 +40,9 @@ class SlackAdminCommands:
         curation: SlackCuration,
         max_upload_bytes: int,
         file_hosts: frozenset[str | None],
+        console: ConsoleLinks | None = None,
     ) -> None:
+        self._console = console
         self._admin = admin
         self._directory = directory
         self._curation = curation
@@ -70,6 +73,11 @@ class SlackAdminCommands:
             return
         if parsed.action == "gaps":
             await self._curation.show_gaps(respond)
+            return
+        if parsed.action == "console" and self._console is not None:
+            # Ephemeral: only the admin who asked sees the link.
+            link = await self._console.message_for(command["user_id"])
+            await respond(text=link, response_type="ephemeral", replace_original=False)
             return
         if parsed.action in QUEUED:
             reply_to = slack_reply_to(command.get("response_url", ""), command["user_id"])

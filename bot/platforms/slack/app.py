@@ -16,6 +16,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.console.links import ConsoleLinks
+from bot.console.signin import RedisConsoleSignIn
 from bot.loop.feedback import PgFeedbackStore
 from bot.platforms.admin import KnowledgeAdmin
 from bot.platforms.slack.assistant import SlackAssistantThreads
@@ -148,6 +150,9 @@ def build_slack_app(settings: Settings, core: Core) -> AsyncApp:
             access=settings.access.slack,
             file_hosts=frozenset(
                 {"files.slack.com", urlsplit(settings.slack_api_url).hostname or ""}
+            ),
+            console=ConsoleLinks(
+                RedisConsoleSignIn(core.redis, settings.redis_namespace), settings.public_url
             ),
         ),
         assistant=SlackAssistantThreads(markers, settings.slack_suggested_prompts),

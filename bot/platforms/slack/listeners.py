@@ -20,6 +20,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.console.links import ConsoleLinks
 from bot.core.answering import AnswerService
 from bot.loop.curation import Curator
 from bot.loop.feedback import PgFeedbackStore
@@ -71,6 +72,7 @@ class SlackOptions:
     streaming: bool = False
     # The access file's Slack section: how the bot answers in each channel.
     access: PlatformAccess = field(default_factory=PlatformAccess)
+    console: ConsoleLinks | None = None
 
 
 class SlackListeners:
@@ -107,6 +109,7 @@ class SlackListeners:
             curation=curation,
             max_upload_bytes=options.max_upload_bytes,
             file_hosts=options.file_hosts,
+            console=options.console,
         )
         self._buttons = SlackAnswerButtons(
             feedback=feedback,

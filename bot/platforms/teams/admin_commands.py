@@ -7,6 +7,7 @@ from typing import Any
 
 from botbuilder.core import TurnContext
 
+from bot.console.links import ConsoleLinks
 from bot.loop.curation import Curator
 from bot.loop.subscriptions import PgSubscriptions
 from bot.platforms import admin_messages, messages
@@ -44,7 +45,9 @@ class TeamsAdminCommands:
         curator: Curator,
         admins: frozenset[str],
         max_upload_bytes: int,
+        console: ConsoleLinks | None = None,
     ) -> None:
+        self._console = console
         self._admin = admin
         self._curator = curator
         self._admins = admins
@@ -84,6 +87,10 @@ class TeamsAdminCommands:
             return
         if parsed.action == "gaps":
             await self._show_gaps(context)
+            return
+        if parsed.action == "console" and self._console is not None:
+            # Admin commands run in a personal chat only (above): the link stays private.
+            await send_text(context, await self._console.message_for(user_id(context.activity)))
             return
         if parsed.action in QUEUED:
             reply = await self._admin.queue(parsed, teams_reply_to(context.activity))

@@ -20,6 +20,8 @@ from botbuilder.integration.aiohttp import (
 )
 from botframework.connector.auth import BotFrameworkAuthentication
 
+from bot.console.links import ConsoleLinks
+from bot.console.signin import RedisConsoleSignIn
 from bot.loop.feedback import PgFeedbackStore
 from bot.platforms import messages
 from bot.platforms.admin import KnowledgeAdmin
@@ -94,6 +96,9 @@ def build_teams_endpoint(
             max_upload_bytes=settings.max_document_bytes,
             reply_within_seconds=settings.teams_reply_within_seconds,
             streaming=settings.chat_model is not None,
+            console=ConsoleLinks(
+                RedisConsoleSignIn(core.redis, settings.redis_namespace), settings.public_url
+            ),
         ),
     )
     core.questions.register("teams", bot.resumer(adapter))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ConversationReference
 
+from bot.console.links import ConsoleLinks
 from bot.core.answering import AnswerService
 from bot.core.types import Answer, Question
 from bot.loop.curation import Curator
@@ -71,6 +72,7 @@ class TeamsOptions:
     reply_within_seconds: float = 10.0
     # Personal chats stream answers as they are written when a model writes them.
     streaming: bool = False
+    console: ConsoleLinks | None = None
 
 
 class TeamsBot:
@@ -105,6 +107,7 @@ class TeamsBot:
             curator=curator,
             admins=options.admins,
             max_upload_bytes=options.max_upload_bytes,
+            console=options.console,
         )
         self._card_actions = TeamsCardActions(
             feedback=feedback,

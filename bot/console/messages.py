@@ -1,0 +1,48 @@
+"""The console's sentences, in one place."""
+
+from __future__ import annotations
+
+TITLE = "Supportbot console"
+NOT_SIGNED_IN = (
+    "You are not signed in. Ask the bot for a link: /kb console in Slack, kb console in Teams."
+)
+LINK_REFUSED = (
+    "This sign-in link is not valid: it was used already, it expired (links last 10 minutes) "
+    "or it was mistyped. Ask the bot for a new one."
+)
+CSRF_REFUSED = "This form has expired or did not come from the console. Reload the page and retry."
+SIGNED_OUT = "You are signed out."
+OPEN_IN_BROWSER = "Open this sign-in link in your browser."
+EMPTY_ANSWER = "Write an answer before sending it."
+NO_PUBLIC_URL = (
+    "The console needs SUPPORTBOT_PUBLIC_URL (the address people reach this server at) "
+    "to make sign-in links."
+)
+NOT_AN_ADMIN = "Only admins (SLACK_ADMINS, TEAMS_ADMINS) get console links."
+OVERVIEW = "Overview: questions per day"
+OVERVIEW_NOTE = (
+    "Answered, declined (not covered by the documents), failed (model unavailable, limits, "
+    "bad input) and cached answers per day; votes by the day they were given; model cost; "
+    "median time to answer."
+)
+GAPS = "Unanswered questions"
+GAPS_NOTE = (
+    "Questions the bot declined or that got 👎. Answering one stores the answer as a document "
+    "and tells the askers, as answering it in chat does."
+)
+DOCUMENTS = "Documents"
+USAGE = "Usage by model"
+DOWNVOTED = "Answers that got 👎"
+DOWNVOTED_NOTE = (
+    "Open gaps from 👎 votes, with the answer given and its sources; answer them under Gaps."
+)
+USAGE_NOTE = "The last 30 days: answers, tokens and estimated cost per chat model."
+CONSOLE_UNAVAILABLE = "The console cannot make a sign-in link right now (Redis is unreachable)."
+
+
+def console_link(link: str) -> str:
+    """The private message with a sign-in link."""
+    return (
+        f"Your admin console link: {link}\n"
+        "It signs you in once and expires in 10 minutes. Do not forward it."
+    )
