@@ -82,8 +82,8 @@ class SlackDurableEvents:
 @dataclass(frozen=True)
 class EarlierAnswer:
     """What a replica that died left of its answer: ``complete`` when the whole answer is
-    there (its buttons carry the question's ts); ``cut`` the bot's messages after the question
-    that never got their buttons: a stream cut off mid-answer."""
+    there (its buttons carry the question's ts); ``cut`` the bot's first message after the
+    question when it never got its buttons: a stream cut off mid-answer."""
 
     complete: bool
     cut: tuple[str, ...] = ()
@@ -107,9 +107,14 @@ async def earlier_answer(
     bots = [m for m in response.get("messages") or [] if m.get("bot_id")]
     if any(question_ts in json.dumps(m.get("blocks") or []) for m in bots):
         return EarlierAnswer(complete=True)
-    cut = tuple(
-        m["ts"] for m in bots if not m.get("blocks") and float(m["ts"]) > float(question_ts)
+    if thread is None:  # a stream is always a thread reply; top level holds other messages
+        return EarlierAnswer(complete=False)
+    # The replica that died streamed right after the question: its cut stream is the bot's
+    # first message since, if that has no buttons. Nothing later is touched.
+    after = sorted(
+        (m for m in bots if float(m["ts"]) > float(question_ts)), key=lambda m: float(m["ts"])
     )
+    cut = (after[0]["ts"],) if after and not after[0].get("blocks") else ()
     return EarlierAnswer(complete=False, cut=cut)
 
 
