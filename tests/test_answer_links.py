@@ -17,7 +17,7 @@ from bot.platforms.slack.mrkdwn import to_mrkdwn
 from bot.platforms.teams.markdown import to_card_blocks
 from tests.fake_openai import fake_openai
 from tests.fake_slack import BOT_USER_ID, fake_slack, mention
-from tests.fake_teams import FakeBotConnector, personal_message
+from tests.fake_teams import FakeBotConnector, group_chat_mention
 from tests.test_slack import _settings as slack_settings
 from tests.test_slack import running_bot as running_slack_bot
 from tests.test_teams import _environment as teams_settings
@@ -129,7 +129,10 @@ async def test_teams_cards_show_a_foreign_link_as_text(
             database_url, redis_url, access_file, OPENAI_BASE_URL=llm.base_url
         )
         async with running_teams_bot(settings, connector) as bot:
-            question = personal_message("How much annual leave?", service_url=connector.service_url)
+            # In a group chat the answer is a card (personal chats stream it as text).
+            question = group_chat_mention(
+                "How much annual leave?", service_url=connector.service_url
+            )
             reply = await bot.ask(question)
     text = card_text(reply)
     assert "[the leave tool](https://hb.test/tool)" in text

@@ -180,6 +180,7 @@ def test_the_commands_are_the_kb_commands_in_personal_chats_and_an_example_quest
         "kb stale",
         "kb sources",
         "kb sync",
+        "kb console",
         "kb gaps",
         "kb help",
     }
