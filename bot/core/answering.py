@@ -138,7 +138,11 @@ class AnswerService:
             len(answer.citations), answer.latency_ms,
         )  # fmt: skip
         await self._log.record(
-            answer, question_hash=hashed, asker=question.asker, corpus_version=version
+            answer,
+            question_hash=hashed,
+            asker=question.asker,
+            corpus_version=version,
+            platform=question.platform,
         )
         if self._observer is not None:
             await self._observer.observe(dataclasses.replace(question, scopes=scopes), answer)
