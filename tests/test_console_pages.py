@@ -11,11 +11,9 @@ import dataclasses
 import io
 import json
 import re
-from collections.abc import AsyncIterator
 from datetime import date
 
 import aiohttp
-import pytest
 from sqlalchemy import text
 
 from bot.console.web import COOKIE, GAPS_PER_PAGE
@@ -26,21 +24,13 @@ from tests.documents import policy
 from tests.fake_slack import BOT_USER_ID, fake_slack, mention
 from tests.loopback import serve
 from tests.outage import redis_outage
-from tests.test_console import Console, _get, running_console
+from tests.test_console import Console, _get, console, running_console
 from tests.test_slack import _settings
+
+__all__ = ["console"]  # the fixture the tests below use
 
 LEAVE = "How many days of annual leave do I get?"
 DOG = "Can I bring my dog to the office?"
-
-
-@pytest.fixture
-async def console(database_url: str, redis_url: str) -> AsyncIterator[Console]:
-    async with fake_slack() as slack:
-        settings = _settings(
-            slack, database_url, redis_url, SUPPORTBOT_PUBLIC_URL="http://127.0.0.1:1"
-        )
-        async with running_console(settings, slack) as running:
-            yield running
 
 
 async def _rows(session: aiohttp.ClientSession, url: str) -> list[dict[str, str]]:
