@@ -79,6 +79,8 @@ async def test_documents_show_how_often_they_are_cited_and_which_never_are(
         assert [r["title"] for r in only_never] == ["Parking"]
         status, page = await _get(session, base)
         assert status == 200 and "?cited=never" in page and "Show only documents never" in page
+        _, page = await _get(session, base + "?cited=never")
+        assert "?cited=never&amp;format=csv&amp;table=documents" in page  # the filtered CSV
 
 
 async def test_sources_show_how_their_last_sync_went(console: Console) -> None:

@@ -42,9 +42,9 @@ OVERVIEW_CHARTS = (
     ),
     Chart(
         "votes",
-        "👍 and 👎 per day",
+        "Votes per day",
         "bar",
-        (Series("👍", "👍", "#2a9d8f"), Series("👎", "👎", "#e76f51")),
+        (Series("👍 helpful", "👍", "#2a9d8f"), Series("👎 not helpful", "👎", "#e76f51")),
     ),
     Chart(
         "latency",

@@ -23,7 +23,7 @@ OVERVIEW = "Overview: questions per day"
 OVERVIEW_NOTE = (
     "Answered, declined (not covered by the documents), failed (model unavailable, limits, "
     "bad input) and cached answers per day; votes by the day they were given; model cost; "
-    "median time to answer."
+    "median and 95th percentile time to answer. The table under the charts has the same figures."
 )
 GAPS = "Unanswered questions"
 GAPS_NOTE = (

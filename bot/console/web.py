@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import redis
 from aiohttp import web
@@ -259,4 +260,10 @@ def _tables_page(
         filters=filters,
         session=session,
         captions=messages.TABLE_CAPTIONS,
+        downloads={t.name: _csv_query(request, t.name) for t in tables},
     )
+
+
+def _csv_query(request: web.Request, name: str) -> str:
+    """The page's own query (its filter) asking for table ``name`` as CSV."""
+    return "?" + urlencode({**request.query, "format": "csv", "table": name})
