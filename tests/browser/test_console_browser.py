@@ -1,8 +1,9 @@
 """The admin console in a real browser: headless Chromium (the Debian package, never a
 downloaded browser) driven by Playwright. It signs in with a link, reads every page on a laptop
 and on a phone, keeps a screenshot of each in ``build/console-screenshots/``, checks the charts
-drew under the console's Content-Security-Policy, and answers a gap from the web form, which
-must reach the asker's fake Slack thread.
+drew under the console's Content-Security-Policy, sees a form without its CSRF token and a
+reused or non-admin's link refused with nothing changed, and answers a gap from the web form,
+which must reach the asker's fake Slack thread.
 
 Skipped when Playwright or Chromium is missing: ``make browser-test`` installs Playwright into
 the virtualenv and runs this (``apt-get install chromium`` first)."""
@@ -117,9 +118,32 @@ async def test_an_admin_reads_every_page_and_answers_a_gap_from_a_browser(
 
     context = await browser.new_context(**VIEWPORTS["laptop"])
     page = await context.new_page()
-    await page.goto(await console.link())
+    link = await console.link()
+    await page.goto(link)
     await page.goto(f"{console.bot.url}/admin/gaps")
     gap = page.locator("section.gap", has_text="bring my dog")
+
+    # A form whose CSRF token was taken out is refused, and the gap stays open.
+    await gap.locator("textarea[name=answer]").fill(DOG_ANSWER)
+    await gap.locator("input[name=csrf_token]").evaluate("input => input.remove()")
+    await gap.get_by_role("button", name="Answer and tell the askers").click()
+    await page.wait_for_load_state()
+    assert "did not come from the console" in await page.locator("main").inner_text()
+    await page.screenshot(path=str(SCREENSHOTS / "csrf-refused-laptop.png"))
+    assert len(await console.open_gaps()) == 2
+
+    # The link already used, and one for someone who is not an admin, open nothing.
+    stranger = await browser.new_context(**VIEWPORTS["phone"])
+    other = await stranger.new_page()
+    for refused in (link, await console.sign_in.issue_link("UALICE", console.bot.url)):
+        response = await other.goto(refused)
+        assert response is not None and response.status == 403
+    await other.screenshot(path=str(SCREENSHOTS / "link-refused-phone.png"))
+    response = await other.goto(f"{console.bot.url}/admin/gaps")
+    assert response is not None and response.status == 401
+    await stranger.close()
+
+    await page.goto(f"{console.bot.url}/admin/gaps")
     await gap.locator("textarea[name=answer]").fill(DOG_ANSWER)
     await gap.get_by_role("button", name="Answer and tell the askers").click()
     await page.wait_for_load_state()
