@@ -23,7 +23,7 @@ from knowledge.chunking import chunk_document
 from tests.documents import policy
 from tests.fake_slack import BOT_USER_ID, fake_slack, mention
 from tests.loopback import serve
-from tests.outage import redis_outage
+from tests.outage import postgres_outage, redis_outage
 from tests.test_console import Console, _get, console, running_console
 from tests.test_slack import _settings
 
@@ -238,3 +238,25 @@ async def test_redis_down_is_a_one_line_503_naming_redis(database_url: str, redi
                     assert status == 503, page
                     assert "Redis (REDIS_URL)" in page and "Traceback" not in page
                 await proxy.restore()
+
+
+async def test_postgres_down_is_a_one_line_503_naming_postgres(
+    database_url: str, postgres_server_url: str, redis_url: str
+) -> None:
+    async with (
+        fake_slack() as slack,
+        postgres_outage(postgres_server_url, database_url) as (database, through_proxy),
+    ):
+        settings = _settings(
+            slack, through_proxy, redis_url, SUPPORTBOT_PUBLIC_URL="http://127.0.0.1:1"
+        )
+        async with running_console(settings, slack) as console:
+            session = await console.signed_in()
+            async with session:
+                await database.cut()
+                for path in ("/admin", "/admin/gaps", "/admin/documents", "/admin/usage"):
+                    status, page = await _get(session, console.bot.url + path)
+                    assert status == 503, page
+                    assert "Postgres (DATABASE_URL)" in page and "Traceback" not in page
+                await database.restore()
+                assert (await _get(session, f"{console.bot.url}/admin"))[0] == 200
