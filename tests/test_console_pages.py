@@ -16,6 +16,9 @@ from datetime import date
 import aiohttp
 from sqlalchemy import text
 
+from bot.console.charts import chart_data
+from bot.console.queries import OVERVIEW_COLUMNS
+from bot.console.tables import table
 from bot.console.web import COOKIE, GAPS_PER_PAGE
 from bot.core.writers import OFFLINE_MODEL
 from bot.service.server import build_web_app, console_of
@@ -260,3 +263,20 @@ async def test_postgres_down_is_a_one_line_503_naming_postgres(
                     assert "Postgres (DATABASE_URL)" in page and "Traceback" not in page
                 await database.restore()
                 assert (await _get(session, f"{console.bot.url}/admin"))[0] == 200
+
+
+def test_charts_keep_every_day_on_their_axis() -> None:
+    columns = OVERVIEW_COLUMNS
+    rows = [
+        ("2026-03-04", 1, 0, 0, 2, 0, 1, 0.5, 30, 90),
+        ("2026-03-01", 4, 1, 0, 0, 2, 0, 0.25, 20, 40),
+    ]
+    charts = {c["id"]: c for c in chart_data(table("overview", columns, rows))}
+    days = ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
+    assert all(c["labels"] == days for c in charts.values())
+    answered, _declined, _failed, cached = charts["questions"]["series"]
+    assert answered["data"] == [4, 0, 0, 1] and cached["data"] == [0, 0, 0, 2]
+    median, p95 = charts["latency"]["series"]
+    assert median["data"] == [20, None, None, 30] and p95["data"] == [40, None, None, 90]
+    assert charts["cost"]["series"][0]["data"] == [0.25, 0, 0, 0.5]
+    assert chart_data(table("overview", columns, []))[0]["labels"] == []

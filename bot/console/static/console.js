@@ -14,7 +14,7 @@
         datasets: spec.series.map(function (s) {
           return {
             label: s.label, data: s.data, backgroundColor: s.colour, borderColor: s.colour,
-            stack: s.stacked ? "all" : undefined, spanGaps: true, tension: 0.2
+            stack: s.stacked ? "all" : undefined, spanGaps: false, tension: 0.2
           };
         })
       },
