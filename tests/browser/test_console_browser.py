@@ -86,6 +86,21 @@ async def test_an_admin_reads_every_page_and_answers_a_gap_from_a_browser(
                 """
             )
         )
+        # Two weeks of earlier answers, so the charts have days to show.
+        await connection.execute(
+            text(
+                """
+                INSERT INTO answers (id, created_at, outcome, grounded, cached, model,
+                    latency_ms, cost_usd, question_hash, platform)
+                SELECT 'past' || n, now() - make_interval(days => 1 + n % 14),
+                    (ARRAY['answered', 'answered', 'answered', 'not_covered', 'unavailable'])
+                        [1 + n % 5],
+                    n % 5 < 3, n % 5 < 3 AND n % 7 = 0, 'gpt-4o-mini', 400 + (n * 37) % 2500, 0.002,
+                    md5(n::text), (ARRAY['slack', 'teams'])[1 + n % 2]
+                FROM generate_series(1, 160) AS n
+                """
+            )
+        )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     problems: list[str] = []  # script errors and CSP violations, on any page
