@@ -204,6 +204,29 @@ async def test_the_gap_queue_pages_past_a_hundred_and_shows_the_wordings_it_grou
         assert len(exported) == GAPS_PER_PAGE + extra
 
 
+async def test_the_gap_queue_shows_one_reason_at_a_time(console: Console) -> None:
+    await console.bot.answer_to(mention(f"<@{BOT_USER_ID}> {DOG}"))  # declined
+    async with console.bot.core.kb.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO gaps (question, reason, scopes, bot_answer) "
+                "VALUES ('Why is the sky blue?', 'downvoted', '{public}', 'It is green.')"
+            )
+        )
+    base = f"{console.bot.url}/admin/gaps"
+    session = await console.signed_in()
+    async with session:
+        _, everything = await _get(session, base)
+        assert "sky blue" in everything and "bring my dog" in everything
+        _, voted = await _get(session, base + "?reason=downvoted")
+        assert "sky blue" in voted and "bring my dog" not in voted
+        assert "?format=csv&amp;reason=downvoted" in voted
+        [row] = await _rows(session, base + "?format=csv&reason=downvoted")
+        assert row["question"] == "Why is the sky blue?"
+        _, unknown = await _get(session, base + "?reason=nonsense")  # shows everything
+        assert "sky blue" in unknown and "bring my dog" in unknown
+
+
 async def test_a_session_ends_when_its_admin_is_no_longer_in_the_admin_lists(
     console: Console,
 ) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bot.console.tables import Table, table
 from bot.loop.curation import Curator
-from bot.loop.gap_types import Gap
+from bot.loop.gap_types import Gap, Reason
 
 # How many of a gap's askers' wordings the gaps page lists.
 WORDINGS_SHOWN = 5
@@ -25,23 +25,30 @@ class GapPage:
     page: int
     pages: int
     total: int
+    reason: Reason | None = None
 
 
-async def gap_page(curator: Curator, page: int, per_page: int) -> GapPage:
-    """Page ``page`` (from 1) of the open gaps; past the last page, the last page."""
+async def gap_page(
+    curator: Curator, page: int, per_page: int, reason: Reason | None = None
+) -> GapPage:
+    """Page ``page`` (from 1) of the open gaps, of ``reason`` only when given; past the last
+    page, the last page."""
     page = max(1, page)
-    found, total = await curator.open_gaps(per_page, offset=(page - 1) * per_page)
+    found, total = await curator.open_gaps(per_page, offset=(page - 1) * per_page, reason=reason)
     pages = max(1, -(-total // per_page))
     if page > pages:
         page = pages
-        found, total = await curator.open_gaps(per_page, offset=(page - 1) * per_page)
+        found, total = await curator.open_gaps(
+            per_page, offset=(page - 1) * per_page, reason=reason
+        )
     wordings = await curator.wordings([g.id for g in found], WORDINGS_SHOWN)
-    return GapPage(tuple(found), wordings, page, pages, total)
+    return GapPage(tuple(found), wordings, page, pages, total, reason)
 
 
-async def gaps(curator: Curator, limit: int) -> Table:
-    """The open gaps, as the gap queue stores them, most asked first."""
-    found, _total = await curator.open_gaps(limit)
+async def gaps(curator: Curator, limit: int, reason: Reason | None = None) -> Table:
+    """The open gaps (of ``reason`` only, when given), as the gap queue stores them, most
+    asked first."""
+    found, _total = await curator.open_gaps(limit, reason=reason)
     return table(
         "gaps",
         ("id", "question", "reason", "times asked", "last asked", "scopes"),

@@ -30,6 +30,12 @@ GAPS_NOTE = (
     "Questions the bot declined or that got 👎. Answering one stores the answer as a document "
     "and tells the askers, as answering it in chat does."
 )
+# The gaps page's filters: each gap's reason, as admins read it.
+GAP_REASONS = {
+    "declined": "Declined",
+    "downvoted": "Got 👎",
+    "improve": "Asked to improve",
+}
 DOCUMENTS = "Documents"
 DOCUMENTS_NOTE = (
     "Each document with how many answers cited it in the last 30 days and when one last did; "

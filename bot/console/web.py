@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import get_args
 from urllib.parse import urlencode
 
 import redis
@@ -22,6 +23,7 @@ from bot.console.signin import SESSION_SECONDS, SIGN_IN_PATH, ConsoleSession, Re
 from bot.console.tables import Table
 from bot.core.knowledge_base import KnowledgeBase
 from bot.loop.curation import AdminAnswer, Curator
+from bot.loop.gap_types import Reason
 from bot.platforms.admin import AdminCommandError, parse_scopes
 from knowledge.database import CONNECTION_ERRORS
 from knowledge.errors import KnowledgeError
@@ -194,16 +196,20 @@ class _Routes:
         return _tables_page(request, session, [found], messages.SOURCES, messages.SOURCES_NOTE)
 
     async def gaps(self, request: web.Request, session: ConsoleSession) -> web.StreamResponse:
+        asked = request.query.get("reason")
+        reason = next((r for r in get_args(Reason) if r == asked), None)
         if request.query.get("format") == "csv":
-            return csv_download(await gap_queries.gaps(self._console.curator, EXPORT_LIMIT))
+            found = await gap_queries.gaps(self._console.curator, EXPORT_LIMIT, reason)
+            return csv_download(found)
         page_asked = request.query.get("page", "1")
         number = int(page_asked) if page_asked.isdigit() else 1
-        found = await gap_queries.gap_page(self._console.curator, number, GAPS_PER_PAGE)
+        page = await gap_queries.gap_page(self._console.curator, number, GAPS_PER_PAGE, reason)
         return render(
             "gaps.html",
             heading=messages.GAPS,
             note=messages.GAPS_NOTE,
-            found=found,
+            found=page,
+            reasons=messages.GAP_REASONS,
             session=session,
         )
 
