@@ -178,9 +178,10 @@ class AnswerService:
         standalone, rewrite_usage = await self._writer.standalone(
             dataclasses.replace(question, text=text)
         )
-        version = await self._store.corpus_version()
+        corpus = await self._store.corpus_state()
+        version = corpus.version
         key = cache_key(
-            standalone, scopes, version, self._options.prompt_version, self._writer.model
+            standalone, scopes, corpus, self._options.prompt_version, self._writer.model
         )
         cached = await self._cache.get(key)
         self._metrics.cache_lookups.labels("miss" if cached is None else "hit").inc()
