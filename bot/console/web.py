@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 COOKIE = "supportbot_console"
 OVERVIEW_DAYS = 30
 GAPS_PER_PAGE = 100
-# The CSV of the gap queue and of 👎 answers: every open gap, up to this many.
+# The CSV of the gap queue and of 👎 answers: every open gap, up to this many (their pages
+# show the first GAPS_PER_PAGE).
 EXPORT_LIMIT = 10_000
 # Chat apps fetch links to preview them; such a fetch must not use up the one-time link.
 LINK_PREVIEWERS = (
@@ -177,7 +178,8 @@ class _Routes:
         )
 
     async def downvoted(self, request: web.Request, session: ConsoleSession) -> web.StreamResponse:
-        found = await gap_queries.downvoted(self._console.curator, EXPORT_LIMIT)
+        limit = EXPORT_LIMIT if request.query.get("format") == "csv" else GAPS_PER_PAGE
+        found = await gap_queries.downvoted(self._console.curator, limit)
         return _tables_page(request, session, [found], messages.DOWNVOTED, messages.DOWNVOTED_NOTE)
 
     async def documents(self, request: web.Request, session: ConsoleSession) -> web.StreamResponse:
