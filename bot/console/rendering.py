@@ -4,8 +4,11 @@ with the same security headers."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
@@ -13,6 +16,8 @@ from aiohttp import web
 from bot.console import messages
 from bot.console.signin import ConsoleSession
 from bot.console.tables import Table
+
+log = logging.getLogger(__name__)
 
 # Scripts only from this server (Chart.js and console.js, no inline script); charts draw on
 # canvases, so nothing else needs allowing.
@@ -70,3 +75,45 @@ def static_file(name: str) -> web.Response:
     body = resources.files("bot.console").joinpath("static", *name.split("/")).read_bytes()
     headers = {**HEADERS, "Cache-Control": _STATIC_CACHE}
     return web.Response(body=body, content_type=content_type, charset="utf-8", headers=headers)
+
+
+def unavailable(message: str, error: BaseException) -> web.Response:
+    """The one-line 503 page naming the service that cannot be reached."""
+    log.warning("console page unavailable: %s", type(error).__name__)
+    return notice(503, message)
+
+
+def tables_page(
+    request: web.Request,
+    session: ConsoleSession,
+    tables: Sequence[Table],
+    heading: str,
+    note: str,
+    *,
+    charts: Sequence[object] = (),
+    filters: Sequence[tuple[str, str]] = (),
+) -> web.StreamResponse:
+    """A page of ``tables`` (each with its CSV link), or with ``?format=csv`` the table named
+    by ``?table=`` (the first by default) as CSV."""
+    if request.query.get("format") == "csv":
+        wanted = request.query.get("table", tables[0].name)
+        chosen = next((t for t in tables if t.name == wanted), None)
+        if chosen is None:
+            raise web.HTTPNotFound()
+        return csv_download(chosen)
+    return render(
+        "table.html",
+        heading=heading,
+        note=note,
+        tables=tables,
+        charts=charts,
+        filters=filters,
+        session=session,
+        captions=messages.TABLE_CAPTIONS,
+        downloads={t.name: _csv_query(request, t.name) for t in tables},
+    )
+
+
+def _csv_query(request: web.Request, name: str) -> str:
+    # The page's own query (its filter), asking for one of its tables as CSV.
+    return "?" + urlencode({**request.query, "format": "csv", "table": name})

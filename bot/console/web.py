@@ -8,19 +8,25 @@ Postgres cannot be reached, a page says which, with a 503.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import get_args
-from urllib.parse import urlencode
 
 import redis
 from aiohttp import web
 
 from bot.console import corpus, gap_queries, messages, queries
 from bot.console.charts import chart_data
-from bot.console.rendering import HEADERS, csv_download, notice, render, static_file
+from bot.console.rendering import (
+    HEADERS,
+    csv_download,
+    notice,
+    render,
+    static_file,
+    tables_page,
+    unavailable,
+)
 from bot.console.signin import SESSION_SECONDS, SIGN_IN_PATH, ConsoleSession, RedisConsoleSignIn
-from bot.console.tables import Table
 from bot.core.knowledge_base import KnowledgeBase
 from bot.loop.curation import AdminAnswer, Curator
 from bot.loop.gap_types import Reason
@@ -99,7 +105,7 @@ class _Routes:
             try:
                 session = await self._session(request)
             except (redis.RedisError, OSError) as e:
-                return _unavailable(messages.REDIS_DOWN, e)
+                return unavailable(messages.REDIS_DOWN, e)
             if session is None:
                 return notice(401, messages.NOT_SIGNED_IN)
             try:
@@ -110,9 +116,9 @@ class _Routes:
                         return notice(403, messages.CSRF_REFUSED, session)
                 return await page(request, session)
             except redis.RedisError as e:
-                return _unavailable(messages.REDIS_DOWN, e)
+                return unavailable(messages.REDIS_DOWN, e)
             except _DATABASE_ERRORS as e:
-                return _unavailable(messages.DATABASE_DOWN, e)
+                return unavailable(messages.DATABASE_DOWN, e)
 
         return handle
 
@@ -136,7 +142,7 @@ class _Routes:
                 return notice(403, messages.LINK_REFUSED)
             session_id = await self._console.sign_in.open_session(admin)
         except (redis.RedisError, OSError) as e:
-            return _unavailable(messages.REDIS_DOWN, e)
+            return unavailable(messages.REDIS_DOWN, e)
         response = web.Response(status=303, headers={**HEADERS, "Location": "/admin"})
         response.set_cookie(
             COOKIE,
@@ -160,7 +166,7 @@ class _Routes:
 
     async def overview(self, request: web.Request, session: ConsoleSession) -> web.StreamResponse:
         found = await queries.overview(self._console.kb.engine, OVERVIEW_DAYS)
-        return _tables_page(
+        return tables_page(
             request,
             session,
             [found],
@@ -173,14 +179,14 @@ class _Routes:
         engine = self._console.kb.engine
         by_model = await queries.usage_by_model(engine, OVERVIEW_DAYS)
         by_platform = await queries.usage_by_platform(engine, OVERVIEW_DAYS)
-        return _tables_page(
+        return tables_page(
             request, session, [by_model, by_platform], messages.USAGE, messages.USAGE_NOTE
         )
 
     async def downvoted(self, request: web.Request, session: ConsoleSession) -> web.StreamResponse:
         limit = EXPORT_LIMIT if request.query.get("format") == "csv" else GAPS_PER_PAGE
         found = await gap_queries.downvoted(self._console.curator, limit)
-        return _tables_page(request, session, [found], messages.DOWNVOTED, messages.DOWNVOTED_NOTE)
+        return tables_page(request, session, [found], messages.DOWNVOTED, messages.DOWNVOTED_NOTE)
 
     async def documents(self, request: web.Request, session: ConsoleSession) -> web.StreamResponse:
         never = request.query.get("cited") == "never"
@@ -191,11 +197,11 @@ class _Routes:
             if never
             else (messages.NEVER_CITED, "/admin/documents?cited=never")
         )
-        return _tables_page(request, session, [found], messages.DOCUMENTS, note, filters=[filters])
+        return tables_page(request, session, [found], messages.DOCUMENTS, note, filters=[filters])
 
     async def sources(self, request: web.Request, session: ConsoleSession) -> web.StreamResponse:
         found = await corpus.sources(self._console.sources)
-        return _tables_page(request, session, [found], messages.SOURCES, messages.SOURCES_NOTE)
+        return tables_page(request, session, [found], messages.SOURCES, messages.SOURCES_NOTE)
 
     async def gaps(self, request: web.Request, session: ConsoleSession) -> web.StreamResponse:
         asked = request.query.get("reason")
@@ -234,44 +240,3 @@ class _Routes:
             session=session,
             back="/admin/gaps",
         )
-
-
-def _unavailable(message: str, error: BaseException) -> web.Response:
-    log.warning("console page unavailable: %s", type(error).__name__)
-    return notice(503, message)
-
-
-def _tables_page(
-    request: web.Request,
-    session: ConsoleSession,
-    tables: Sequence[Table],
-    heading: str,
-    note: str,
-    *,
-    charts: Sequence[object] = (),
-    filters: Sequence[tuple[str, str]] = (),
-) -> web.StreamResponse:
-    """A page of ``tables`` (each with its CSV link), or with ``?format=csv`` the table named
-    by ``?table=`` (the first by default) as CSV."""
-    if request.query.get("format") == "csv":
-        wanted = request.query.get("table", tables[0].name)
-        chosen = next((t for t in tables if t.name == wanted), None)
-        if chosen is None:
-            raise web.HTTPNotFound()
-        return csv_download(chosen)
-    return render(
-        "table.html",
-        heading=heading,
-        note=note,
-        tables=tables,
-        charts=charts,
-        filters=filters,
-        session=session,
-        captions=messages.TABLE_CAPTIONS,
-        downloads={t.name: _csv_query(request, t.name) for t in tables},
-    )
-
-
-def _csv_query(request: web.Request, name: str) -> str:
-    """The page's own query (its filter) asking for table ``name`` as CSV."""
-    return "?" + urlencode({**request.query, "format": "csv", "table": name})
