@@ -192,3 +192,22 @@ async def test_a_mention_the_model_echoes_is_streamed_as_text(bot: Bot, model: F
     reply = await streamed(bot, message("How many days of annual leave do I get?"))
     assert "<!channel>" not in reply["text"] and "<@UBOSS>" not in reply["text"]
     assert "<\u200b!channel>" in reply["text"] and "25 days [1]." in reply["text"]
+
+
+async def test_a_link_off_the_sources_is_never_streamed(bot: Bot, model: FakeOpenAI) -> None:
+    model.default = lambda _body: (
+        "Everyone gets 25 days [1]. Book them [in the portal](https://evil.example/book) "
+        "or at https://evil.example/leave today [1]."
+    )
+    await bot.event(message("How many days of annual leave do I get?"))
+    await bot.slack.wait_for(lambda: bool(bot.slack.calls_to("chat.update")), timeout=20)
+    streamed = [
+        str(call.args.get("markdown_text") or "")
+        for method in ("chat.startStream", "chat.appendStream", "chat.stopStream")
+        for call in bot.slack.calls_to(method)
+    ]
+    assert "".join(streamed).startswith("Everyone gets 25 days [1]. Book them in the portal")
+    assert not any("evil.example" in text for text in streamed)
+    # The checked answer took the streamed text's place: the link's target as text, no link.
+    [reply] = [m for m in bot.slack.history["DALICE"] if "streaming" in m]
+    assert "<https://evil.example" not in reply["text"] + json.dumps(reply["blocks"])
