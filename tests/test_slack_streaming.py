@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.platforms.slack.blocks import ACTION_ASK_HUMAN
-from bot.platforms.slack.stream_blocks import ACTION_FEEDBACK
+from bot.platforms.slack.feedback_blocks import ACTION_FEEDBACK
 from tests.fake_openai import FakeOpenAI, fake_openai, leave_answers
 from tests.fake_openai_stream import STALL
 from tests.fake_slack import (
