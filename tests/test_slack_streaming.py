@@ -5,6 +5,7 @@ Signed events to the real server, the fake Slack Web API, a model streaming serv
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -211,3 +212,19 @@ async def test_a_link_off_the_sources_is_never_streamed(bot: Bot, model: FakeOpe
     # The checked answer took the streamed text's place: the link's target as text, no link.
     [reply] = [m for m in bot.slack.history["DALICE"] if "streaming" in m]
     assert "<https://evil.example" not in reply["text"] + json.dumps(reply["blocks"])
+
+
+async def test_the_answer_is_worked_out_while_slack_sets_the_status_and_streamed_after_it(
+    bot: Bot, model: FakeOpenAI
+) -> None:
+    bot.slack.hold("assistant.threads.setStatus")
+    await bot.event(message("How many days of annual leave do I get?"))
+    # The model is asked while Slack still holds the status call...
+    await bot.slack.wait_for(lambda: bool(model.requests), timeout=20)
+    await asyncio.sleep(0.5)
+    # ...but nothing is shown before the status is set: one set after would stay under it.
+    assert bot.slack.calls_to("chat.startStream") == []
+    bot.slack.release("assistant.threads.setStatus")
+    await bot.slack.wait_for(lambda: bool(bot.slack.calls_to("chat.stopStream")), timeout=20)
+    [reply] = [m for m in bot.slack.history["DALICE"] if "streaming" in m]
+    assert reply["text"] == ANSWER

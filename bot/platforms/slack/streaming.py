@@ -77,8 +77,10 @@ class SlackStream:
         final: Final | None = None
         async for event in events:
             if isinstance(event, Status):
-                await status.show(event.text)
+                status.show_soon(event.text)
             elif isinstance(event, TextDelta):
+                if self._state == "new":
+                    await status.settled()
                 await self.append(event.text)
             else:
                 final = event
