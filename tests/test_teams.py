@@ -9,7 +9,7 @@ import dataclasses
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +26,7 @@ from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthenticati
 from sqlalchemy import text
 
 from bot.loop.feedback import COMMENT_MAX_CHARS
+from bot.platforms.teams.actions import feedback_comment
 from bot.platforms.teams.app import TeamsEndpoint, build_teams_endpoint
 from bot.service.components import Core
 from bot.service.server import build_web_app, run_jobs
@@ -346,11 +347,12 @@ async def test_the_vote_buttons_of_cards_sent_before_teams_own_still_count(bot: 
     assert [tuple(r) for r in rows] == [(answer_id, -1)]
 
 
-async def test_teams_own_feedback_in_a_group_chat_is_stored_with_its_comment(
-    bot: TeamsBot,
+@pytest.mark.parametrize("asked", [group_chat_mention, channel_mention])
+async def test_teams_own_feedback_in_group_chats_and_channels_is_stored_with_its_comment(
+    bot: TeamsBot, asked: Callable[..., dict[str, Any]]
 ) -> None:
     url = bot.connector.service_url
-    question = group_chat_mention(QUESTION, service_url=url)
+    question = asked(QUESTION, service_url=url)
     reply = await bot.ask(question)
     assert reply["channelData"]["feedbackLoopEnabled"] is True
     press = feedback_invoke(
@@ -362,6 +364,24 @@ async def test_teams_own_feedback_in_a_group_chat_is_stored_with_its_comment(
     async with bot.core.kb.engine.connect() as connection:
         rows = (await connection.execute(text("SELECT vote, comment FROM feedback"))).all()
     assert [tuple(r) for r in rows] == [(-1, "Out of date")]
+
+
+@pytest.mark.parametrize(
+    ("feedback", "stored"),
+    [
+        ('{"feedbackText": "Out of date"}', "Out of date"),
+        ({"feedbackText": "  two\nlines\r\n "}, "two\nlines"),
+        (r'{"feedbackText": "a\u202eb\u0000c \u0007👩\u200d💻"}', "abc 👩\u200d💻"),
+        ('{"feedbackText": ""}', None),
+        ("not JSON", None),
+        ({"feedbackText": 5}, None),
+        (None, None),
+    ],
+)
+def test_a_feedback_comment_is_kept_as_typed_without_control_characters(
+    feedback: Any, stored: str | None
+) -> None:
+    assert feedback_comment(feedback) == stored
 
 
 @pytest.mark.parametrize("where", ["channel", "person"])
