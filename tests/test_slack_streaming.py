@@ -120,6 +120,7 @@ async def test_where_streaming_is_refused_the_answer_is_posted_whole(bot: Bot) -
     await bot.slack.wait_for(lambda: bool(bot.slack.posted("DALICE")), timeout=20)
     [reply] = bot.slack.posted("DALICE")
     assert "25 days of annual leave" in reply["text"] and "Sources" in json.dumps(reply["blocks"])
+    assert '"feedback_buttons"' in json.dumps(reply["blocks"])  # Slack's own, as when streamed
     assert bot.slack.calls_to("chat.appendStream") == []
 
 
