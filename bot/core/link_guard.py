@@ -61,14 +61,14 @@ class LinkGuard:
             if length == 0:  # not a link: its first character is text
                 shown.append(text[start])
                 position = start + 1
+            elif replacement == text[start : start + length]:  # to a source: as written
+                shown.append(replacement)
+                position = start + length
             else:
-                # A refused link's label is checked again: it may hold a link of its own.
+                # Refused: its label (if any) takes its place and is read again, as it may
+                # hold a link of its own.
                 text = text[:start] + replacement + text[start + length :]
-                if replacement == text[start : start + length] or not replacement:
-                    shown.append(replacement)
-                    position = start + len(replacement)
-                else:
-                    position = start
+                position = start
         self._pending = text[position:]
         return "".join(shown)
 
