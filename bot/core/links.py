@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from urllib.parse import urlsplit
 
 from markdown_it.helpers import parseLinkDestination
@@ -37,7 +37,7 @@ _MAX_REWRITES = 500
 def restrict_links(markdown: str, citations: Sequence[Citation]) -> str:
     """``markdown`` with every link, image and autolink outside the cited sources' hosts
     turned into visible text."""
-    hosts = {_host(normalise_link(c.url)) for c in citations if c.has_web_link} - {None}
+    hosts = source_hosts(c.url for c in citations if c.has_web_link)
     if not stray_links(markdown, hosts):
         return markdown
     text = _rewrite_inline_links(markdown, hosts)
@@ -49,6 +49,16 @@ def restrict_links(markdown: str, citations: Sequence[Citation]) -> str:
         # Unusual syntax survived the rewrite: escaping every bracket leaves no link at all.
         text = _escape(text, fallback)
     return text
+
+
+def source_hosts(urls: Iterable[str]) -> frozenset[str]:
+    """The web hosts of ``urls`` (sources' addresses), as links to them are compared."""
+    return frozenset(h for url in urls if (h := _host(normalise_link(url))) is not None)
+
+
+def allowed_link(url: str, hosts: Collection[str | None]) -> bool:
+    """Whether a link to ``url``, as written in Markdown, goes to one of ``hosts``."""
+    return _allowed(normalise_link(url), hosts)
 
 
 def stray_links(markdown: str, hosts: Collection[str | None]) -> list[str]:
