@@ -4,7 +4,8 @@ An answer is Markdown a model wrote, and Markdown lets any words be a link to an
 document or question that talks the model into ``[Reset your password](https://evil.example)``
 would have the bot vouch for that link. So an answer keeps a link only when it points at the
 host of a source the answer cites. Any other link becomes its text followed by its URL in a code
-span: both visible, nothing clickable behind a label. Images, autolinks (``<https://…>``,
+span: both visible, nothing clickable behind a label (a relative link, which leads nowhere from
+a chat message, becomes its text alone). Images, autolinks (``<https://…>``,
 ``<someone@example.com>``) and reference definitions (``[x]: https://…``) are treated the same.
 
 The result is parsed again with the renderers' parser; should unusual syntax leave a stray link
@@ -91,7 +92,9 @@ def _allowed(normalised_url: str, hosts: Collection[str | None]) -> bool:
 
 def _shown(label: str, url: str) -> str:
     """What a refused link becomes: its label, then its URL as code (not clickable)."""
-    if not url.strip():
+    parts = urlsplit(url.strip())
+    if not url.strip() or (not parts.scheme and not parts.netloc and label.strip()):
+        # A relative link (a handbook's "../leave.md") leads nowhere from a chat message.
         return label
     fence = "`" * (max((len(run) for run in re.findall(r"`+", url)), default=0) + 1)
     padding = " " if url.startswith(("`", " ")) or url.endswith(("`", " ")) else ""
