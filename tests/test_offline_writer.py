@@ -62,3 +62,21 @@ async def test_no_sentences_at_all_is_a_decline() -> None:
     empty = ScoredChunk("c1", "d1", "T", "S", ("T",), "https://hb.test/1", "", 1.0, 0.5)
     draft = await ExtractiveAnswerWriter().write("anything", [empty])
     assert draft.declined
+
+
+async def test_a_question_in_the_source_gives_its_place_to_the_sentence_that_answers_it() -> None:
+    faq = source(1, {
+        "**Q: Can I have multiple mentors?**": 0.80,
+        "We recommend 1 mentor for each 3-month mentorship period.": 0.45,
+        "Mentors meet new hires weekly.": 0.50,
+    })  # fmt: skip
+    draft = await ExtractiveAnswerWriter().write("can i have 2 mentors at once", [faq])
+    assert lines(draft.text)[0] == ("We recommend 1 mentor for each 3-month mentorship period. [1]")
+    assert "Can I have multiple mentors" not in draft.text
+
+
+async def test_a_sentence_two_sources_repeat_is_quoted_once() -> None:
+    first = source(1, {"Tenure: you must have been here for 8+ months.": 0.75})
+    second = source(2, {"Tenure: you must have been here for 8+ months.": 0.75})
+    draft = await ExtractiveAnswerWriter().write("am i eligible for a refresh", [first, second])
+    assert lines(draft.text) == ["Tenure: you must have been here for 8+ months. [1]"]

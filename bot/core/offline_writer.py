@@ -3,13 +3,15 @@
 Retrieval scores every sentence of the sources it returns against the question with the
 embedding model, so the writer chooses by meaning: it leads with the sentence closest to the
 question, adds the few that are nearly as close, and quotes only from sources whose best
-sentence clears the same bar, so every source it cites is one it quotes. It is deterministic,
+sentence clears the same bar, so every source it cites is one it quotes; a question in a source
+(a FAQ's "Q: …?") is never quoted, the sentence answering it is. It is deterministic,
 never paraphrases, and cannot translate or reason across sources. Sources stored before
 sentences were (no sentence scores) are quoted by the words they share with the question.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -96,9 +98,10 @@ class ExtractiveAnswerWriter:
             for n, source in enumerate(sources, 1)
             for position, sentence in enumerate(source.sentences)
         ]
+        candidates = _answers_for_questions(candidates)
         if not candidates:
             return []
-        ranked = sorted(candidates, key=lambda c: (-c.score, c.source, c.position))
+        ranked = _distinct(sorted(candidates, key=lambda c: (-c.score, c.source, c.position)))
         best_of_source: dict[int, float] = {}
         for candidate in ranked:
             best_of_source.setdefault(candidate.source, candidate.score)
@@ -127,6 +130,42 @@ class ExtractiveAnswerWriter:
         best = ranked[: self._options.max_sentences]
         # Keep sentences nearly as relevant as the best one, and always the best one.
         return [c for c in best if c.score >= max(1.0, 0.6 * best[0].score)] or best[:1]
+
+
+def _answers_for_questions(candidates: list[_Candidate]) -> list[_Candidate]:
+    """A question in a source ("**Q: Can I have two mentors?**") can be the sentence closest
+    to the asker's yet answers nothing: the sentence after it does, so that one is scored as the
+    question was. (A list's lead-in, "You can claim if:", is left alone: gov.uk's answers are
+    often exactly that, and lifting its first item lost 2.6 points of evidence quoted.)"""
+    by_place = {(c.source, c.position): c for c in candidates}
+    lifted: dict[tuple[int, int], float] = {}
+    for c in candidates:
+        following = by_place.get((c.source, c.position + 1))
+        if _asks(c.text) and following is not None:
+            place = (following.source, following.position)
+            lifted[place] = max(lifted.get(place, following.score), c.score)
+    kept = [
+        dataclasses.replace(c, score=lifted.get((c.source, c.position), c.score))
+        for c in candidates
+        if not _asks(c.text)
+    ]
+    return kept or candidates
+
+
+def _asks(sentence: str) -> bool:
+    return sentence.rstrip(" *_").endswith("?")
+
+
+def _distinct(ranked: list[_Candidate]) -> list[_Candidate]:
+    """``ranked`` without repeats of a sentence (pages repeat boilerplate), best kept."""
+    seen: set[str] = set()
+    kept = []
+    for candidate in ranked:
+        key = " ".join(candidate.text.casefold().split())
+        if key not in seen:
+            seen.add(key)
+            kept.append(candidate)
+    return kept
 
 
 def _share(wanted: set[str], sentence: str) -> float:
