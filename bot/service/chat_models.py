@@ -21,9 +21,14 @@ from knowledge.reranking import CrossEncoderReranker, Reranker
 
 
 def build_chat_model(
-    settings: Settings, model: str, breaker: CircuitBreaker | None = None
+    settings: Settings,
+    model: str,
+    breaker: CircuitBreaker | None = None,
+    *,
+    deadline: float | None = None,
 ) -> ChatModel:
-    """A chat model on the configured endpoint, behind ``breaker`` if one is given."""
+    """A chat model on the configured endpoint, behind ``breaker`` if one is given, which
+    then also fails a reply not done (streamed: begun) within ``deadline`` seconds."""
     chat = OpenAIChatModel(
         model,
         api_key=settings.openai_api_key.reveal() if settings.openai_api_key else None,
@@ -31,7 +36,7 @@ def build_chat_model(
         timeout=settings.llm_timeout,
         max_retries=settings.llm_max_retries,
     )
-    return chat if breaker is None else GuardedChatModel(chat, breaker)
+    return chat if breaker is None else GuardedChatModel(chat, breaker, deadline)
 
 
 def build_writer(
@@ -45,7 +50,9 @@ def build_writer(
     ``degrade``: the offline writer stands in whenever the model cannot be used."""
     if settings.chat_model is None:
         return ExtractiveAnswerWriter()
-    chat = build_chat_model(settings, settings.chat_model, breaker)
+    # An asker waits for the model only so long before the documents are quoted instead.
+    deadline = settings.llm_answer_deadline or None
+    chat = build_chat_model(settings, settings.chat_model, breaker, deadline=deadline)
     writer = LLMAnswerWriter(chat, prompts, company=settings.company_name)
     return DegradingAnswerWriter(writer, ExtractiveAnswerWriter()) if degrade else writer
 
