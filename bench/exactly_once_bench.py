@@ -1,8 +1,10 @@
 """Benchmark of issue 19's promise: nothing lost, nothing twice, at 1,000 Slack events.
 
 Three ``supportbot serve`` replicas on one embedded Postgres and one embedded Redis, the fake
-Slack and a fake model that answers in ``--model-seconds``. Every event is delivered twice, to
-different replicas; one replica is SIGKILLed every ``--kill-every`` seconds and restarted.
+Slack and a fake model that answers in ``--model-seconds`` (streamed, as the bot streams in
+Slack whenever a model is set: an answer counts from its first words in the thread). Every
+event is delivered twice, to different replicas; one replica is SIGKILLed every
+``--kill-every`` seconds and restarted.
 Then, each with ``--outage-questions`` questions: Postgres restarted, Redis restarted, and the
 model answering 429, 500 or hanging for ``--outage-seconds``.
 
@@ -43,6 +45,7 @@ from knowledge.store import PgDocumentStore
 from tests.documents import policy
 from tests.fake_openai import HANG, FakeOpenAI, fake_openai, leave_answers
 from tests.fake_slack import (
+    BOT_ID,
     BOT_USER_ID,
     FakeSlack,
     bot_environment,
@@ -104,14 +107,19 @@ class Run:
                     pass
             await asyncio.sleep(0.25)
 
+    def bot_messages(self) -> list[dict[str, Any]]:
+        """The bot's messages, posted or streamed (a stream shows from its first words)."""
+        history = self.slack.history.values()
+        return [m for messages in history for m in messages if m.get("bot_id") == BOT_ID]
+
     def replies(self, ts: str) -> list[dict[str, Any]]:
-        return [p for p in self.slack.posted() if p.get("thread_ts") == ts]
+        return [m for m in self.bot_messages() if m.get("thread_ts") == ts]
 
     async def watch(self) -> None:
         while True:
             now = time.monotonic()
-            for p in self.slack.posted():
-                ts = p.get("thread_ts")
+            for m in self.bot_messages():
+                ts = m.get("thread_ts")
                 if ts in self.sent and ts not in self.first_answer:
                     self.first_answer[ts] = now
             await asyncio.sleep(0.1)
@@ -173,6 +181,9 @@ async def steady(run: Run, args: argparse.Namespace, env: dict[str, str], logs: 
     for n, (at, held) in enumerate(killed_at):
         answered = [run.first_answer[ts] - at for ts in held if ts in run.first_answer]
         recovered = max(answered, default=0.0)
+        if not held:
+            print(f"  kill {n + 1}: the replica held no question unanswered")
+            continue
         shown = f"all answered {recovered:.1f} s" if len(answered) == len(held) else (
             f"{len(held) - len(answered)} never answered, the rest {recovered:.1f} s"
         )  # fmt: skip
