@@ -195,3 +195,12 @@ async def test_a_taken_over_question_claimed_but_not_posted_is_posted_by_the_tak
     assert await PgQuestionPosts(engine).claim_of("slack:event:Ev10") == PostClaim(
         alive.owner, posted=True
     )
+
+
+async def test_old_posting_claims_are_deleted(engine: AsyncEngine) -> None:
+    posts = PgQuestionPosts(engine)
+    assert await posts.claim("slack:event:Ev11", "replica-a")
+    assert await posts.clear_old(hours=1) == 0  # a day's claims are kept
+    assert await posts.claim_of("slack:event:Ev11") == PostClaim("replica-a", posted=False)
+    assert await posts.clear_old(hours=0) == 1
+    assert await posts.claim_of("slack:event:Ev11") is None
