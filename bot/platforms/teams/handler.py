@@ -257,6 +257,9 @@ class TeamsBot:
             if sent == "rejected":
                 # Teams refused the card (too large, or a client without cards): send text.
                 sent = await send(context, plain_answer_activity(answer), doing="answering")
+            # Recorded at once: Teams cannot be asked whether a replica that died from here on
+            # posted it, so a takeover would answer again.
+            await self._ledger.finish(key)
             if sent == "sent" and answer.outcome in ("answered", "not_covered"):
                 await self._memory.remember(conversation, question, answer.text, ttl_seconds=ttl)
 
