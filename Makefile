@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CONSTRAINTS) | sha1sum 
 TORCH ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 
-.PHONY: setup run test lint bench lock clean
+.PHONY: setup run test lint browser-test bench lock clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@echo "Installing into $(VENV) (a few minutes the first time)…"
@@ -38,6 +38,12 @@ lint: setup
 ## The whole test suite, with lint and type checks first.
 test: lint
 	$(BIN)/pytest
+
+## The admin console in a real browser: the system's Chromium (apt-get install chromium
+## fonts-noto-color-emoji) driven by Playwright, which is installed here without a browser.
+browser-test: setup
+	$(BIN)/pip install --quiet 'playwright>=1.40,<2'
+	$(BIN)/pytest tests/browser
 
 bench: setup
 	$(BIN)/python bench/knowledge_bench.py

@@ -4,20 +4,24 @@ The real server and Bolt app receive signed Slack DMs over HTTP, ``--concurrency
 ``--rounds`` times; the bot streams each answer (``chat.startStream``/``appendStream``/
 ``stopStream``) to the loopback fake Slack from the tests. The model is the tests' fake OpenAI
 server with a known token timing: its first token ``--first-token`` seconds after the request,
-then ``--chunk-chars`` characters every ``--token-interval`` seconds. Embedded Postgres and Redis
-in a temporary home, the sample handbook and the hashing embedder.
+then ``--chunk-chars`` characters every ``--token-interval`` seconds. ``--slack-latency`` adds
+that many seconds to each Web API call the bot makes, standing in for the round trip to Slack
+(the fake answers at once). Embedded Postgres and Redis in a temporary home, the sample
+handbook and the hashing embedder.
 
 Printed, over all questions:
 
 - first text after the model's first token: from the moment the model sends its first token
   to ``chat.startStream`` reaching Slack (the bot's own delay: retrieval is before the model
   call, so this is the gate, the event loop and the Slack call; target p95 ≤ 300 ms);
-- question to first text, and question to final message (``chat.stopStream`` at Slack).
+- question to first text, and question to final message (``chat.stopStream`` at Slack);
+- where the time before the first text goes: question to the status line
+  (``assistant.threads.setStatus`` at Slack) and question to the model's request.
 
 Run from the repository root::
 
     .venv/bin/python bench/stream_bench.py [--concurrency 20] [--rounds 3] [--first-token 0.5]
-        [--token-interval 0.03] [--chunk-chars 4]
+        [--token-interval 0.03] [--chunk-chars 4] [--slack-latency 0]
 """
 
 from __future__ import annotations
@@ -63,6 +67,11 @@ QUESTIONS = [
     "Can I work from home?",
     "Who approves parental leave?",
 ]
+# The Web API methods the bot calls while answering a DM.
+SLACK_METHODS = (
+    "assistant.threads.setStatus", "chat.startStream", "chat.appendStream", "chat.stopStream",
+    "chat.postMessage", "conversations.replies", "conversations.info", "auth.test",
+)  # fmt: skip
 # About 70 tokens' worth of answer, citing the first source.
 REPLY = (
     "Here is what the handbook says about this. You should follow the steps in the policy, "
@@ -79,6 +88,8 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="stream-bench-", dir="/tmp") as home:
         async with fake_slack() as slack, fake_openai() as llm:
             llm.default = lambda _body: REPLY
+            for method in SLACK_METHODS:
+                slack.delay(method, args.slack_latency)
             llm.delay, llm.pause, llm.chunk_chars = (
                 args.first_token, args.token_interval, args.chunk_chars
             )  # fmt: skip
@@ -118,6 +129,8 @@ async def run(
     after_token: list[float] = []
     first: list[float] = []
     final: list[float] = []
+    status: list[float] = []
+    to_model: list[float] = []
     whole = 0
     for round_ in range(args.rounds):
         sent: dict[str, float] = {}
@@ -128,6 +141,7 @@ async def run(
             lambda after=calls_before: len(_done(slack, after)) >= args.concurrency, timeout=300
         )
         starts = _at(slack, "chat.startStream", calls_before)
+        statuses = _at(slack, "assistant.threads.setStatus", calls_before, key="channel_id")
         stops = _at(slack, "chat.stopStream", calls_before)
         requests = zip(llm.requests[requests_before:], llm.arrivals[requests_before:], strict=True)
         prompts = [(body["messages"][-1]["content"], arrived) for body, arrived in requests]
@@ -137,16 +151,21 @@ async def run(
                 continue
             token = next(arrived for prompt, arrived in prompts if f"({channel})" in prompt)
             after_token.append((starts[channel] - token - args.first_token) * 1000)
+            status.append((statuses[channel] - started) * 1000)
+            to_model.append((token - started) * 1000)
             first.append((starts[channel] - started) * 1000)
             final.append((stops[channel] - started) * 1000)
     print(f"{len(first)} answers streamed ({whole} more posted whole), "
           f"{args.concurrency} questions at once; model: first token after "
           f"{args.first_token * 1000:.0f} ms, then {args.chunk_chars} characters every "
-          f"{args.token_interval * 1000:.0f} ms")  # fmt: skip
+          f"{args.token_interval * 1000:.0f} ms; Slack round trip "
+          f"{args.slack_latency * 1000:.0f} ms")  # fmt: skip
     for name, values in [
         ("first text after the model's first token", after_token),
         ("question to first text", first),
         ("question to final message", final),
+        ("question to status line", status),
+        ("question to model request", to_model),
     ]:
         print(f"{name}: p50 {percentile(values, 50):.0f} ms, p95 {percentile(values, 95):.0f} ms, "
               f"max {max(values):.0f} ms")  # fmt: skip
@@ -174,9 +193,9 @@ def _done(slack: FakeSlack, after: int) -> set[str]:
     return {c.args["channel"] for c in ended}
 
 
-def _at(slack: FakeSlack, method: str, after: int) -> dict[str, float]:
-    """When each channel's call of ``method`` reached Slack."""
-    return {c.args["channel"]: c.at for c in _calls(slack, method, after)}
+def _at(slack: FakeSlack, method: str, after: int, key: str = "channel") -> dict[str, float]:
+    """When each channel's first call of ``method`` reached Slack."""
+    return {c.args[key]: c.at for c in reversed(_calls(slack, method, after))}
 
 
 if __name__ == "__main__":
@@ -186,4 +205,5 @@ if __name__ == "__main__":
     parser.add_argument("--first-token", type=float, default=0.5)
     parser.add_argument("--token-interval", type=float, default=0.03)
     parser.add_argument("--chunk-chars", type=int, default=4)
+    parser.add_argument("--slack-latency", type=float, default=0.0)
     asyncio.run(main(parser.parse_args()))

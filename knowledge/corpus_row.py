@@ -11,12 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from knowledge.embedders import Embedder
 from knowledge.errors import EmbeddingModelMismatchError
+from knowledge.types import CorpusState
 
 
 async def read_version(connection: AsyncConnection) -> int:
     """The current corpus version."""
     result = await connection.execute(text("SELECT version FROM corpus"))
     return int(result.scalar_one())
+
+
+async def read_state(connection: AsyncConnection) -> CorpusState:
+    """This knowledge base's own id and its current version."""
+    row = (await connection.execute(text("SELECT instance::text, version FROM corpus"))).one()
+    return CorpusState(instance=row.instance, version=int(row.version))
 
 
 async def bump_version(

@@ -28,6 +28,7 @@ from knowledge.schema import CHUNKS_TABLE
 from knowledge.types import (
     CLEARABLE,
     Chunk,
+    CorpusState,
     Document,
     DocumentVersion,
     IngestResult,
@@ -51,6 +52,11 @@ class PgDocumentStore:
         """A number that changes with every change to the stored documents."""
         async with self._connect() as connection:
             return await corpus_row.read_version(connection)
+
+    async def corpus_state(self) -> CorpusState:
+        """This knowledge base's own id and version, for keys shared with other deployments."""
+        async with self._connect() as connection:
+            return await corpus_row.read_state(connection)
 
     async def check_embedder(self) -> None:
         """Refuse to mix vectors: the configured model must be the one the corpus was built with."""

@@ -205,6 +205,17 @@ class IngestResult:
 
 
 @dataclass(frozen=True)
+class CorpusState:
+    """Which knowledge base this is (a random id made with its schema) and its version now.
+
+    The version alone repeats across databases; the pair names one text of one corpus.
+    """
+
+    instance: str
+    version: int
+
+
+@dataclass(frozen=True)
 class Query:
     """A retrieval request: the text, how many results, and which scopes the asker may see."""
 

@@ -16,7 +16,11 @@ one to ``SUGGESTED_PROMPTS_LIMIT`` prompts, each with a non-empty ``title`` and 
 its title (``assistant.threads.setTitle``) are kept in ``prompts`` and ``titles`` by
 ``(channel, thread_ts)``; both need a DM channel (``D…``), as assistant threads are DMs.
 Ephemeral messages are kept in ``ephemeral``, by ``message_ts``: Slack never returns them from
-history, so only their poster and the fake know them.
+history, so only their poster and the fake know them. A ``context_actions`` block (the only
+block Slack's ``feedback_buttons`` may sit in) is checked against ``slack_sdk``'s models of it
+(its fields, at most five elements, each a ``feedback_buttons`` or ``icon_button`` whose
+buttons have a ``plain_text`` text and a value): a message with one Slack would not take is
+refused with ``invalid_blocks``, as Slack refuses it.
 
 Deliberate simplifications: any channel id accepts posts; a call with no token gets
 ``not_authed`` and a wrong one ``invalid_auth`` (as Slack does); ``chat.getPermalink`` answers
@@ -58,6 +62,8 @@ from urllib.parse import urlencode
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.web_request import FileField
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
 
 from tests.environment import core_environment
 from tests.loopback import serve
@@ -533,6 +539,7 @@ class FakeSlack:
         channel = _required(args, "channel", "channel_not_found")
         if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
             raise _Refused("no_text")
+        _check_blocks(args)
         ts = new_ts()
         msg: dict[str, Any] = {
             "type": "message",
@@ -557,6 +564,7 @@ class FakeSlack:
         user = _required(args, "user", "user_not_in_channel")
         if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
             raise _Refused("no_text")
+        _check_blocks(args)
         ts = new_ts()
         self.ephemeral[ts] = {"type": "message", "ts": ts, "channel": channel, "user": user,
                               "text": args.get("text", ""), "blocks": args.get("blocks") or [],
@@ -594,6 +602,7 @@ class FakeSlack:
         msg = self._find(channel, ts)
         if msg is None:
             raise _Refused("message_not_found")
+        _check_blocks(args)
         if "text" in args:
             msg["text"] = args["text"]
         if "blocks" in args:
@@ -634,6 +643,7 @@ class FakeSlack:
 
     def _stop_stream(self, args: dict[str, Any]) -> dict[str, Any]:
         msg = self._streaming(args)
+        _check_blocks(args)
         msg["text"] += _markdown_text(args, required=False)
         if args.get("blocks"):
             msg["blocks"] = args["blocks"]
@@ -809,6 +819,50 @@ def _required(args: dict[str, Any], name: str, error: str) -> str:
     if not value:
         raise _Refused(error)
     return str(value)
+
+
+def _check_blocks(args: dict[str, Any]) -> None:
+    """Refuses a ``context_actions`` block that ``slack_sdk``'s model of it does not take as
+    it is (an unknown field, a missing one, an element of the wrong kind, too many)."""
+    for block in args.get("blocks") or []:
+        if not isinstance(block, dict) or block.get("type") != "context_actions":
+            continue
+        try:
+            parsed = Block.parse(block)
+            if parsed is None:
+                raise _Refused("invalid_blocks")
+            parsed.validate_json()
+        except (SlackObjectFormationError, KeyError, TypeError) as e:
+            raise _Refused("invalid_blocks") from e
+        elements = block.get("elements") or []
+        kinds = {e.get("type") for e in elements if isinstance(e, dict)}
+        if not 1 <= len(elements) <= 5 or not kinds <= {"feedback_buttons", "icon_button"}:
+            raise _Refused("invalid_blocks")
+        if parsed.to_dict() != block:
+            raise _Refused("invalid_blocks")  # a field the model does not know, or misspelt
+        for element in elements:
+            if element.get("type") == "feedback_buttons" and not all(
+                _feedback_button_ok(element.get(side)) for side in _FEEDBACK_SIDES
+            ):
+                raise _Refused("invalid_blocks")
+
+
+_FEEDBACK_SIDES = ("positive_button", "negative_button")
+
+
+def _feedback_button_ok(button: Any) -> bool:
+    """Slack's limits on a feedback button: plain text of at most 75 characters, a value of
+    at most 2000, an accessibility label of at most 75."""
+    if not isinstance(button, dict):
+        return False
+    text, value = button.get("text") or {}, button.get("value")
+    return (
+        text.get("type") == "plain_text"
+        and 0 < len(str(text.get("text") or "")) <= 75
+        and isinstance(value, str)
+        and 0 < len(value) <= 2000
+        and len(str(button.get("accessibility_label") or "")) <= 75
+    )
 
 
 def _markdown_text(args: dict[str, Any], *, required: bool) -> str:
@@ -1066,15 +1120,22 @@ def block_action_body(
     """A ``block_actions`` payload for a button click on ``message`` (needs its ``ts``).
 
     The button's ``block_id`` and label come from ``message["blocks"]`` when it has a button
-    with ``action_id``; otherwise ``"feedback"`` and ``"x"``.
+    with ``action_id``; otherwise ``"feedback"`` and ``"x"``. For Slack's ``feedback_buttons``
+    the action is of that type, with the text of the button whose value ``value`` is.
     """
-    block_id, label = "feedback", "x"
+    block_id, label, kind = "feedback", "x", "button"
     for block in message.get("blocks") or []:
         elements = [*block.get("elements", []), block.get("accessory") or {}]
         for element in elements:
             if element.get("action_id") == action_id:
                 block_id = block.get("block_id", block_id)
                 label = element.get("text", {}).get("text", label)
+                if element.get("type") == "feedback_buttons":
+                    # Slack sends the pressed button's text and value, as a feedback_buttons action.
+                    kind = "feedback_buttons"
+                    for side in _FEEDBACK_SIDES:
+                        if element[side].get("value") == value:
+                            label = element[side]["text"]["text"]
     container: dict[str, Any] = {
         "type": "message",
         "message_ts": message["ts"],
@@ -1108,7 +1169,7 @@ def block_action_body(
                 "block_id": block_id,
                 "text": {"type": "plain_text", "text": label, "emoji": True},
                 "value": value,
-                "type": "button",
+                "type": kind,
                 "action_ts": f"{time.time():.6f}",
             }
         ],

@@ -590,13 +590,16 @@ def feedback_invoke(
     *,
     comment: str = "",
     user: TeamsUser = ALICE,
+    conversation: dict[str, Any] | None = None,
     service_url: str,
 ) -> dict[str, Any]:
-    """Teams' own 👍/👎 on the bot's message ``reply_to_id`` (``message/submitAction``)."""
+    """Teams' own 👍/👎 on the bot's message ``reply_to_id`` (``message/submitAction``), with
+    the comment typed in Teams' form; ``conversation`` is where the message is (an activity's
+    ``conversation``; default the user's 1:1 chat)."""
     return _activity(
         "invoke",
         user=user,
-        conversation=personal_conversation(user),
+        conversation=dict(conversation or personal_conversation(user)),
         service_url=service_url,
         activity_id=f"f:{uuid.uuid4()}",
         channel_data=_tenant_channel_data(),

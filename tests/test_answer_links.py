@@ -81,6 +81,26 @@ def test_a_refused_link_keeps_its_words_and_shows_its_url() -> None:
 
 
 @pytest.mark.parametrize(
+    ("markdown", "shown"),
+    [
+        (
+            "We offer a [monthly budget](spending.md#coworking) [1].",
+            "We offer a monthly budget [1].",
+        ),
+        ("See [the form](../forms/leave.md) [1].", "See the form [1]."),
+        # No scheme, but a host a chat client could turn into a link: its words alone too.
+        ("Log in at [the portal](evil.example/login) [1].", "Log in at the portal [1]."),
+        (
+            "A protocol-relative [link](//evil.example/x).",
+            "A protocol-relative link (`//evil.example/x`).",
+        ),
+    ],
+)
+def test_a_relative_link_keeps_only_its_words(markdown: str, shown: str) -> None:
+    assert restrict_links(markdown, [LEAVE]) == shown
+
+
+@pytest.mark.parametrize(
     "markdown",
     [
         "See [the leave form](https://hb.test/form) [1].",

@@ -124,9 +124,48 @@ async def test_the_offline_writer_streams_line_by_line(
         (["Ask [9] ", " HR [0]", "."], "Ask HR."),
         (["  NOT_CO", "VERED"], ""),
         (["NOT", " really [1]"], "NOT really [1]"),
-        (["See [the policy](https://x.test) [1]"], "See [the policy](https://x.test) [1]"),
+        (["See [the policy](https://hb.test) [1]"], "See [the policy](https://hb.test) [1]"),
+        (
+            ["See [the ", "policy](https://hb", ".test/a) [1]"],
+            "See [the policy](https://hb.test/a) [1]",
+        ),
+        (["See https://hb.test/leave [1]."], "See https://hb.test/leave [1]."),
+        (["Note [the policy", " and [1]"], "Note [the policy and [1]"),
     ],
 )
 def test_the_gate_lets_through_what_the_checked_answer_keeps(pieces: list[str], shown: str) -> None:
-    gate = StreamGate(sources=2)
-    assert "".join(gate.feed(p) for p in pieces) == shown
+    gate = StreamGate(sources=2, hosts={"hb.test"})
+    assert "".join(gate.feed(p) for p in pieces) + gate.finish() == shown
+
+
+@pytest.mark.parametrize(
+    ("pieces", "shown"),
+    [
+        (["Reset it [here](https://ev", "il.example/reset) now [1]."], "Reset it here now [1]."),
+        (["Reset it [here](<https://evil.example/a b>) [1]."], "Reset it here [1]."),
+        (["![logo](https://evil.example/x.png) [1]"], "logo [1]"),
+        (["[[nested](https://evil.example)](https://hb.test)"], "[nested](https://hb.test)"),
+        (["[a [b](https://evil.example) c](https://evil.example/2) [1]"], "a b c [1]"),
+        (["Visit ht", "tps://evil.example/x", " now [1]."], "Visit  now [1]."),
+        (["Visit HTTPS://EVIL.example/x. [1]"], "Visit . [1]"),
+        (["Visit www.evil.example today [1]"], "Visit  today [1]"),
+        (["Visit <https://evil.example|here> [1]"], "Visit  [1]"),
+        (["Mail <someone@evil.example> [1]"], "Mail  [1]"),
+        (["Visit evilhttps://evil.example [1]"], "Visit evil [1]"),
+        (["Visit https://evil.example/unfinished"], "Visit "),
+    ],
+)
+def test_the_gate_never_shows_a_link_off_the_sources(pieces: list[str], shown: str) -> None:
+    """An off-source link is held back while written and shown without its target: the
+    checked answer, which differs, then replaces what was shown."""
+    gate = StreamGate(sources=2, hosts={"hb.test"})
+    visible = [gate.feed(p) for p in pieces] + [gate.finish()]
+    assert "".join(visible) == shown
+    assert not any("evil.example" in v.lower() for v in visible)
+
+
+def test_a_link_to_a_source_waits_for_its_end_then_shows_whole() -> None:
+    gate = StreamGate(sources=1, hosts={"hb.test"})
+    assert gate.feed("See [the pol") == "See "
+    assert gate.feed("icy](https://hb.test/leave") == ""
+    assert gate.feed(") now") == "[the policy](https://hb.test/leave) now"

@@ -23,7 +23,6 @@ from bot.cli import console as console_cli
 from bot.console.signin import LINK_SECONDS, RedisConsoleSignIn
 from bot.console.web import COOKIE
 from bot.platforms.slack.app import build_slack_app
-from bot.platforms.slack.blocks import ACTION_NOT_HELPFUL
 from bot.service.server import build_web_app, console_of, run_jobs
 from bot.service.settings import Settings, SettingsError
 from bot.service.wiring import open_core
@@ -221,7 +220,7 @@ async def test_pages_escape_what_employees_typed_and_each_table_exports_as_csv(
 async def test_downvoted_answers_show_the_answer_given_and_its_sources(console: Console) -> None:
     asked = "How many days of annual leave do I get?"
     reply = await console.bot.answer_to(mention(f"<@{BOT_USER_ID}> {asked}"))
-    key = await console.bot.click(ACTION_NOT_HELPFUL, reply, channel="CGENERAL")
+    key = await console.bot.vote(-1, reply, channel="CGENERAL")
     await console.bot.slack.wait_for(lambda: bool(console.bot.slack.responses_to(key)))
     await console.bot.answer_to(mention(f"<@{BOT_USER_ID}> {DOG}"))  # declined, not 👎
     session = await console.signed_in()

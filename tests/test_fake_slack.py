@@ -55,6 +55,42 @@ async def test_thread_reply_with_blocks_is_read_back_by_conversations_replies() 
         assert {c.token for c in slack.calls} == {BOT_TOKEN}
 
 
+def _feedback_block(**positive: Any) -> dict[str, Any]:
+    button = {"text": {"type": "plain_text", "text": "👍"}, "value": "+1 a 1.2"}
+    return {
+        "type": "context_actions",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": "feedback",
+                "positive_button": {**button, **positive},
+                "negative_button": {"text": {"type": "plain_text", "text": "👎"}, "value": "-1"},
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        _feedback_block(text={"type": "mrkdwn", "text": "*yes*"}),
+        _feedback_block(value=""),
+        _feedback_block(accessibility_label="x" * 76),
+        _feedback_block(label="a field Slack does not know"),
+        {"type": "context_actions", "elements": []},
+        {"type": "context_actions", "elements": [{"type": "button", "text": "x"}]},
+    ],
+)
+async def test_feedback_buttons_slack_would_refuse_are_refused(block: dict[str, Any]) -> None:
+    async with fake_slack() as slack:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
+        await client.chat_postMessage(channel="CGENERAL", text="ok", blocks=[_feedback_block()])
+        with pytest.raises(SlackApiError) as raised:
+            await client.chat_postMessage(channel="CGENERAL", text="25 days", blocks=[block])
+        assert raised.value.response["error"] == "invalid_blocks"
+        assert [m["text"] for m in slack.posted()] == ["ok"]
+
+
 async def test_injected_error_raises_slack_api_error_then_service_resumes() -> None:
     async with fake_slack() as slack:
         client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)

@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from bot.platforms.slack.app import build_slack_app
 from bot.platforms.slack.blocks import ACTION_ASK_HUMAN, ACTION_HELPFUL, ACTION_NOT_HELPFUL
+from bot.platforms.slack.feedback_blocks import ACTION_FEEDBACK
 from bot.service.components import Core
 from bot.service.server import build_web_app, run_jobs
 from bot.service.settings import Settings
@@ -95,10 +96,17 @@ class Bot:
         return [r["text"] for r in self.slack.responses_to(key)]
 
     async def click(
-        self, action_id: str, answer: dict[str, Any], *, user: str = "UALICE", channel: str
+        self,
+        action_id: str,
+        answer: dict[str, Any],
+        *,
+        user: str = "UALICE",
+        channel: str,
+        value: str | None = None,
     ) -> str:
+        """Press the button ``action_id`` under ``answer``; the response-url key."""
         key = uuid.uuid4().hex
-        value = _button(answer, action_id)["value"]
+        value = _button(answer, action_id)["value"] if value is None else value
         body = block_action_body(
             action_id,
             value,
@@ -110,6 +118,14 @@ class Bot:
         status, _ = await self.post(body, signed_headers(body, content_type=FORM))
         assert status == 200
         return key
+
+    async def vote(
+        self, vote: int, answer: dict[str, Any], *, user: str = "UALICE", channel: str
+    ) -> str:
+        """Press Slack's own 👍 (``vote`` 1) or 👎 (-1) under ``answer``; the response-url key."""
+        side = "positive_button" if vote > 0 else "negative_button"
+        value = _button(answer, ACTION_FEEDBACK)[side]["value"]
+        return await self.click(ACTION_FEEDBACK, answer, user=user, channel=channel, value=value)
 
     async def answer_to(self, event: dict[str, Any], *, count: int = 1) -> dict[str, Any]:
         """Send ``event`` and wait for the bot's reply in its conversation (posted, or
@@ -257,8 +273,12 @@ async def test_a_mention_is_answered_in_its_thread_with_source_links(bot: Bot) -
     blocks = json.dumps(reply["blocks"], ensure_ascii=False)
     assert "<https://hb.test/leave#annual-leave|Leave Policy › Annual leave>" in blocks
     assert "Sources" in blocks
-    for action in (ACTION_HELPFUL, ACTION_NOT_HELPFUL, ACTION_ASK_HUMAN):
-        assert _button(reply, action)
+    # Slack's own 👍/👎 in place of vote buttons, then the answer's other buttons.
+    kinds = [block["type"] for block in reply["blocks"]]
+    assert kinds[-2:] == ["context_actions", "actions"]
+    assert _button(reply, ACTION_FEEDBACK)["type"] == "feedback_buttons"
+    assert _button(reply, ACTION_ASK_HUMAN)
+    assert ACTION_HELPFUL not in json.dumps(reply["blocks"])
     # Working indicator: the status line in the answer's thread, then cleared; no reaction.
     await bot.slack.wait_for(lambda: len(bot.slack.statuses) >= 2)
     assert bot.slack.statuses[0][:2] == ("CGENERAL", question["ts"])
@@ -403,12 +423,15 @@ async def test_a_dm_uses_what_the_asker_or_their_user_group_may_see(bot: Bot) ->
 
 
 async def test_feedback_is_stored_once_per_person_with_a_hashed_user_id(bot: Bot) -> None:
+    """An answer posted whole (no model here: the offline writer's) carries Slack's own 👍/👎,
+    and a press is stored as a vote."""
     reply = await bot.answer_to(mention(f"<@{BOT_USER_ID}> How many days of annual leave?"))
-    answer_id = _button(reply, ACTION_HELPFUL)["value"].split()[0]
-    first = await bot.click(ACTION_HELPFUL, reply, channel="CGENERAL")
+    assert bot.slack.calls_to("chat.startStream") == [] and bot.slack.posted("CGENERAL")
+    answer_id = _button(reply, ACTION_ASK_HUMAN)["value"].split()[0]
+    first = await bot.vote(1, reply, channel="CGENERAL")
     await bot.slack.wait_for(lambda: bool(bot.responses(first)))
     assert "Thanks" in bot.responses(first)[0]
-    second = await bot.click(ACTION_NOT_HELPFUL, reply, channel="CGENERAL")
+    second = await bot.vote(-1, reply, channel="CGENERAL")
     await bot.slack.wait_for(lambda: bool(bot.responses(second)))
     async with bot.core.kb.engine.connect() as connection:
         rows = (await connection.execute(text("SELECT * FROM feedback"))).mappings().all()
@@ -416,6 +439,21 @@ async def test_feedback_is_stored_once_per_person_with_a_hashed_user_id(bot: Bot
     row = rows[0]
     assert (row["answer_id"], row["vote"], row["platform"]) == (answer_id, -1, "slack")
     assert "UALICE" not in row["voter_hash"] and len(row["voter_hash"]) == 24
+
+
+async def test_the_vote_buttons_of_answers_posted_before_slacks_own_still_count(bot: Bot) -> None:
+    reply = await bot.answer_to(mention(f"<@{BOT_USER_ID}> How many days of annual leave?"))
+    value = _button(reply, ACTION_ASK_HUMAN)["value"]  # what the old vote buttons carried too
+    old = {**reply, "blocks": [{"type": "actions", "block_id": "supportbot_answer_x", "elements": [
+        {"type": "button", "action_id": action, "value": value,
+         "text": {"type": "plain_text", "text": "x"}}
+        for action in (ACTION_HELPFUL, ACTION_NOT_HELPFUL)
+    ]}]}  # fmt: skip
+    key = await bot.click(ACTION_NOT_HELPFUL, old, channel="CGENERAL")
+    await bot.slack.wait_for(lambda: bool(bot.responses(key)))
+    async with bot.core.kb.engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT * FROM feedback"))).mappings().all()
+    assert [(r["answer_id"], r["vote"]) for r in rows] == [(value.split()[0], -1)]
 
 
 async def test_ask_a_human_posts_question_answer_and_permalink_to_the_experts(bot: Bot) -> None:
@@ -645,7 +683,7 @@ async def test_a_failing_model_gets_a_quoted_answer_marked_limited_in_the_thread
     assert "limited right now" in first_line
     assert "25 days of annual leave" in quoted
     assert "Leave Policy" in json.dumps(reply["blocks"])  # its sources, numbered as usual
-    assert _button(reply, ACTION_HELPFUL)
+    assert _button(reply, ACTION_FEEDBACK)
 
 
 async def test_a_database_failure_becomes_a_short_polite_message_in_the_thread(

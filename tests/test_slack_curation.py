@@ -13,7 +13,6 @@ from sqlalchemy import text
 from bot.platforms.slack.blocks import (
     ACTION_ANSWER_GAP,
     ACTION_CONTACT_OK,
-    ACTION_NOT_HELPFUL,
     FORM_ANSWER,
     FORM_QUESTION,
     FORM_SCOPES,
@@ -114,7 +113,7 @@ async def test_a_downvoted_answer_reaches_the_queue_with_the_bots_answer(bot: Bo
     question = "How many days of annual leave do I get?"
     reply = await bot.answer_to(mention(f"<@{BOT_USER_ID}> {question}"))
     assert "25 days" in reply["text"]
-    key = await bot.click(ACTION_NOT_HELPFUL, reply, channel="CGENERAL")
+    key = await bot.vote(-1, reply, channel="CGENERAL")
     await bot.slack.wait_for(lambda: bool(bot.slack.responses_to(key)))
     response = bot.slack.responses_to(key)[0]
     assert ACTION_CONTACT_OK in json.dumps(response["blocks"])  # the voter asked it

@@ -5,6 +5,7 @@ Signed events to the real server, the fake Slack Web API, a model streaming serv
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.platforms.slack.blocks import ACTION_ASK_HUMAN
-from bot.platforms.slack.stream_blocks import ACTION_FEEDBACK
+from bot.platforms.slack.feedback_blocks import ACTION_FEEDBACK
 from tests.fake_openai import FakeOpenAI, fake_openai, leave_answers
 from tests.fake_openai_stream import STALL
 from tests.fake_slack import (
@@ -119,6 +120,7 @@ async def test_where_streaming_is_refused_the_answer_is_posted_whole(bot: Bot) -
     await bot.slack.wait_for(lambda: bool(bot.slack.posted("DALICE")), timeout=20)
     [reply] = bot.slack.posted("DALICE")
     assert "25 days of annual leave" in reply["text"] and "Sources" in json.dumps(reply["blocks"])
+    assert '"feedback_buttons"' in json.dumps(reply["blocks"])  # Slack's own, as when streamed
     assert bot.slack.calls_to("chat.appendStream") == []
 
 
@@ -192,3 +194,38 @@ async def test_a_mention_the_model_echoes_is_streamed_as_text(bot: Bot, model: F
     reply = await streamed(bot, message("How many days of annual leave do I get?"))
     assert "<!channel>" not in reply["text"] and "<@UBOSS>" not in reply["text"]
     assert "<\u200b!channel>" in reply["text"] and "25 days [1]." in reply["text"]
+
+
+async def test_a_link_off_the_sources_is_never_streamed(bot: Bot, model: FakeOpenAI) -> None:
+    model.default = lambda _body: (
+        "Everyone gets 25 days [1]. Book them [in the portal](https://evil.example/book) "
+        "or at https://evil.example/leave today [1]."
+    )
+    await bot.event(message("How many days of annual leave do I get?"))
+    await bot.slack.wait_for(lambda: bool(bot.slack.calls_to("chat.update")), timeout=20)
+    streamed = [
+        str(call.args.get("markdown_text") or "")
+        for method in ("chat.startStream", "chat.appendStream", "chat.stopStream")
+        for call in bot.slack.calls_to(method)
+    ]
+    assert "".join(streamed).startswith("Everyone gets 25 days [1]. Book them in the portal")
+    assert not any("evil.example" in text for text in streamed)
+    # The checked answer took the streamed text's place: the link's target as text, no link.
+    [reply] = [m for m in bot.slack.history["DALICE"] if "streaming" in m]
+    assert "<https://evil.example" not in reply["text"] + json.dumps(reply["blocks"])
+
+
+async def test_the_answer_is_worked_out_while_slack_sets_the_status_and_streamed_after_it(
+    bot: Bot, model: FakeOpenAI
+) -> None:
+    bot.slack.hold("assistant.threads.setStatus")
+    await bot.event(message("How many days of annual leave do I get?"))
+    # The model is asked while Slack still holds the status call...
+    await bot.slack.wait_for(lambda: bool(model.requests), timeout=20)
+    await asyncio.sleep(0.5)
+    # ...but nothing is shown before the status is set: one set after would stay under it.
+    assert bot.slack.calls_to("chat.startStream") == []
+    bot.slack.release("assistant.threads.setStatus")
+    await bot.slack.wait_for(lambda: bool(bot.slack.calls_to("chat.stopStream")), timeout=20)
+    [reply] = [m for m in bot.slack.history["DALICE"] if "streaming" in m]
+    assert reply["text"] == ANSWER

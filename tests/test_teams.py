@@ -9,7 +9,7 @@ import dataclasses
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -25,6 +25,8 @@ from aiohttp.test_utils import make_mocked_request
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from sqlalchemy import text
 
+from bot.loop.feedback import COMMENT_MAX_CHARS
+from bot.platforms.teams.actions import feedback_comment
 from bot.platforms.teams.app import TeamsEndpoint, build_teams_endpoint
 from bot.service.components import Core
 from bot.service.server import build_web_app, run_jobs
@@ -48,6 +50,7 @@ from tests.fake_teams import (
     channel_mention,
     conversation_update,
     fake_connector,
+    feedback_invoke,
     file_message,
     group_chat_mention,
     personal_message,
@@ -186,9 +189,9 @@ async def test_a_personal_message_gets_typing_then_a_card_with_numbered_source_l
     assert "1. [Leave Policy › Annual leave](https://hb.test/leave#annual-leave)" in text
     card = reply["attachments"][0]
     assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
+    # The votes are Teams' own, under the message; the card has the other buttons.
+    assert reply["channelData"]["feedbackLoopEnabled"] is True
     assert [a["title"] for a in card["content"]["actions"]] == [
-        "👍 Helpful",
-        "👎 Not helpful",
         "Ask a human",
         "Improve this answer",
     ]
@@ -308,9 +311,12 @@ async def test_a_retried_activity_is_answered_once_across_two_servers(
 async def test_feedback_is_stored_once_per_person_and_acknowledged(bot: TeamsBot) -> None:
     url = bot.connector.service_url
     reply = await bot.ask(personal_message(QUESTION, service_url=url))
-    for title in ("👍 Helpful", "👎 Not helpful"):
-        press = card_submit(card_action(reply, title), service_url=url, reply_to_id=reply["id"])
-        await bot.ask(press)
+    answer_id = card_action(reply, "Ask a human")["answer_id"]
+    comment = "Wrong\u202e year\x07 " + "x" * 3000
+    for reaction in ("like", "dislike"):
+        press = feedback_invoke(reply["id"], reaction, comment=comment, service_url=url)
+        status, _ = await bot.post(press)
+        assert status == 200
         thanks, *consent = bot.messages_to(press)
         assert "Thanks" in thanks["text"]
     # After a 👎 the asker is asked whether admins may contact them.
@@ -318,10 +324,64 @@ async def test_feedback_is_stored_once_per_person_and_acknowledged(bot: TeamsBot
     assert "May they see who asked" in card["summary"]
     async with bot.core.kb.engine.connect() as connection:
         rows = (
-            await connection.execute(text("SELECT answer_id, vote, platform FROM feedback"))
+            await connection.execute(
+                text("SELECT answer_id, vote, platform, comment FROM feedback")
+            )
         ).all()
-    answer_id = card_action(reply, "👍 Helpful")["answer_id"]
-    assert [tuple(r) for r in rows] == [(answer_id, -1, "teams")]
+    [(voted, vote, platform, stored)] = [tuple(r) for r in rows]
+    assert (voted, vote, platform) == (answer_id, -1, "teams")
+    # The comment as typed, without control characters, capped.
+    assert stored.startswith("Wrong year xxx") and len(stored) == COMMENT_MAX_CHARS
+
+
+async def test_the_vote_buttons_of_cards_sent_before_teams_own_still_count(bot: TeamsBot) -> None:
+    url = bot.connector.service_url
+    reply = await bot.ask(personal_message(QUESTION, service_url=url))
+    answer_id = card_action(reply, "Ask a human")["answer_id"]
+    old_button = {"supportbot": "not_helpful", "answer_id": answer_id}
+    press = card_submit(old_button, service_url=url, reply_to_id=reply["id"])
+    await bot.ask(press)
+    assert "Thanks" in bot.messages_to(press)[0]["text"]
+    async with bot.core.kb.engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT answer_id, vote FROM feedback"))).all()
+    assert [tuple(r) for r in rows] == [(answer_id, -1)]
+
+
+@pytest.mark.parametrize("asked", [group_chat_mention, channel_mention])
+async def test_teams_own_feedback_in_group_chats_and_channels_is_stored_with_its_comment(
+    bot: TeamsBot, asked: Callable[..., dict[str, Any]]
+) -> None:
+    url = bot.connector.service_url
+    question = asked(QUESTION, service_url=url)
+    reply = await bot.ask(question)
+    assert reply["channelData"]["feedbackLoopEnabled"] is True
+    press = feedback_invoke(
+        reply["id"], "dislike", comment="Out of date", conversation=question["conversation"],
+        service_url=url,
+    )  # fmt: skip
+    status, _ = await bot.post(press)
+    assert status == 200
+    async with bot.core.kb.engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT vote, comment FROM feedback"))).all()
+    assert [tuple(r) for r in rows] == [(-1, "Out of date")]
+
+
+@pytest.mark.parametrize(
+    ("feedback", "stored"),
+    [
+        ('{"feedbackText": "Out of date"}', "Out of date"),
+        ({"feedbackText": "  two\nlines\r\n "}, "two\nlines"),
+        (r'{"feedbackText": "a\u202eb\u0000c \u0007👩\u200d💻"}', "abc 👩\u200d💻"),
+        ('{"feedbackText": ""}', None),
+        ("not JSON", None),
+        ({"feedbackText": 5}, None),
+        (None, None),
+    ],
+)
+def test_a_feedback_comment_is_kept_as_typed_without_control_characters(
+    feedback: Any, stored: str | None
+) -> None:
+    assert feedback_comment(feedback) == stored
 
 
 @pytest.mark.parametrize("where", ["channel", "person"])
@@ -626,7 +686,7 @@ async def test_a_failing_model_gets_a_quoted_answer_marked_limited(
     assert "limited right now" in text.splitlines()[0]
     assert "25 days of annual leave" in text and "Leave Policy" in text
     titles = [a["title"] for a in reply["attachments"][0]["content"]["actions"]]
-    assert titles[:3] == ["👍 Helpful", "👎 Not helpful", "Ask a human"]
+    assert titles[:1] == ["Ask a human"] and reply["channelData"]["feedbackLoopEnabled"]
 
 
 async def test_a_database_failure_becomes_a_short_polite_message(

@@ -97,8 +97,6 @@ async def test_a_personal_message_gets_typing_then_a_card_with_its_sources(
     assert "25 days" in texts
     assert "[Leave Policy › Annual leave](https://hb.test/leave#annual-leave)" in texts
     assert [a["title"] for a in card.content["actions"]] == [
-        "👍 Helpful",
-        "👎 Not helpful",
         "Ask a human",
         "Improve this answer",
     ]

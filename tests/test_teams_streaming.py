@@ -149,3 +149,23 @@ async def test_teams_own_thumbs_down_is_stored_as_a_vote(bot: TeamsBot) -> None:
         gaps = (await connection.execute(text("SELECT question FROM gaps"))).scalars().all()
     assert [(r["vote"], r["platform"]) for r in rows] == [(-1, "teams")]
     assert gaps == [QUESTION]  # a 👎 still becomes a gap
+
+
+async def test_a_link_off_the_sources_is_never_streamed_and_the_final_is_cleaned(
+    bot: TeamsBot, model: FakeOpenAI
+) -> None:
+    model.default = lambda _body: (
+        "Everyone gets 25 days [1]. Book them [in the portal](https://evil.example/book) "
+        "or at https://evil.example/leave today [1]."
+    )
+    _, updates = await streamed(
+        bot, personal_message(QUESTION, service_url=bot.connector.service_url)
+    )
+    *typing, last = updates
+    assert any(entity(u, "streaminfo")["streamType"] == "streaming" for u in typing)
+    assert not any("evil.example" in (u.get("text") or "") for u in typing)
+    # The final message is the checked answer: the spoofed link's target is shown as code,
+    # never behind a label.
+    assert last["type"] == "message" and "in the portal" in last["text"]
+    assert "](https://evil.example" not in last["text"]
+    assert "`https://evil.example/book`" in last["text"]

@@ -23,20 +23,47 @@ OVERVIEW = "Overview: questions per day"
 OVERVIEW_NOTE = (
     "Answered, declined (not covered by the documents), failed (model unavailable, limits, "
     "bad input) and cached answers per day; votes by the day they were given; model cost; "
-    "median time to answer."
+    "median and 95th percentile time to answer. The table under the charts has the same figures."
 )
 GAPS = "Unanswered questions"
 GAPS_NOTE = (
     "Questions the bot declined or that got 👎. Answering one stores the answer as a document "
     "and tells the askers, as answering it in chat does."
 )
+# The gaps page's filters: each gap's reason, as admins read it.
+GAP_REASONS = {
+    "declined": "Declined",
+    "downvoted": "Got 👎",
+    "improve": "Asked to improve",
+}
 DOCUMENTS = "Documents"
-USAGE = "Usage by model"
+DOCUMENTS_NOTE = (
+    "Each document with how many answers cited it in the last 30 days and when one last did; "
+    '"never" marks documents no recorded answer has cited.'
+)
+DOCUMENTS_NEVER_CITED_NOTE = "Documents no recorded answer has cited."
+NEVER_CITED = "Show only documents never cited"
+ALL_DOCUMENTS = "Show all documents"
+SOURCES = "Sources"
+SOURCES_NOTE = (
+    "Synced sources (supportbot sources add, /kb sources): when each last synced and last "
+    "succeeded, its last error, the pages it holds and what its last sync changed."
+)
+USAGE = "Usage by model and platform"
 DOWNVOTED = "Answers that got 👎"
 DOWNVOTED_NOTE = (
     "Open gaps from 👎 votes, with the answer given and its sources; answer them under Gaps."
 )
-USAGE_NOTE = "The last 30 days: answers, tokens and estimated cost per chat model."
+USAGE_NOTE = (
+    "The last 30 days: answers, tokens and estimated cost per chat model, and answers per chat "
+    "platform (unknown: recorded before the platform was)."
+)
+# Headings over the tables of pages that show more than one.
+TABLE_CAPTIONS = {"usage": "By model", "platforms": "By platform"}
+REDIS_DOWN = (
+    "The console is unavailable: Redis (REDIS_URL), where sessions are kept, cannot be reached."
+)
+DATABASE_DOWN = "The console is unavailable: Postgres (DATABASE_URL) cannot be reached."
 CONSOLE_UNAVAILABLE = "The console cannot make a sign-in link right now (Redis is unreachable)."
 
 

@@ -1,5 +1,5 @@
-"""What the console reads from Postgres: answers and votes per day (never questions: the
-answer log keeps only their hashes), open gaps and documents."""
+"""What the console reads from the answer log and the votes: answers and votes per day, usage
+by model and by platform. Never questions: the answer log keeps only their hashes."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from sqlalchemy import Row, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.console.tables import Table, table
-from bot.core.knowledge_base import KnowledgeBase
-from bot.loop.curation import Curator
 
 _PER_DAY = text(
     """
@@ -23,7 +21,8 @@ _PER_DAY = text(
             count(*) FILTER (WHERE outcome IN ('unavailable', 'limited', 'invalid')) AS failed,
             count(*) FILTER (WHERE cached) AS cached,
             coalesce(sum(cost_usd), 0) AS cost_usd,
-            percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS median_ms
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS median_ms,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_ms
         FROM answers WHERE created_at >= :since GROUP BY 1
     ), v AS (
         SELECT created_at::date AS day,
@@ -34,7 +33,7 @@ _PER_DAY = text(
     SELECT coalesce(a.day, v.day) AS day, coalesce(answered, 0) AS answered,
         coalesce(declined, 0) AS declined, coalesce(failed, 0) AS failed,
         coalesce(cached, 0) AS cached, coalesce(up, 0) AS up, coalesce(down, 0) AS down,
-        coalesce(cost_usd, 0) AS cost_usd, median_ms
+        coalesce(cost_usd, 0) AS cost_usd, median_ms, p95_ms
     FROM a FULL OUTER JOIN v ON a.day = v.day
     ORDER BY 1 DESC
     """
@@ -42,21 +41,41 @@ _PER_DAY = text(
 
 
 async def overview(engine: AsyncEngine, days: int) -> Table:
-    """Questions per day by outcome, 👍 and 👎 given that day, and the day's model cost."""
+    """Questions per day by outcome, 👍 and 👎 given that day, the day's model cost and its
+    median and 95th percentile time to answer, newest day first."""
     rows = await _last_days(engine, _PER_DAY, days)
     return table(
         "overview",
-        ("day", "answered", "declined", "failed", "cached", "👍", "👎", "cost (USD)", "median ms"),
+        OVERVIEW_COLUMNS,
         [
             (
                 r.day.isoformat(),
                 *r[1:7],
                 round(float(r.cost_usd), 4),
-                None if r.median_ms is None else round(float(r.median_ms)),
+                _milliseconds(r.median_ms),
+                _milliseconds(r.p95_ms),
             )
             for r in rows
         ],
     )
+
+
+OVERVIEW_COLUMNS = (
+    "day",
+    "answered",
+    "declined",
+    "failed",
+    "cached",
+    "👍",
+    "👎",
+    "cost (USD)",
+    "median ms",
+    "p95 ms",
+)
+
+
+def _milliseconds(value: float | None) -> int | None:
+    return None if value is None else round(float(value))
 
 
 _BY_MODEL = text(
@@ -80,70 +99,30 @@ async def usage_by_model(engine: AsyncEngine, days: int) -> Table:
     )
 
 
+_BY_PLATFORM = text(
+    """
+    SELECT coalesce(platform, 'unknown') AS platform, count(*) AS answers,
+        count(*) FILTER (WHERE outcome = 'answered') AS answered,
+        count(*) FILTER (WHERE outcome = 'not_covered') AS declined,
+        count(*) FILTER (WHERE cached) AS cached,
+        coalesce(sum(cost_usd), 0) AS cost_usd
+    FROM answers WHERE created_at >= :since GROUP BY 1 ORDER BY answers DESC, 1
+    """
+)
+
+
+async def usage_by_platform(engine: AsyncEngine, days: int) -> Table:
+    """Answers, declines, cached answers and cost per chat platform; ``unknown`` for answers
+    recorded before the platform was."""
+    rows = await _last_days(engine, _BY_PLATFORM, days)
+    return table(
+        "platforms",
+        ("platform", "answers", "answered", "declined", "cached", "cost (USD)"),
+        [(*r[:5], round(float(r.cost_usd), 4)) for r in rows],
+    )
+
+
 async def _last_days(engine: AsyncEngine, query: TextClause, days: int) -> Sequence[Row[Any]]:
     since = datetime.now(UTC) - timedelta(days=days)
     async with engine.connect() as connection:
         return (await connection.execute(query, {"since": since})).all()
-
-
-async def gaps(curator: Curator, limit: int) -> Table:
-    """The open gaps, as the gap queue stores them, most asked first."""
-    found, _total = await curator.open_gaps(limit)
-    return table(
-        "gaps",
-        ("id", "question", "reason", "times asked", "last asked", "scopes"),
-        [
-            (
-                g.id,
-                g.question,
-                g.reason,
-                g.times_asked,
-                g.last_asked_at.date().isoformat(),
-                ", ".join(g.scopes),
-            )
-            for g in found
-        ],
-    )
-
-
-async def downvoted(curator: Curator, limit: int) -> Table:
-    """Open gaps from 👎 votes: the question as stored for the gap, the bot's answer and the
-    sources it was written from, most recently asked first."""
-    found, _total = await curator.open_gaps(limit)
-    voted = sorted(
-        (g for g in found if g.reason == "downvoted"), key=lambda g: g.last_asked_at, reverse=True
-    )
-    return table(
-        "downvoted",
-        ("gap", "question", "bot's answer", "sources", "last asked"),
-        [
-            (
-                g.id,
-                g.question,
-                g.bot_answer or "",
-                "; ".join(f"{s.title} ({s.url})" for s in g.sources),
-                g.last_asked_at.date().isoformat(),
-            )
-            for g in voted
-        ],
-    )
-
-
-async def documents(kb: KnowledgeBase) -> Table:
-    """Every document with its status, owner, review date and last change."""
-    found = await kb.store.list_documents()
-    return table(
-        "documents",
-        ("title", "status", "owner", "review by", "last change", "link"),
-        [
-            (
-                d.title,
-                d.status,
-                d.owner or "",
-                d.review_by.isoformat() if d.review_by else "",
-                d.updated_at.date().isoformat(),
-                d.url,
-            )
-            for d in found
-        ],
-    )

@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from bot.core.links import source_hosts
 from bot.core.llm import LLMUnavailableError
 from bot.core.stream_gate import StreamGate
 from bot.core.types import Answer
@@ -85,7 +86,7 @@ async def stream_draft(
     writer: AnswerWriter, question: str, sources: Sequence[ScoredChunk], events: EventQueue
 ) -> Draft:
     """The writer's draft, its text passed on to ``events`` as far as the gate allows."""
-    gate = StreamGate(len(sources))
+    gate = StreamGate(len(sources), source_hosts(s.url for s in sources))
     draft: Draft | None = None
     async for event in writer.stream(question, sources):
         if isinstance(event, Draft):
@@ -94,4 +95,6 @@ async def stream_draft(
             events.text(visible)
     if draft is None:
         raise LLMUnavailableError("the writer's stream ended without its draft")
+    if rest := gate.finish():
+        events.text(rest)
     return draft

@@ -1,4 +1,5 @@
-"""A row per answer in Postgres: outcome, model, tokens, estimated cost and latency.
+"""A row per answer in Postgres: outcome, model, tokens, estimated cost, latency, the platform
+it was asked on and the ids of the documents it cited.
 
 No question or answer text is stored, only a keyed hash of the question, so totals and trends
 can be reported without keeping what employees asked. The hash is an HMAC: without the key, a
@@ -25,6 +26,11 @@ log = logging.getLogger(__name__)
 def question_hash(text: str, key: bytes) -> str:
     """The keyed hash a question is logged and stored under instead of its text."""
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def cited_documents(answer: Answer) -> list[str]:
+    """The distinct ids of the documents ``answer`` cites, in citation order."""
+    return list(dict.fromkeys(c.doc_id for c in answer.citations))
 
 
 @dataclass(frozen=True)
@@ -62,16 +68,28 @@ class PgAnswerLog:
         self._prices = prices
 
     async def record(
-        self, answer: Answer, *, question_hash: str, asker: str | None, corpus_version: int | None
+        self,
+        answer: Answer,
+        *,
+        question_hash: str,
+        asker: str | None,
+        corpus_version: int | None,
+        platform: str | None = None,
     ) -> None:
-        """Store one answer's figures; a database outage is logged, never raised."""
+        """Store one answer's figures, its ``platform`` (slack, teams, cli…) and the ids of the
+        documents its citations point at; a database outage is logged, never raised."""
         try:
-            await self._insert(answer, question_hash, asker, corpus_version)
+            await self._insert(answer, question_hash, asker, corpus_version, platform)
         except CONNECTION_ERRORS as e:
             log.warning("answer %s not recorded: database unavailable (%s)", answer.id, e)
 
     async def _insert(
-        self, answer: Answer, question_hash: str, asker: str | None, corpus_version: int | None
+        self,
+        answer: Answer,
+        question_hash: str,
+        asker: str | None,
+        corpus_version: int | None,
+        platform: str | None,
     ) -> None:
         async with self._engine.begin() as connection:
             # Losing the last few rows of statistics in a crash is fine; waiting for the disk
@@ -82,10 +100,10 @@ class PgAnswerLog:
                     """
                     INSERT INTO answers (id, outcome, grounded, cached, model, prompt_tokens,
                         completion_tokens, cost_usd, latency_ms, question_hash, asker_hash,
-                        corpus_version)
+                        corpus_version, platform, cited_documents)
                     VALUES (:id, :outcome, :grounded, :cached, :model, :prompt_tokens,
                         :completion_tokens, :cost, :latency, :question_hash, :asker,
-                        :corpus_version)
+                        :corpus_version, :platform, :cited)
                     """
                 ),
                 {
@@ -101,6 +119,8 @@ class PgAnswerLog:
                     "question_hash": question_hash,
                     "asker": asker,
                     "corpus_version": corpus_version,
+                    "platform": platform,
+                    "cited": cited_documents(answer),
                 },
             )
 

@@ -138,7 +138,11 @@ class AnswerService:
             len(answer.citations), answer.latency_ms,
         )  # fmt: skip
         await self._log.record(
-            answer, question_hash=hashed, asker=question.asker, corpus_version=version
+            answer,
+            question_hash=hashed,
+            asker=question.asker,
+            corpus_version=version,
+            platform=question.platform,
         )
         if self._observer is not None:
             await self._observer.observe(dataclasses.replace(question, scopes=scopes), answer)
@@ -174,9 +178,10 @@ class AnswerService:
         standalone, rewrite_usage = await self._writer.standalone(
             dataclasses.replace(question, text=text)
         )
-        version = await self._store.corpus_version()
+        corpus = await self._store.corpus_state()
+        version = corpus.version
         key = cache_key(
-            standalone, scopes, version, self._options.prompt_version, self._writer.model
+            standalone, scopes, corpus, self._options.prompt_version, self._writer.model
         )
         cached = await self._cache.get(key)
         self._metrics.cache_lookups.labels("miss" if cached is None else "hit").inc()

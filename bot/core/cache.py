@@ -1,9 +1,10 @@
 """The answer cache in Redis.
 
 A key carries everything that changes an answer: the normalised question, the scopes it was
-answered for, the corpus version, the prompt and style version and the model. A document change
-bumps the corpus version, so no cached answer outlives the text it quoted. Redis being down
-never stops an answer: the cache logs a warning and answers go uncached.
+answered for, the knowledge base and its version, the prompt and style version and the model. A
+document change bumps the corpus version, so no cached answer outlives the text it quoted; the
+knowledge base's own id keeps deployments that share a Redis from answering from each other's.
+Redis being down never stops an answer: the cache logs a warning and answers go uncached.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from bot.core.types import Answer, Citation, Usage
-from knowledge.types import ScoredChunk, ScoredSentence
+from knowledge.types import CorpusState, ScoredChunk, ScoredSentence
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +53,12 @@ def normalise(question: str) -> str:
 
 
 def cache_key(
-    question: str, scopes: Sequence[str], corpus_version: int, prompt_version: str, model: str
+    question: str, scopes: Sequence[str], corpus: CorpusState, prompt_version: str, model: str
 ) -> str:
-    parts = [normalise(question), sorted(set(scopes)), corpus_version, prompt_version, model]
+    parts = [
+        normalise(question), sorted(set(scopes)), corpus.instance, corpus.version,
+        prompt_version, model,
+    ]  # fmt: skip
     digest = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
     return digest[:40]
 

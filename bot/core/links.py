@@ -4,7 +4,8 @@ An answer is Markdown a model wrote, and Markdown lets any words be a link to an
 document or question that talks the model into ``[Reset your password](https://evil.example)``
 would have the bot vouch for that link. So an answer keeps a link only when it points at the
 host of a source the answer cites. Any other link becomes its text followed by its URL in a code
-span: both visible, nothing clickable behind a label. Images, autolinks (``<https://…>``,
+span: both visible, nothing clickable behind a label (a relative link, which leads nowhere from
+a chat message, becomes its text alone). Images, autolinks (``<https://…>``,
 ``<someone@example.com>``) and reference definitions (``[x]: https://…``) are treated the same.
 
 The result is parsed again with the renderers' parser; should unusual syntax leave a stray link
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from urllib.parse import urlsplit
 
 from markdown_it.helpers import parseLinkDestination
@@ -37,7 +38,7 @@ _MAX_REWRITES = 500
 def restrict_links(markdown: str, citations: Sequence[Citation]) -> str:
     """``markdown`` with every link, image and autolink outside the cited sources' hosts
     turned into visible text."""
-    hosts = {_host(normalise_link(c.url)) for c in citations if c.has_web_link} - {None}
+    hosts = source_hosts(c.url for c in citations if c.has_web_link)
     if not stray_links(markdown, hosts):
         return markdown
     text = _rewrite_inline_links(markdown, hosts)
@@ -49,6 +50,16 @@ def restrict_links(markdown: str, citations: Sequence[Citation]) -> str:
         # Unusual syntax survived the rewrite: escaping every bracket leaves no link at all.
         text = _escape(text, fallback)
     return text
+
+
+def source_hosts(urls: Iterable[str]) -> frozenset[str]:
+    """The web hosts of ``urls`` (sources' addresses), as links to them are compared."""
+    return frozenset(h for url in urls if (h := _host(normalise_link(url))) is not None)
+
+
+def allowed_link(url: str, hosts: Collection[str | None]) -> bool:
+    """Whether a link to ``url``, as written in Markdown, goes to one of ``hosts``."""
+    return _allowed(normalise_link(url), hosts)
 
 
 def stray_links(markdown: str, hosts: Collection[str | None]) -> list[str]:
@@ -81,7 +92,9 @@ def _allowed(normalised_url: str, hosts: Collection[str | None]) -> bool:
 
 def _shown(label: str, url: str) -> str:
     """What a refused link becomes: its label, then its URL as code (not clickable)."""
-    if not url.strip():
+    parts = urlsplit(url.strip())
+    if not url.strip() or (not parts.scheme and not parts.netloc and label.strip()):
+        # A relative link (a handbook's "../leave.md") leads nowhere from a chat message.
         return label
     fence = "`" * (max((len(run) for run in re.findall(r"`+", url)), default=0) + 1)
     padding = " " if url.startswith(("`", " ")) or url.endswith(("`", " ")) else ""

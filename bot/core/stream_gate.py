@@ -7,7 +7,9 @@ written, this gate passes on only text that the check would keep as it is:
   when it points at no source (so an invalid marker never flashes on screen);
 - spaces as the check tidies them: none at the start or end, none before punctuation, one
   where a dropped marker or the model left several;
-- nothing once the draft is, or may still become, the model's "not covered" decline.
+- nothing once the draft is, or may still become, the model's "not covered" decline;
+- a link only once it is known to point at a source's host (``link_guard``): an unfinished
+  one is held back, one to anywhere else is shown without its target.
 
 What the gate has shown is then exactly the start of the checked answer, except where the
 answer is changed afterwards as a whole (a decline, an answer without a valid citation, an
@@ -17,8 +19,10 @@ off-source link taken out): the adapters replace what they showed with the final
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from bot.core.citations import cited_numbers
+from bot.core.link_guard import LinkGuard
 from bot.core.writers import NOT_COVERED
 
 _MARKER = re.compile(r"\[\d+(?:\s*[,;–-]\s*\d+)*\]")
@@ -30,10 +34,12 @@ _PUNCTUATION = ".,;:!?"
 
 
 class StreamGate:
-    """Feed it a draft's deltas; it returns the text that may be shown, in order."""
+    """Feed it a draft's deltas; it returns the text that may be shown, in order. ``sources``
+    is how many sources the writer was given, ``hosts`` their web hosts."""
 
-    def __init__(self, sources: int) -> None:
+    def __init__(self, sources: int, hosts: Collection[str] = ()) -> None:
         self._sources = sources
+        self._links = LinkGuard(hosts)
         self._order: dict[int, int] = {}
         self._draft = ""
         self._marker = ""  # an open "[..." not yet complete
@@ -56,7 +62,11 @@ class StreamGate:
         before = len(self.shown)
         for c in delta:
             self._char(c)
-        return self.shown[before:]
+        return self._links.feed(self.shown[before:])
+
+    def finish(self) -> str:
+        """What was held back to the end of the draft and may be shown now."""
+        return "" if self._declined else self._links.finish()
 
     def _char(self, c: str) -> None:
         if self._marker:

@@ -147,9 +147,15 @@ class Curator:
 
     # What admins do
 
-    async def open_gaps(self, limit: int) -> tuple[list[Gap], int]:
+    async def open_gaps(
+        self, limit: int, *, offset: int = 0, reason: Reason | None = None
+    ) -> tuple[list[Gap], int]:
         """Raises ``DatabaseUnavailableError``."""
-        return await self._gaps.open_gaps(limit)
+        return await self._gaps.open_gaps(limit, offset=offset, reason=reason)
+
+    async def wordings(self, gap_ids: Sequence[int], per_gap: int) -> dict[int, tuple[str, ...]]:
+        """How askers worded each gap's question (see ``PgGapQueue.wordings``)."""
+        return await self._gaps.wordings(gap_ids, per_gap)
 
     async def gap(self, gap_id: int) -> Gap | None:
         return await self._gaps.get(gap_id)

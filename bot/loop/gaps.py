@@ -13,6 +13,7 @@ agreed to be contacted.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -115,23 +116,56 @@ class PgGapQueue:
         best = int(np.argmax(similarities))
         return int(rows[best].id) if similarities[best] >= self._similar else None
 
-    async def open_gaps(self, limit: int) -> tuple[list[Gap], int]:
-        """The most asked open gaps (newest first among equals), and how many are open."""
+    async def open_gaps(
+        self, limit: int, *, offset: int = 0, reason: Reason | None = None
+    ) -> tuple[list[Gap], int]:
+        """The most asked open gaps (newest first among equals) from ``offset``, only those of
+        ``reason`` when given, and how many such gaps are open."""
+        values = {"reason": reason, "limit": limit, "offset": offset}
         async with self._connect() as connection:
             total = (
-                await connection.execute(text("SELECT count(*) FROM gaps WHERE status = 'open'"))
+                await connection.execute(text(_COUNT_GAPS + " WHERE " + _OPEN_OF_REASON), values)
             ).scalar_one()
             rows = (
                 await connection.execute(
                     text(
                         _SELECT_GAPS
-                        + " WHERE g.status = 'open'"
-                        + " ORDER BY g.times_asked DESC, g.last_asked_at DESC LIMIT :limit"
+                        + " WHERE "
+                        + _OPEN_OF_REASON
+                        + " ORDER BY g.times_asked DESC, g.last_asked_at DESC, g.id DESC"
+                        + " LIMIT :limit OFFSET :offset"
                     ),
-                    {"limit": limit},
+                    values,
                 )
             ).all()
         return [_gap(row) for row in rows], int(total)
+
+    async def wordings(self, gap_ids: Sequence[int], per_gap: int) -> dict[int, tuple[str, ...]]:
+        """How the askers a gap groups worded their questions: up to ``per_gap`` distinct
+        wordings per gap, most recently asked first."""
+        if not gap_ids:
+            return {}
+        async with self._connect() as connection:
+            rows = (
+                await connection.execute(
+                    text(
+                        """
+                        SELECT gap_id, question FROM (
+                            SELECT gap_id, question, row_number() OVER (
+                                PARTITION BY gap_id ORDER BY max(asked_at) DESC) AS n
+                            FROM gap_askers
+                            WHERE gap_id = ANY(:ids) AND coalesce(question, '') <> ''
+                            GROUP BY gap_id, question
+                        ) w WHERE n <= :per_gap ORDER BY gap_id, n
+                        """
+                    ),
+                    {"ids": list(gap_ids), "per_gap": per_gap},
+                )
+            ).all()
+        found: dict[int, tuple[str, ...]] = {}
+        for row in rows:
+            found[row.gap_id] = (*found.get(row.gap_id, ()), row.question)
+        return found
 
     async def get(self, gap_id: int) -> Gap | None:
         async with self._connect() as connection:
@@ -201,6 +235,8 @@ class PgGapQueue:
         return GuardedConnection(self._engine, begin=write)
 
 
+_OPEN_OF_REASON = "g.status = 'open' AND (CAST(:reason AS text) IS NULL OR g.reason = :reason)"
+_COUNT_GAPS = "SELECT count(*) FROM gaps g"
 _SELECT_GAPS = """
     SELECT g.*, coalesce(
         (SELECT array_agg(DISTINCT a.contact) FROM gap_askers a

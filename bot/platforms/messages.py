@@ -24,12 +24,6 @@ FEEDBACK_GOOD_LABEL = "Helpful"
 FEEDBACK_BAD_LABEL = "Not helpful"
 
 
-BUTTON_HELPFUL = "👍 Helpful"
-
-
-BUTTON_NOT_HELPFUL = "👎 Not helpful"
-
-
 BUTTON_ASK_HUMAN = "Ask a human"
 
 

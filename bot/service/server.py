@@ -237,12 +237,14 @@ async def _serve_until(
 
 
 def console_of(settings: Settings, core: Core) -> Console:
-    """The admin console over ``core``; its cookie is Secure unless the public URL is plain
-    http, which the settings allow on loopback only."""
+    """The admin console over ``core``, for SLACK_ADMINS and TEAMS_ADMINS; its cookie is Secure
+    unless the public URL is plain http, which the settings allow on loopback only."""
     return Console(
         sign_in=RedisConsoleSignIn(core.redis, settings.redis_namespace),
         kb=core.kb,
         curator=core.curator,
+        sources=core.sources,
+        admins=frozenset((*settings.slack_admins, *settings.teams_admins)),
         secure_cookie=not (settings.public_url or "").startswith("http://"),
     )
 

@@ -1,5 +1,6 @@
-"""The buttons under a Slack answer: the helpful and not-helpful votes, and "Ask a human",
-which posts the question and its answer to the experts' channel.
+"""The buttons under a Slack answer: Slack's own 👍/👎 (and the vote buttons of answers posted
+before them), and "Ask a human", which posts the question and its answer to the experts'
+channel.
 
 The experts' channel is shown only what it may see under the access rules: a question asked
 in a DM, or an answer citing documents the channel may not see, is posted without its text
@@ -27,14 +28,13 @@ from bot.platforms.slack.blocks import (
     ACTION_HELPFUL,
     ACTION_NOT_HELPFUL,
     FEEDBACK_ACTIONS,
-    ButtonValue,
     consent_blocks,
     expert_mentions,
 )
 from bot.platforms.slack.directory import SlackDirectory
 from bot.platforms.slack.errors import log_slack_error
+from bot.platforms.slack.feedback_blocks import ACTION_FEEDBACK, ButtonValue, FeedbackValue
 from bot.platforms.slack.mrkdwn import escape
-from bot.platforms.slack.stream_blocks import ACTION_FEEDBACK, FeedbackValue
 from knowledge.errors import DatabaseUnavailableError
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ class SlackAnswerButtons:
     async def on_feedback(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
+        """A press of an older answer's own vote button."""
         await ack()
         vote = FEEDBACK_ACTIONS[action["action_id"]]
         await self._vote(body, vote, ButtonValue.decode(action.get("value", "")), respond)
@@ -76,7 +77,7 @@ class SlackAnswerButtons:
     async def on_native_feedback(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
-        """A press of Slack's own 👍/👎 (``feedback_buttons``) under a streamed answer."""
+        """A press of Slack's own 👍/👎 (``feedback_buttons``) under an answer."""
         await ack()
         pressed = FeedbackValue.decode(action.get("value", ""))
         if pressed is None:

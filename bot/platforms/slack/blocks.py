@@ -12,8 +12,10 @@ from bot.core.citations import citation_note
 from bot.core.types import Answer
 from bot.loop.gaps import Gap
 from bot.platforms import messages
+from bot.platforms.slack.feedback_blocks import ButtonValue, feedback_block
 from bot.platforms.slack.mrkdwn import escape, split_for_blocks, to_mrkdwn
 
+# The vote buttons of answers posted before Slack's own feedback buttons; still handled.
 ACTION_HELPFUL = "supportbot_helpful"
 ACTION_NOT_HELPFUL = "supportbot_not_helpful"
 ACTION_ASK_HUMAN = "supportbot_ask_human"
@@ -38,22 +40,6 @@ class SlackMessage:
     blocks: list[Block]
 
 
-@dataclass(frozen=True)
-class ButtonValue:
-    """What the answer's buttons carry: the answer's id and the question message's ts."""
-
-    answer_id: str
-    question_ts: str
-
-    def encode(self) -> str:
-        return f"{self.answer_id} {self.question_ts}"
-
-    @classmethod
-    def decode(cls, value: str) -> ButtonValue:
-        answer_id, _, question_ts = value.partition(" ")
-        return cls(answer_id, question_ts)
-
-
 def link(url: str, label: str) -> str:
     """A mrkdwn link; ``|`` and ``>`` would end Slack's link syntax early, so encode them."""
     safe_url = quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
@@ -61,20 +47,28 @@ def link(url: str, label: str) -> str:
 
 
 def answer_message(answer: Answer, *, question_ts: str) -> SlackMessage:
-    """The reply to a question: the answer, its numbered sources and the action buttons."""
+    """The reply to a question: the answer, then what ``answer_end_blocks`` puts under it."""
     body = to_mrkdwn(answer.text)
     blocks: list[Block] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
         for piece in split_for_blocks(body)
     ]
-    if answer.citations:
-        blocks.append(sources_block(answer))
-    value = ButtonValue(answer.id, question_ts).encode()
+    blocks += answer_end_blocks(answer, question_ts=question_ts)
+    return SlackMessage(text=body[:TEXT_FALLBACK_CHARS], blocks=blocks)
+
+
+def answer_end_blocks(answer: Answer, *, question_ts: str) -> list[Block]:
+    """What goes under an answer's text, posted or streamed: its numbered sources, Slack's own
+    👍/👎 (``feedback_buttons``) and the answer's other buttons."""
+    blocks = [sources_block(answer)] if answer.citations else []
+    button = ButtonValue(answer.id, question_ts)
     if answer.outcome == "not_covered":
         blocks.append({"type": "context", "elements": [_mrkdwn(messages.CONTACT_CONSENT_PROMPT)]})
+    if answer.outcome in ("answered", "not_covered"):
+        blocks.append(feedback_block(button))
     if answer.outcome in ("answered", "not_covered", "unavailable"):
-        blocks.append(actions_block(answer, value))
-    return SlackMessage(text=body[:TEXT_FALLBACK_CHARS], blocks=blocks)
+        blocks.append(actions_block(answer, button.encode()))
+    return blocks
 
 
 def sources_block(answer: Answer) -> Block:
@@ -224,15 +218,9 @@ def _plain(text: str) -> Block:
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
-def actions_block(answer: Answer, value: str, *, votes: bool = True) -> Block:
-    """The answer's buttons; ``votes=False`` leaves the votes to the native feedback buttons."""
-    buttons = []
-    if votes and answer.outcome != "unavailable":
-        buttons += [
-            _button(messages.BUTTON_HELPFUL, ACTION_HELPFUL, value),
-            _button(messages.BUTTON_NOT_HELPFUL, ACTION_NOT_HELPFUL, value),
-        ]
-    buttons.append(_button(messages.BUTTON_ASK_HUMAN, ACTION_ASK_HUMAN, value))
+def actions_block(answer: Answer, value: str) -> Block:
+    """The answer's buttons other than the votes (``feedback_block`` has those)."""
+    buttons = [_button(messages.BUTTON_ASK_HUMAN, ACTION_ASK_HUMAN, value)]
     if answer.outcome == "not_covered":
         buttons.append(_button(messages.BUTTON_CONTACT_OK, ACTION_CONTACT_OK, value))
     return {"type": "actions", "block_id": ANSWER_BLOCK_PREFIX + answer.id, "elements": buttons}

@@ -30,7 +30,6 @@ from bot.platforms.slack.blocks import (
     SHORTCUT_IMPROVE,
     VIEW_ADMIN_ANSWER,
     AnswerForm,
-    ButtonValue,
     answer_form_view,
     answer_id_of,
     form_subject,
@@ -38,6 +37,7 @@ from bot.platforms.slack.blocks import (
     gap_list_blocks,
 )
 from bot.platforms.slack.directory import SlackDirectory
+from bot.platforms.slack.feedback_blocks import ButtonValue
 from bot.platforms.slack.mrkdwn import to_mrkdwn
 from bot.service.lifecycle import WorkInProgress
 from knowledge.errors import DatabaseUnavailableError

@@ -235,7 +235,8 @@ class SlackListeners:
             thread_ts=thread or incoming.ts,
             question_ts=incoming.ts,
         )
-        await status.show()
+        # Set while the answer is worked out: a Slack round trip less before the first words.
+        status.show_soon()
         if incoming.private and incoming.thread_ts:
             await self._assistant.title(
                 client,
@@ -260,6 +261,7 @@ class SlackListeners:
             else:
                 answer, delivered = await self._answers.answer(question), False
             if not delivered:
+                await status.settled()
                 if not await self._ledger.posting(incoming.key):
                     log.warning("question %s was taken over by another replica", incoming.key)
                     return

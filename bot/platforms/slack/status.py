@@ -4,10 +4,14 @@ The assistant status line (``assistant.threads.setStatus``: "is looking into itâ
 rotating loading messages) in the thread the answer goes to; where Slack refuses it (the app
 has no assistant feature or scope, or the thread is not one it may set a status in), the ğŸ‘€
 reaction on the question instead. Both are cosmetic: a failure is logged, never raised.
+
+``show_soon`` sets it without waiting for Slack, so the answer is worked out meanwhile; the
+reply waits for ``settled`` first, since a status set after it would stay under it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from slack_sdk.errors import SlackApiError
@@ -32,6 +36,23 @@ class SlackStatus:
         self._question_ts = question_ts
         self._status_set = False
         self._reacted = False
+        self._pending: asyncio.Task[None] | None = None
+
+    def show_soon(self, status: str = messages.WORKING_STATUS) -> None:
+        """``show``, in the background and after the statuses before it."""
+        previous = self._pending
+
+        async def show_after() -> None:
+            if previous is not None:
+                await previous
+            await self.show(status)
+
+        self._pending = asyncio.create_task(show_after())
+
+    async def settled(self) -> None:
+        """Wait for the statuses ``show_soon`` is setting."""
+        if self._pending is not None:
+            await self._pending
 
     async def show(self, status: str = messages.WORKING_STATUS) -> None:
         """Set (or change) the status line; the reaction once, where the status is refused."""
@@ -50,6 +71,7 @@ class SlackStatus:
             self._reacted = await self._react("reactions_add")
 
     async def clear(self) -> None:
+        await self.settled()
         if self._status_set:
             try:  # Slack clears it when the bot replies; an answer that failed leaves it
                 await self._client.assistant_threads_setStatus(

@@ -23,10 +23,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.answer_events import AnswerEvent, Final, Status, TextDelta
 from bot.core.types import Answer
-from bot.platforms.slack.blocks import Block, answer_message
+from bot.platforms.slack.blocks import Block, answer_end_blocks, answer_message
 from bot.platforms.slack.errors import log_slack_error
 from bot.platforms.slack.status import SlackStatus
-from bot.platforms.slack.stream_blocks import stream_end_blocks
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +77,16 @@ class SlackStream:
         final: Final | None = None
         async for event in events:
             if isinstance(event, Status):
-                await status.show(event.text)
+                status.show_soon(event.text)
             elif isinstance(event, TextDelta):
+                if self._state == "new":
+                    await status.settled()
                 await self.append(event.text)
             else:
                 final = event
         if final is None:
             raise RuntimeError("the answer's events ended without the final answer")
-        blocks = stream_end_blocks(final.answer, question_ts=question_ts)
+        blocks = answer_end_blocks(final.answer, question_ts=question_ts)
         delivered = await self.finish(final, end_blocks=blocks, question_ts=question_ts)
         return final.answer, delivered
 

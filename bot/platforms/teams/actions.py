@@ -3,14 +3,16 @@ contacted, and admins' answers from the gap and "Improve this answer" forms."""
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from typing import Any
 
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
 from bot.loop.curation import AdminAnswer, Curator
-from bot.loop.feedback import Feedback, PgFeedbackStore, Vote
+from bot.loop.feedback import Feedback, PgFeedbackStore, Vote, clean_comment
 from bot.platforms import admin_messages, messages
 from bot.platforms.admin import AdminCommandError, parse_scopes
 from bot.platforms.teams.activity import sender_hash, user_id
@@ -63,26 +65,31 @@ class TeamsCardActions:
             await send_text(context, await self._admin_answer(context, action))
 
     async def on_feedback_invoke(self, context: TurnContext, answer_id: str | None) -> None:
-        """Teams' own feedback on the answer ``answer_id``: stored as a vote (the comment a
-        person may add is not kept); Teams gets its invoke response either way."""
+        """Teams' own feedback on the answer ``answer_id``: stored as a vote, with the comment
+        the voter typed in Teams' form; Teams gets its invoke response either way."""
         value = context.activity.value if isinstance(context.activity.value, dict) else {}
         action = value.get("actionValue") or {}
-        reaction = action.get("reaction") if isinstance(action, dict) else None
+        action = action if isinstance(action, dict) else {}
+        reaction = action.get("reaction")
         if reaction in ("like", "dislike") and answer_id:
             verb: Verb = "helpful" if reaction == "like" else "not_helpful"
-            await self._on_vote(context, CardAction(verb, answer_id))
+            comment = feedback_comment(action.get("feedback"))
+            await self._on_vote(context, CardAction(verb, answer_id), comment=comment)
         else:
             log.info("feedback on a message that is not a known answer (%s)", reaction)
         response = InvokeResponse(status=200)
         await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=response))
 
-    async def _on_vote(self, context: TurnContext, action: CardAction) -> None:
+    async def _on_vote(
+        self, context: TurnContext, action: CardAction, *, comment: str | None = None
+    ) -> None:
         vote: Vote = 1 if action.verb == "helpful" else -1
         voter = sender_hash(context.activity, self._user_hash_key)
+        feedback = Feedback(
+            answer_id=action.answer_id, vote=vote, voter=voter, platform="teams", comment=comment
+        )
         try:
-            await self._feedback.record(
-                Feedback(answer_id=action.answer_id, vote=vote, voter=voter, platform="teams")
-            )
+            await self._feedback.record(feedback)
         except DatabaseUnavailableError as e:
             reference = uuid.uuid4().hex[:12]
             log.warning("feedback %s on answer %s not saved: %s", reference, action.answer_id, e)
@@ -127,3 +134,15 @@ class TeamsCardActions:
             if action.verb == "answer_gap" and action.gap_id is not None:
                 return await self._curator.answer_gap(action.gap_id, answer)
             return await self._curator.improve(action.answer_id, answer)
+
+
+def feedback_comment(feedback: Any) -> str | None:
+    """The comment in Teams' feedback (``actionValue.feedback``: JSON text, or an object, with
+    ``feedbackText``), cleaned for storing; None when there is none."""
+    if isinstance(feedback, str):
+        try:
+            feedback = json.loads(feedback)
+        except ValueError:
+            return None
+    text = feedback.get("feedbackText") if isinstance(feedback, dict) else None
+    return clean_comment(text) if isinstance(text, str) else None

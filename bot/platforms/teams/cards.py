@@ -1,7 +1,8 @@
 """Answers as Teams messages: an Adaptive Card with the answer, its sources and its buttons.
 
-The buttons are ``Action.Submit``: Teams sends their ``data`` back as a message activity whose
-``value`` is that data, which ``CardAction.from_value`` reads.
+The buttons are ``Action.Submit`` (the votes of cards sent before Teams' own feedback too):
+Teams sends their ``data`` back as a message activity whose ``value`` is that data, which
+``CardAction.from_value`` reads.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from bot.core.types import Answer, Citation
 from bot.loop.curation import default_scopes, without_markers
 from bot.loop.gaps import Gap
 from bot.platforms import messages
-from bot.platforms.teams.entities import RawEntity, ai_message
+from bot.platforms.teams.entities import RawEntity, ai_message, native_feedback
 from bot.platforms.teams.markdown import to_card_blocks, to_plain_text
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
@@ -92,13 +93,15 @@ class CardAction:
 
 
 def answer_activity(answer: Answer, *, question: str) -> Activity:
-    """The reply to a question: a card, with a plain-text summary for notifications."""
+    """The reply to a question: a card, with a plain-text summary for notifications, under
+    which Teams shows its own 👍/👎."""
     plain = to_plain_text(answer.text)
     return Activity(
         type=ActivityTypes.message,
         summary=_excerpt(plain, SUMMARY_CHARS),
         attachments=[Attachment(content_type=ADAPTIVE_CARD, content=answer_card(answer, question))],
         entities=ai_entities(answer),
+        channel_data=native_feedback(answer),
     )
 
 
@@ -108,9 +111,9 @@ def ai_entities(answer: Answer) -> list[RawEntity]:
 
 
 def buttons_card(answer: Answer, question: str) -> Attachment | None:
-    """The answer's buttons other than the votes (which Teams' own feedback takes), as a card
-    under a streamed answer's text; None when there are none."""
-    actions = _actions(answer, question, votes=False)
+    """The answer's buttons, as a card under a streamed answer's text; None when there are
+    none."""
+    actions = _actions(answer, question)
     if not actions:
         return None
     card = {"type": "AdaptiveCard", "version": CARD_VERSION, "body": [], "actions": actions}
@@ -133,6 +136,7 @@ def plain_answer_activity(answer: Answer) -> Activity:
         text="\n".join(lines),
         text_format="plain",
         entities=ai_entities(answer),
+        channel_data=native_feedback(answer),
     )
 
 
@@ -161,7 +165,8 @@ def answer_card(answer: Answer, question: str) -> dict[str, Any]:
     return card
 
 
-def _actions(answer: Answer, question: str, *, votes: bool = True) -> list[dict[str, Any]]:
+def _actions(answer: Answer, question: str) -> list[dict[str, Any]]:
+    """The answer's buttons; the votes are Teams' own (``native_feedback``)."""
     ask_human = CardAction(
         "ask_human",
         answer.id,
@@ -169,11 +174,6 @@ def _actions(answer: Answer, question: str, *, votes: bool = True) -> list[dict[
         answer=_excerpt(to_plain_text(answer.text), ANSWER_EXCERPT_CHARS),
     )
     actions = [(messages.BUTTON_ASK_HUMAN, ask_human)]
-    if votes and answer.outcome != "unavailable":
-        actions[:0] = [
-            (messages.BUTTON_HELPFUL, CardAction("helpful", answer.id)),
-            (messages.BUTTON_NOT_HELPFUL, CardAction("not_helpful", answer.id)),
-        ]
     if answer.outcome == "not_covered":
         actions.append((messages.BUTTON_CONTACT_OK, CardAction("contact_ok", answer.id)))
     buttons: list[dict[str, Any]] = [

@@ -31,10 +31,18 @@ async def send(context: TurnContext, activity: Activity, *, doing: str) -> Outco
     Returns "sent", "rejected" (the service refused this activity: the caller may send a
     simpler one) or "failed" (the conversation cannot be reached; logged).
     """
+    outcome, _ = await send_for_id(context, activity, doing=doing)
+    return outcome
+
+
+async def send_for_id(
+    context: TurnContext, activity: Activity, *, doing: str
+) -> tuple[Outcome, str | None]:
+    """``send``, and the id Teams gave the sent message (None when not sent)."""
     for attempt in range(THROTTLE_RETRIES + 1):
         try:
-            await context.send_activity(activity)
-            return "sent"
+            response = await context.send_activity(activity)
+            return "sent", str(getattr(response, "id", "") or "") or None
         except ErrorResponseException as e:
             status = e.response.status_code if e.response is not None else 0
             if status == 429 and attempt < THROTTLE_RETRIES:
@@ -47,14 +55,14 @@ async def send(context: TurnContext, activity: Activity, *, doing: str) -> Outco
                 "Teams error %s while %s in %s: HTTP %s %s",
                 reference, doing, context.activity.conversation.id, status, _error_code(e),
             )  # fmt: skip
-            return "rejected" if status in REJECTED_STATUSES else "failed"
+            return ("rejected" if status in REJECTED_STATUSES else "failed"), None
         except ClientRequestError as e:
             reference = uuid.uuid4().hex[:12]
             log.warning(
                 "Teams error %s while %s: cannot reach the service: %s", reference, doing, e
             )
-            return "failed"
-    return "failed"
+            return "failed", None
+    return "failed", None
 
 
 async def send_text(context: TurnContext, text: str) -> Outcome:

@@ -1,7 +1,13 @@
-"""The entities Teams renders itself on a bot's message: the "AI generated" label with the
-answer's sources as citations (a ``https://schema.org/Message`` entity whose ``citation``
-claims Teams shows as pop-ups on the ``[n]`` markers of the text), and ``streaminfo``, which
-makes typing activities the updates of a message being streamed.
+"""What Teams renders itself on a bot's message: the "AI generated" label with the answer's
+sources as citations (a ``https://schema.org/Message`` entity whose ``citation`` claims Teams
+shows as pop-ups on the ``[n]`` markers of the text), ``streaminfo``, which makes typing
+activities the updates of a message being streamed, and Teams' own 👍/👎 (``channelData``'s
+``feedbackLoopEnabled``; a press comes back as a ``message/submitAction`` invoke).
+
+Teams' own feedback is on every answer a person may vote on, in personal chats, group chats
+and channels alike: Microsoft's "Enhance AI-generated bot messages" page (msteams-docs,
+bots/how-to/bot-messages-ai-generated-content.md) lists feedback buttons as available "for
+bots in personal chats, group chats, and channels".
 
 botbuilder's ``Entity`` serializes only its ``type``; ``RawEntity`` carries the rest.
 """
@@ -10,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from botbuilder.schema import Entity
+from botbuilder.schema import Activity, Entity
 
 from bot.core.types import Answer, Citation
 
@@ -45,6 +51,16 @@ def ai_message(answer: Answer) -> RawEntity:
     if answer.citations:
         body["citation"] = [_claim(answer, c) for c in answer.citations]
     return RawEntity(body)
+
+
+def native_feedback(answer: Answer) -> dict[str, Any] | None:
+    """The ``channelData`` that puts Teams' own 👍/👎 under ``answer``; None where there is
+    nothing to vote on (an apology)."""
+    return {"feedbackLoopEnabled": True} if answer.outcome in ("answered", "not_covered") else None
+
+
+def has_native_feedback(activity: Activity) -> bool:
+    return bool((activity.channel_data or {}).get("feedbackLoopEnabled"))
 
 
 def stream_info(kind: StreamType, *, stream_id: str | None, sequence: int | None) -> RawEntity:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from botbuilder.core import BotAdapter, TurnContext
@@ -40,8 +40,9 @@ from bot.platforms.teams.activity import (
 )
 from bot.platforms.teams.admin_commands import FILE_DOWNLOAD, TeamsAdminCommands, admin_command
 from bot.platforms.teams.answer_ids import RedisAnswerIds
-from bot.platforms.teams.cards import CardAction, answer_activity, plain_answer_activity
-from bot.platforms.teams.connector import send, send_text, send_typing
+from bot.platforms.teams.cards import CardAction
+from bot.platforms.teams.connector import send_text, send_typing
+from bot.platforms.teams.delivery import Deliver, TeamsAnswerDelivery
 from bot.platforms.teams.escalation import TeamsEscalation
 from bot.platforms.teams.reporter import teams_reply_to
 from bot.platforms.teams.streaming import TeamsStream
@@ -98,6 +99,7 @@ class TeamsBot:
         self._ledger = ledger
         self._memory = memory
         self._answer_ids = answer_ids
+        self._delivery = TeamsAnswerDelivery(ledger=ledger, memory=memory, answer_ids=answer_ids)
         self._work = work
         self._access = access
         self._options = options
@@ -223,7 +225,7 @@ class TeamsBot:
             private=personal,
         )
         ttl = PERSONAL_MEMORY_SECONDS if personal else CHANNEL_MEMORY_SECONDS
-        deliver = self._deliverer(text, conversation, ttl, key)
+        deliver = self._delivery.deliverer(text, conversation, ttl, key)
         if personal and self._options.streaming:
             # The stream outlives the turn (Teams ends turns after 10-15 s): it is sent from
             # the saved conversation reference, as a slow answer is.
@@ -242,35 +244,12 @@ class TeamsBot:
         self._run_later(self._deliver_later(context, reference, answering, deliver), key)
         return True
 
-    def _deliverer(
-        self, question: str, conversation: str, ttl: int, key: str
-    ) -> Callable[[TurnContext, Answer, bool], Awaitable[None]]:
-        """Sends an answer (unless it was streamed already) and remembers the turn."""
-
-        async def deliver(context: TurnContext, answer: Answer, streamed: bool = False) -> None:
-            if not streamed and not await self._ledger.posting(key):
-                log.warning("question %s was taken over by another replica", key)
-                return
-            sent = "sent" if streamed else await send(
-                context, answer_activity(answer, question=question), doing="answering"
-            )  # fmt: skip
-            if sent == "rejected":
-                # Teams refused the card (too large, or a client without cards): send text.
-                sent = await send(context, plain_answer_activity(answer), doing="answering")
-            # Recorded at once: Teams cannot be asked whether a replica that died from here on
-            # posted it, so a takeover would answer again.
-            await self._ledger.finish(key)
-            if sent == "sent" and answer.outcome in ("answered", "not_covered"):
-                await self._memory.remember(conversation, question, answer.text, ttl_seconds=ttl)
-
-        return deliver
-
     async def _stream(
         self,
         context: TurnContext,
         reference: ConversationReference,
         question: Question,
-        deliver: Callable[[TurnContext, Answer, bool], Awaitable[None]],
+        deliver: Deliver,
         key: str,
     ) -> None:
         async def proactive(proactive_context: TurnContext) -> None:
@@ -295,7 +274,7 @@ class TeamsBot:
         context: TurnContext,
         reference: ConversationReference,
         answering: asyncio.Task[Answer],
-        deliver: Callable[[TurnContext, Answer, bool], Awaitable[None]],
+        deliver: Deliver,
     ) -> None:
         answer = await answering
 

@@ -27,7 +27,7 @@ from bot.core.types import Answer
 from bot.platforms import messages
 from bot.platforms.teams.cards import ai_entities, buttons_card, plain_answer_activity
 from bot.platforms.teams.connector import REJECTED_STATUSES
-from bot.platforms.teams.entities import StreamType, stream_info
+from bot.platforms.teams.entities import StreamType, native_feedback, stream_info
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class TeamsStream:
                 stream_info("final", stream_id=self._stream_id, sequence=None),
                 *ai_entities(answer),
             ],
-            channel_data={"feedbackLoopEnabled": answer.outcome in ("answered", "not_covered")},
+            channel_data=native_feedback(answer),
             attachments=[buttons] if buttons is not None else None,
         )
         self._final_id = await self._send(activity)
@@ -112,7 +112,6 @@ class TeamsStream:
             self._stopped = self._rejected = False
             plain = plain_answer_activity(answer)
             plain.entities = [*activity.entities[:1], *(plain.entities or [])]
-            plain.channel_data = activity.channel_data
             self._final_id = await self._send(plain)
 
     async def _send(self, activity: Activity) -> str | None:

@@ -1,19 +1,36 @@
-"""What ends a streamed Slack answer (``chat.stopStream``'s blocks): the sources, Slack's
-native 👍/👎 ``feedback_buttons``, and the answer's other buttons.
+"""Slack's native 👍/👎 under every answer: a ``feedback_buttons`` element, which Slack only
+takes inside a ``context_actions`` block.
 
-A feedback button's value is the vote and the answer's ``ButtonValue``, so a press is stored
-like a press of the older vote buttons.
+What the answer's buttons carry (``ButtonValue``) is in every button's value, and a feedback
+button's value adds the vote, so a press is stored like a press of the older vote buttons
+(still handled, for answers posted before these).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from bot.core.types import Answer
 from bot.platforms import messages
-from bot.platforms.slack.blocks import Block, ButtonValue, actions_block, sources_block
 
 ACTION_FEEDBACK = "supportbot_feedback"
+FEEDBACK_BLOCK_PREFIX = "supportbot_feedback_"
+
+
+@dataclass(frozen=True)
+class ButtonValue:
+    """What the answer's buttons carry: the answer's id and the question message's ts."""
+
+    answer_id: str
+    question_ts: str
+
+    def encode(self) -> str:
+        return f"{self.answer_id} {self.question_ts}"
+
+    @classmethod
+    def decode(cls, value: str) -> ButtonValue:
+        answer_id, _, question_ts = value.partition(" ")
+        return cls(answer_id, question_ts)
 
 
 @dataclass(frozen=True)
@@ -34,19 +51,11 @@ class FeedbackValue:
         return cls(int(vote), ButtonValue.decode(rest))
 
 
-def stream_end_blocks(answer: Answer, *, question_ts: str) -> list[Block]:
-    """The blocks under a streamed answer's text."""
-    button = ButtonValue(answer.id, question_ts)
-    blocks: list[Block] = [sources_block(answer)] if answer.citations else []
-    blocks.append(feedback_block(answer.id, button))
-    blocks.append(actions_block(answer, button.encode(), votes=False))
-    return blocks
-
-
-def feedback_block(answer_id: str, button: ButtonValue) -> Block:
+def feedback_block(button: ButtonValue) -> dict[str, Any]:
+    """The ``context_actions`` block with the answer's 👍/👎."""
     return {
         "type": "context_actions",
-        "block_id": f"supportbot_feedback_{answer_id}",
+        "block_id": FEEDBACK_BLOCK_PREFIX + button.answer_id,
         "elements": [
             {
                 "type": "feedback_buttons",
@@ -58,7 +67,7 @@ def feedback_block(answer_id: str, button: ButtonValue) -> Block:
     }
 
 
-def _button(text: str, label: str, vote: int, button: ButtonValue) -> Block:
+def _button(text: str, label: str, vote: int, button: ButtonValue) -> dict[str, Any]:
     return {
         "text": {"type": "plain_text", "text": text},
         "accessibility_label": label,
