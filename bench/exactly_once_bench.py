@@ -187,7 +187,7 @@ async def steady(run: Run, args: argparse.Namespace, env: dict[str, str], logs: 
         shown = f"all answered {recovered:.1f} s" if len(answered) == len(held) else (
             f"{len(held) - len(answered)} never answered, the rest {recovered:.1f} s"
         )  # fmt: skip
-        print(f"  kill {n + 1}: the replica held {len(held)} questions; {shown} after the kill")
+        print(f"  kill {n + 1}: questions the replica held: {len(held)}; {shown} after the kill")
 
 
 async def _settle(run: Run, asked: list[str], seconds: float) -> None:
