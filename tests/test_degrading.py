@@ -24,6 +24,7 @@ from bot.core.offline_writer import ExtractiveAnswerWriter
 from bot.core.prompts import Prompts
 from bot.core.types import Question, Turn
 from bot.core.writers import DegradingAnswerWriter, LLMAnswerWriter
+from bot.service.chat_models import build_writer
 from bot.service.safeguards import build_safeguards
 from bot.service.settings import Settings, SettingsError
 from knowledge.chunking import chunk_document
@@ -141,6 +142,31 @@ async def test_a_stream_not_begun_by_the_deadline_is_quoted_instead(
     assert isinstance(done, Final)
     assert done.answer.degraded and done.answer.text.startswith(LIMITED)
     assert llm.requests[-1]["stream"] is True
+
+
+async def test_a_follow_up_rewrite_hanging_past_its_share_of_the_deadline_is_done_offline(
+    engine: AsyncEngine, cache_client: redis.asyncio.Redis, llm: FakeOpenAI
+) -> None:
+    # As ``serve`` wires it: the rewrite gets a third of the deadline (2 s of 6), the answer all.
+    settings = Settings.from_env(
+        {
+            "OPENAI_BASE_URL": llm.base_url,
+            "OPENAI_API_KEY": "test",
+            "SUPPORTBOT_LLM_TIMEOUT": "30",
+            "SUPPORTBOT_LLM_ANSWER_DEADLINE": "6",
+        }
+    )
+    guard = breaker(cache_client, Clock(), uuid.uuid4().hex)
+    writer = build_writer(settings, Prompts.load(), guard, degrade=True)
+    service, store = build_service(engine, writer, cache_client, uuid.uuid4().hex)
+    document = policy(url="https://hb.test/leave", title="Leave Policy", sections=LEAVE)
+    await store.upsert(document, chunk_document(document))
+    llm.script = [HANG]  # the rewrite hangs (3 s); the answer comes at once
+    llm.default = model_answer
+    history = (Turn("user", QUESTION), Turn("assistant", "25 days."))
+    answer = await service.answer(Question("and can I carry some over?", history=history))
+    assert answer.standalone_question == f"and can I carry some over? {QUESTION}"
+    assert (answer.text, answer.degraded) == ("You get 25 days [1].", False)
 
 
 async def test_an_unreachable_model_is_left_alone_too(

@@ -19,16 +19,14 @@ from bot.service.safeguards import Safeguards
 from bot.service.settings import Settings, SettingsError
 from knowledge.reranking import CrossEncoderReranker, Reranker
 
+# The part of the answer deadline a follow-up's rewrite (before the search) may take.
+REWRITE_SHARE = 1 / 3
+
 
 def build_chat_model(
-    settings: Settings,
-    model: str,
-    breaker: CircuitBreaker | None = None,
-    *,
-    deadline: float | None = None,
+    settings: Settings, model: str, breaker: CircuitBreaker | None = None
 ) -> ChatModel:
-    """A chat model on the configured endpoint, behind ``breaker`` if one is given, which
-    then also fails a reply not done (streamed: begun) within ``deadline`` seconds."""
+    """A chat model on the configured endpoint, behind ``breaker`` if one is given."""
     chat = OpenAIChatModel(
         model,
         api_key=settings.openai_api_key.reveal() if settings.openai_api_key else None,
@@ -36,7 +34,7 @@ def build_chat_model(
         timeout=settings.llm_timeout,
         max_retries=settings.llm_max_retries,
     )
-    return chat if breaker is None else GuardedChatModel(chat, breaker, deadline)
+    return chat if breaker is None else GuardedChatModel(chat, breaker)
 
 
 def build_writer(
@@ -50,10 +48,14 @@ def build_writer(
     ``degrade``: the offline writer stands in whenever the model cannot be used."""
     if settings.chat_model is None:
         return ExtractiveAnswerWriter()
-    # An asker waits for the model only so long before the documents are quoted instead.
+    chat = rewriter = build_chat_model(settings, settings.chat_model)
     deadline = settings.llm_answer_deadline or None
-    chat = build_chat_model(settings, settings.chat_model, breaker, deadline=deadline)
-    writer = LLMAnswerWriter(chat, prompts, company=settings.company_name)
+    if breaker is not None:
+        # An asker waits for the model only so long before the documents are quoted instead;
+        # a follow-up's one-sentence rewrite gets a share of that, so the two together fit.
+        chat = GuardedChatModel(chat, breaker, deadline)
+        rewriter = GuardedChatModel(rewriter, breaker, deadline and deadline * REWRITE_SHARE)
+    writer = LLMAnswerWriter(chat, prompts, company=settings.company_name, rewriter=rewriter)
     return DegradingAnswerWriter(writer, ExtractiveAnswerWriter()) if degrade else writer
 
 
