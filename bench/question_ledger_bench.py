@@ -1,5 +1,6 @@
 """What keeping a question durable costs per answer: the Redis question ledger (accept, mark
-posting, finish: three script calls) against a job per question on the procrastinate queue the
+posting, finish: three script calls), the same with the posting claimed in Postgres (an
+INSERT and an UPDATE more), against a job per question on the procrastinate queue the
 ingestion jobs use (defer, a worker's fetch, finish), one question at a time, on an embedded
 Postgres and an embedded Redis.
 
@@ -24,15 +25,16 @@ from procrastinate.jobs import Status
 from bot.core.cache import redis_client
 from bot.service.embedded import EmbeddedRedis, start_postgres, stop_postgres
 from bot.service.jobs import libpq_url
+from bot.service.question_posts import PgQuestionPosts
 from bot.service.questions import RedisQuestionLedger
 from knowledge.database import create_engine, ensure_database, migrate
 
 QUEUE = "bench-questions"
 
 
-async def ledger_cycles(url: str, count: int) -> list[float]:
+async def ledger_cycles(url: str, count: int, posts: PgQuestionPosts | None = None) -> list[float]:
     client = redis_client(url)
-    ledger = RedisQuestionLedger(client, f"bench-{uuid.uuid4().hex[:8]}")
+    ledger = RedisQuestionLedger(client, f"bench-{uuid.uuid4().hex[:8]}", posts=posts)
     times = []
     for n in range(count):
         started = time.perf_counter()
@@ -76,14 +78,16 @@ async def main(args: argparse.Namespace) -> None:
     database = await ensure_database(await start_postgres(home), "bench")
     engine = create_engine(database)
     await migrate(engine, embedding_dimension=384)
-    await engine.dispose()
     redis = EmbeddedRedis(home / "redis")
     try:
         redis_url = await redis.start()
         print(_describe("Redis question ledger", await ledger_cycles(redis_url, args.questions)))
+        with_posts = await ledger_cycles(redis_url, args.questions, PgQuestionPosts(engine))
+        print(_describe("Redis question ledger + posting claimed in Postgres", with_posts))
         jobs = await job_cycles(libpq_url(database), args.questions)
         print(_describe("procrastinate job", jobs))
     finally:
+        await engine.dispose()
         redis.stop()
         await stop_postgres(home)
 

@@ -15,6 +15,7 @@ import pytest
 import redis.asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core.answer_events import Final
 from bot.core.answering import AnswerService
 from bot.core.breaker import BreakerOptions, GuardedChatModel, RedisCircuitBreaker
 from bot.core.cache import redis_client
@@ -23,6 +24,7 @@ from bot.core.offline_writer import ExtractiveAnswerWriter
 from bot.core.prompts import Prompts
 from bot.core.types import Question, Turn
 from bot.core.writers import DegradingAnswerWriter, LLMAnswerWriter
+from bot.service.chat_models import build_writer
 from bot.service.safeguards import build_safeguards
 from bot.service.settings import Settings, SettingsError
 from knowledge.chunking import chunk_document
@@ -63,15 +65,21 @@ def breaker(client: redis.asyncio.Redis, clock: Clock, namespace: str) -> RedisC
 
 
 async def live_bot(
-    engine: AsyncEngine, client: redis.asyncio.Redis, llm: FakeOpenAI, base_url: str
+    engine: AsyncEngine,
+    client: redis.asyncio.Redis,
+    llm: FakeOpenAI,
+    base_url: str,
+    *,
+    client_timeout: float = 0.5,
+    deadline: float | None = None,
 ) -> Bot:
-    """An answer service as ``supportbot serve`` builds it: the model behind a breaker, and the
-    offline writer standing in."""
+    """An answer service as ``supportbot serve`` builds it: the model behind a breaker (with
+    ``deadline``), and the offline writer standing in."""
     clock = Clock()
     chat = OpenAIChatModel(
-        "house-model", api_key="test", base_url=base_url, timeout=0.5, max_retries=1
+        "house-model", api_key="test", base_url=base_url, timeout=client_timeout, max_retries=1
     )
-    guarded = GuardedChatModel(chat, breaker(client, clock, uuid.uuid4().hex))
+    guarded = GuardedChatModel(chat, breaker(client, clock, uuid.uuid4().hex), deadline)
     writer = DegradingAnswerWriter(
         LLMAnswerWriter(guarded, Prompts.load(), company="Example Ltd"), ExtractiveAnswerWriter()
     )
@@ -107,6 +115,58 @@ async def test_a_failing_model_gets_quoted_answers_then_a_rest_then_a_probe(
     assert (probe.text, probe.degraded, probe.cached) == ("You get 25 days [1].", False, False)
     after = await bot.service.answer(Question("Can I carry over unused days of annual leave?"))
     assert not after.degraded and len(llm.requests) == 6
+
+
+async def test_a_model_hanging_past_the_deadline_is_quoted_around_and_left_alone(
+    engine: AsyncEngine, cache_client: redis.asyncio.Redis, llm: FakeOpenAI
+) -> None:
+    # The client would wait out the hang (and retry); the deadline gives up long before.
+    bot = await live_bot(engine, cache_client, llm, llm.base_url, client_timeout=30, deadline=0.3)
+    llm.default = lambda _body: HANG
+    first = await bot.service.answer(Question(QUESTION))
+    assert (first.outcome, first.degraded) == ("answered", True)
+    assert first.text.startswith(LIMITED) and first.citations[0].title == "Leave Policy"
+    second = await bot.service.answer(Question("Can I carry over unused days of annual leave?"))
+    assert second.degraded and len(llm.requests) == 2  # no retries: the deadline is for all
+    resting = await bot.service.answer(Question(QUESTION))
+    assert resting.degraded and len(llm.requests) == 2  # the breaker counted both: open
+
+
+async def test_a_stream_not_begun_by_the_deadline_is_quoted_instead(
+    engine: AsyncEngine, cache_client: redis.asyncio.Redis, llm: FakeOpenAI
+) -> None:
+    bot = await live_bot(engine, cache_client, llm, llm.base_url, client_timeout=30, deadline=0.3)
+    llm.default = lambda _body: HANG
+    events = [event async for event in bot.service.stream(Question(QUESTION))]
+    done = events[-1]
+    assert isinstance(done, Final)
+    assert done.answer.degraded and done.answer.text.startswith(LIMITED)
+    assert llm.requests[-1]["stream"] is True
+
+
+async def test_a_follow_up_rewrite_hanging_past_its_share_of_the_deadline_is_done_offline(
+    engine: AsyncEngine, cache_client: redis.asyncio.Redis, llm: FakeOpenAI
+) -> None:
+    # As ``serve`` wires it: the rewrite gets a third of the deadline (2 s of 6), the answer all.
+    settings = Settings.from_env(
+        {
+            "OPENAI_BASE_URL": llm.base_url,
+            "OPENAI_API_KEY": "test",
+            "SUPPORTBOT_LLM_TIMEOUT": "30",
+            "SUPPORTBOT_LLM_ANSWER_DEADLINE": "6",
+        }
+    )
+    guard = breaker(cache_client, Clock(), uuid.uuid4().hex)
+    writer = build_writer(settings, Prompts.load(), guard, degrade=True)
+    service, store = build_service(engine, writer, cache_client, uuid.uuid4().hex)
+    document = policy(url="https://hb.test/leave", title="Leave Policy", sections=LEAVE)
+    await store.upsert(document, chunk_document(document))
+    llm.script = [HANG]  # the rewrite hangs (3 s); the answer comes at once
+    llm.default = model_answer
+    history = (Turn("user", QUESTION), Turn("assistant", "25 days."))
+    answer = await service.answer(Question("and can I carry some over?", history=history))
+    assert answer.standalone_question == f"and can I carry some over? {QUESTION}"
+    assert (answer.text, answer.degraded) == ("You get 25 days [1].", False)
 
 
 async def test_an_unreachable_model_is_left_alone_too(
@@ -255,6 +315,8 @@ def test_the_breaker_is_configured_and_can_be_turned_off(cache_client: redis.asy
     breaker = build_safeguards(configured, cache_client).breaker
     assert isinstance(breaker, RedisCircuitBreaker)
     assert breaker._options == BreakerOptions(5, 120.0, 10.0, 15.0)
+    assert Settings.from_env({}).llm_answer_deadline == 10.0
+    assert Settings.from_env({"SUPPORTBOT_LLM_ANSWER_DEADLINE": "2.5"}).llm_answer_deadline == 2.5
     off = Settings.from_env({"SUPPORTBOT_LLM_BREAKER_FAILURES": "0"})
     assert build_safeguards(off, cache_client).breaker is None
     with pytest.raises(SettingsError, match="SUPPORTBOT_LLM_BREAKER_COOLDOWN must be at least 1"):

@@ -1,5 +1,6 @@
 """Several ``supportbot serve`` processes on one Postgres and one Redis, as behind a load
-balancer: every delivery sent twice to different replicas is answered once; an ingestion job
+balancer: every delivery sent twice to different replicas is answered once, with Redis down
+too (the posting is claimed in Postgres); an ingestion job
 whose replica is killed is run again elsewhere and stores the document once; SIGTERM during an
 answer delivers it before the process exits; in Socket Mode one replica holds the connection
 and another takes over when it dies."""
@@ -36,6 +37,7 @@ from tests.fake_slack import (
 )
 from tests.fake_teams import FakeBotConnector, channel_mention, fake_connector
 from tests.loopback import eventually, serve
+from tests.outage import redis_outage
 from tests.replica_processes import Replica, post_activity, post_event, replicas
 
 ADMIN = "UADMIN"
@@ -88,6 +90,47 @@ async def test_every_delivery_sent_twice_to_different_replicas_is_answered_once(
     assert all("25 days" in p["text"] for p in slack.posted())
     assert [len(teams.replies_to(a["id"])) for a in activities] == [2] * 6  # typing, answer
     assert len(teams.activities()) == 6
+
+
+async def test_with_redis_down_every_delivery_sent_twice_is_still_answered_once(
+    database_url: str, redis_url: str, store: PgDocumentStore, tmp_path: Path
+) -> None:
+    await _seed_leave_policy(store)
+    async with (
+        redis_outage(redis_url) as (cache, cached_url),
+        fake_slack() as slack,
+        fake_connector() as teams,
+    ):
+        env = bot_environment(
+            slack,
+            database_url=database_url,
+            redis_url=cached_url,
+            SUPPORTBOT_HOME=str(tmp_path),
+            TEAMS_ALLOW_UNAUTHENTICATED="1",
+        )
+        async with replicas(env, 2, tmp_path) as (first, second):
+            await cache.cut()  # no dedupe claims: both replicas take each delivery
+            activities = []
+            for n in range(3):
+                body = event_body(
+                    mention(f"<@{BOT_USER_ID}> {QUESTION} ({n})"), event_id=f"EvDOWN{n}"
+                )
+                activity = channel_mention(f"{QUESTION} ({n})", service_url=teams.service_url)
+                activities.append(activity)
+                await asyncio.gather(
+                    post_event(first.url, body, signed_headers(body)),
+                    post_event(second.url, body, signed_headers(body, retry_num=1)),
+                    post_activity(first.url, activity),
+                    post_activity(second.url, activity),
+                )
+            await slack.wait_for(lambda: len(slack.posted()) >= 3, timeout=60)
+            await teams.wait_for(lambda: len(teams.activities()) >= 3, timeout=60)
+            await asyncio.sleep(2.0)  # the second replica's answer would arrive by now
+            logs = first.output() + second.output()
+    assert len(slack.posted()) == 3
+    assert len({p["thread_ts"] for p in slack.posted()}) == 3
+    assert len(teams.activities()) == 3
+    assert "Redis unavailable" in logs
 
 
 async def test_a_job_whose_replica_is_killed_runs_again_elsewhere_and_stores_the_document_once(

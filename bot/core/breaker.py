@@ -15,6 +15,8 @@ closed: the model is called as if there were none.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -162,22 +164,28 @@ class RedisCircuitBreaker:
 
 
 class GuardedChatModel:
-    """A chat model called only while its circuit breaker lets it be."""
+    """A chat model called only while its circuit breaker lets it be.
 
-    def __init__(self, chat: ChatModel, breaker: CircuitBreaker) -> None:
+    With a ``deadline``, a reply not finished within it (streamed: not begun) is abandoned as
+    a failure the breaker counts: a model that hangs costs an asker that many seconds, not the
+    client's timeouts and retries, and once the breaker opens, nothing."""
+
+    def __init__(
+        self, chat: ChatModel, breaker: CircuitBreaker, deadline: float | None = None
+    ) -> None:
         self._chat = chat
         self._breaker = breaker
+        self._deadline = deadline
 
     @property
     def name(self) -> str:
         return self._chat.name
 
     async def complete(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> Completion:
-        admission = await self._breaker.admit(self.name)
-        if admission == "open":
-            raise ModelPausedError("the model's circuit breaker is open")
+        admission = await self._admit()
         try:
-            completion = await self._chat.complete(messages, max_tokens=max_tokens)
+            async with self._within_deadline():
+                completion = await self._chat.complete(messages, max_tokens=max_tokens)
         except LLMUnavailableError as e:
             # A refused request (400) or a malformed reply says the model is up.
             failing = isinstance(e, ModelFailingError)
@@ -189,15 +197,36 @@ class GuardedChatModel:
     async def stream(
         self, messages: Sequence[ChatMessage], *, max_tokens: int
     ) -> AsyncIterator[CompletionDelta | Completion]:
-        admission = await self._breaker.admit(self.name)
-        if admission == "open":
-            raise ModelPausedError("the model's circuit breaker is open")
+        admission = await self._admit()
+        pieces = aiter(self._chat.stream(messages, max_tokens=max_tokens))
         try:
-            async for piece in self._chat.stream(messages, max_tokens=max_tokens):
-                yield piece
+            async with self._within_deadline():
+                first = await anext(pieces, None)
+            if first is not None:
+                yield first
+                async for piece in pieces:
+                    yield piece
         except LLMUnavailableError as e:
             await self._breaker.record(
                 self.name, admission, ok=not isinstance(e, ModelFailingError)
             )
             raise
+        finally:
+            close = getattr(pieces, "aclose", None)
+            if close is not None:
+                await close()
         await self._breaker.record(self.name, admission, ok=True)
+
+    async def _admit(self) -> Admission:
+        admission = await self._breaker.admit(self.name)
+        if admission == "open":
+            raise ModelPausedError("the model's circuit breaker is open")
+        return admission
+
+    @contextlib.asynccontextmanager
+    async def _within_deadline(self) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(self._deadline):
+                yield
+        except TimeoutError as e:
+            raise ModelFailingError(f"the model did not answer within {self._deadline:g} s") from e

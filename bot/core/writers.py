@@ -85,8 +85,11 @@ class LLMAnswerWriter:
         *,
         company: str,
         max_tokens: int = ANSWER_MAX_TOKENS,
+        rewriter: ChatModel | None = None,
     ) -> None:
+        """``rewriter`` (default: ``chat``) makes follow-ups standalone."""
         self._chat = chat
+        self._rewriter = rewriter or chat
         self._prompts = prompts
         self._company = company
         self._max_tokens = max_tokens
@@ -103,7 +106,7 @@ class LLMAnswerWriter:
             for turn in question.history[-6:]
         )
         prompt = self._prompts.rewrite.substitute(history=history, question=question.text)
-        completion = await self._chat.complete([ChatMessage("user", prompt)], max_tokens=150)
+        completion = await self._rewriter.complete([ChatMessage("user", prompt)], max_tokens=150)
         return completion.text.strip().strip('"'), completion.usage
 
     async def write(self, question: str, sources: Sequence[ScoredChunk]) -> Draft:

@@ -19,6 +19,9 @@ from bot.service.safeguards import Safeguards
 from bot.service.settings import Settings, SettingsError
 from knowledge.reranking import CrossEncoderReranker, Reranker
 
+# The part of the answer deadline a follow-up's rewrite (before the search) may take.
+REWRITE_SHARE = 1 / 3
+
 
 def build_chat_model(
     settings: Settings, model: str, breaker: CircuitBreaker | None = None
@@ -45,8 +48,14 @@ def build_writer(
     ``degrade``: the offline writer stands in whenever the model cannot be used."""
     if settings.chat_model is None:
         return ExtractiveAnswerWriter()
-    chat = build_chat_model(settings, settings.chat_model, breaker)
-    writer = LLMAnswerWriter(chat, prompts, company=settings.company_name)
+    chat = rewriter = build_chat_model(settings, settings.chat_model)
+    deadline = settings.llm_answer_deadline or None
+    if breaker is not None:
+        # An asker waits for the model only so long before the documents are quoted instead;
+        # a follow-up's one-sentence rewrite gets a share of that, so the two together fit.
+        chat = GuardedChatModel(chat, breaker, deadline)
+        rewriter = GuardedChatModel(rewriter, breaker, deadline and deadline * REWRITE_SHARE)
+    writer = LLMAnswerWriter(chat, prompts, company=settings.company_name, rewriter=rewriter)
     return DegradingAnswerWriter(writer, ExtractiveAnswerWriter()) if degrade else writer
 
 

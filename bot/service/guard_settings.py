@@ -21,6 +21,7 @@ def breaker_settings(number: Number) -> dict[str, Any]:
         "llm_breaker_failures": number("SUPPORTBOT_LLM_BREAKER_FAILURES", int, 3, 0),
         "llm_breaker_window": number("SUPPORTBOT_LLM_BREAKER_WINDOW", float, 60.0, 1.0),
         "llm_breaker_cooldown": number("SUPPORTBOT_LLM_BREAKER_COOLDOWN", float, 30.0, 1.0),
+        "llm_answer_deadline": number("SUPPORTBOT_LLM_ANSWER_DEADLINE", float, 10.0, 0.0),
     }
 
 

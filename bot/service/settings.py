@@ -67,6 +67,8 @@ class Settings:
     llm_breaker_failures: int = 3
     llm_breaker_window: float = 60.0
     llm_breaker_cooldown: float = 30.0
+    # Seconds the model has to answer (streamed: to begin) when answering live; 0: no deadline.
+    llm_answer_deadline: float = 10.0
     questions_per_minute: int = 0
     questions_per_day: int = 0
     style_file: Path | None = None

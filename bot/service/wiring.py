@@ -32,6 +32,7 @@ from bot.service.embedded import EMBEDDED_DATABASE, EmbeddedRedis, start_postgre
 from bot.service.jobs import IngestionJobs, JobOptions
 from bot.service.lifecycle import WorkInProgress
 from bot.service.metrics import Metrics
+from bot.service.question_posts import PgQuestionPosts
 from bot.service.questions import RedisQuestionLedger
 from bot.service.safeguards import Safeguards, build_safeguards
 from bot.service.settings import Settings
@@ -245,7 +246,10 @@ async def open_core(settings: Settings, *, embedder: Embedder | None = None) -> 
                         jobs, PgUploads(kb.engine), metrics, settings.max_document_bytes
                     ),
                     questions=RedisQuestionLedger(
-                        client, settings.redis_namespace, settings.question_lease_seconds
+                        client,
+                        settings.redis_namespace,
+                        settings.question_lease_seconds,
+                        PgQuestionPosts(kb.engine),
                     ),
                 )
             finally:

@@ -48,6 +48,9 @@ class TeamsAnswerDelivery:
             sent: Outcome = "sent"
             if not streamed:
                 sent = await self._send(context, answer, question, conversation)
+            # Recorded at once: Teams cannot be asked whether a replica that died from here on
+            # posted it, so a takeover would answer again.
+            await self._ledger.finish(key)
             if sent == "sent" and answer.outcome in ("answered", "not_covered"):
                 await self._memory.remember(conversation, question, answer.text, ttl_seconds=ttl)
 
