@@ -27,20 +27,23 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
+
+import redis.asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.answer_log import PgAnswerLog, Prices
 from bot.core.answering import AnsweringOptions, AnswerService
 from bot.core.breaker import BreakerOptions, GuardedChatModel, RedisCircuitBreaker
 from bot.core.cache import NoAnswerCache, redis_client
 from bot.core.coverage import MinimumSimilarity
-from bot.core.llm import ChatMessage, ChatModel, Completion, ModelFailingError
+from bot.core.llm import ChatMessage, ChatModel, Completion, CompletionDelta, ModelFailingError
 from bot.core.offline_writer import ExtractiveAnswerWriter
 from bot.core.prompts import Prompts
 from bot.core.types import Question, Usage
 from bot.core.writers import DegradingAnswerWriter, LLMAnswerWriter
-from bot.service.embedded import EmbeddedRedis, start_postgres
+from bot.service.embedded import EmbeddedRedis, start_postgres, stop_postgres
 from knowledge.database import create_engine, ensure_database, migrate
 from knowledge.embedders import HashingEmbedder
 from knowledge.ingest import ingest
@@ -67,6 +70,11 @@ class InstantModel:
             await asyncio.sleep(self.seconds)
             raise ModelFailingError("the model did not answer in time")
         return Completion("The policy says so [1].", self.name, Usage(100, 10))
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int
+    ) -> AsyncIterator[CompletionDelta | Completion]:
+        yield await self.complete(messages, max_tokens=max_tokens)
 
 
 def ms(values: Sequence[float]) -> str:
@@ -109,78 +117,82 @@ async def main(args: argparse.Namespace) -> None:
         url = args.redis_url or await embedded.start()  # type: ignore[union-attr]
         client = redis_client(url)
         print(f"Redis: {url}")
-        model = InstantModel()
-        guarded = GuardedChatModel(model, breaker_over(client, uuid.uuid4().hex))
-        await guarded.complete(MESSAGES, max_tokens=10)  # loads the scripts
-        for concurrency in (1, args.concurrency):
-            bare = await timed(
-                args.calls, lambda: model.complete(MESSAGES, max_tokens=10), concurrency
-            )
-            behind = await timed(
-                args.calls, lambda: guarded.complete(MESSAGES, max_tokens=10), concurrency
-            )
-            print(
-                f"model call, {concurrency} at a time: bare {ms(bare)} ({bare.rate()}); behind "
-                f"the breaker {ms(behind)} ({behind.rate()})"
-            )
-
         server = await start_postgres(Path(home))
         engine = create_engine(await ensure_database(server, "bench"), pool_size=10)
-        await migrate(engine, embedding_dimension=384)
-        embedder = HashingEmbedder(384)
-        store = PgDocumentStore(engine, embedder)
-        async for _ in ingest(
-            [str(SAMPLE_DOCS)], store, load_options=LoadOptions(base_url=SAMPLE_BASE_URL)
-        ):
-            pass
+        try:
+            await measure(args, client, engine)
+        finally:  # the servers would outlive their deleted folder
+            await client.aclose()
+            await engine.dispose()
+            if embedded is not None:
+                embedded.stop()
+            await stop_postgres(Path(home))
 
-        def service(chat: ChatModel, degrade: bool = False) -> AnswerService:
-            writer = LLMAnswerWriter(chat, Prompts.load(), company="Brightwater")
-            return AnswerService(
-                retriever=PgHybridRetriever(engine, embedder, RetrievalOptions(min_similarity=0)),
-                store=store,
-                writer=DegradingAnswerWriter(writer, ExtractiveAnswerWriter())
-                if degrade
-                else writer,
-                cache=NoAnswerCache(),
-                answer_log=PgAnswerLog(engine, Prices()),
-                options=AnsweringOptions(coverage=MinimumSimilarity(0.0)),
-            )
 
-        plain, behind_service = service(model), service(guarded)
-        counter = iter(range(10**9))
-
-        async def ask(answers: AnswerService) -> None:
-            answer = await answers.answer(Question(f"How does {TOPICS[0]} work? ({next(counter)})"))
-            assert answer.grounded, answer.text
-
-        without, with_breaker = Durations(), Durations()
-        rounds = 5
-        for _ in range(rounds):  # alternating, so both see the same machine
-            for durations, answers in ((without, plain), (with_breaker, behind_service)):
-                asking = functools.partial(ask, answers)
-                batch = await timed(args.answers // rounds, asking, args.concurrency)
-                durations += batch
-                durations.wall += batch.wall
+async def measure(
+    args: argparse.Namespace, client: redis.asyncio.Redis, engine: AsyncEngine
+) -> None:
+    model = InstantModel()
+    guarded = GuardedChatModel(model, breaker_over(client, uuid.uuid4().hex))
+    await guarded.complete(MESSAGES, max_tokens=10)  # loads the scripts
+    for concurrency in (1, args.concurrency):
+        bare = await timed(args.calls, lambda: model.complete(MESSAGES, max_tokens=10), concurrency)
+        behind = await timed(
+            args.calls, lambda: guarded.complete(MESSAGES, max_tokens=10), concurrency
+        )
         print(
-            f"answer, {args.concurrency} in flight: without the breaker {ms(without)} "
-            f"({without.rate()}); with it {ms(with_breaker)} ({with_breaker.rate()})"
+            f"model call, {concurrency} at a time: bare {ms(bare)} ({bare.rate()}); behind "
+            f"the breaker {ms(behind)} ({behind.rate()})"
         )
 
-        failing = InstantModel(failing=True, seconds=args.failure_seconds)
-        down_breaker = breaker_over(client, uuid.uuid4().hex)
-        down = service(GuardedChatModel(failing, down_breaker), degrade=True)
-        waited = await timed(3, lambda: ask(down), 1)  # three failures open the breaker
-        quoted = await timed(args.answers // 5, lambda: ask(down), 1)
-        print(
-            f"model down (fails after {args.failure_seconds:g} s): breaker closed, the first 3 "
-            f"answers {ms(waited)}; breaker open, the next {len(quoted)} answers {ms(quoted)}"
+    await migrate(engine, embedding_dimension=384)
+    embedder = HashingEmbedder(384)
+    store = PgDocumentStore(engine, embedder)
+    async for _ in ingest(
+        [str(SAMPLE_DOCS)], store, load_options=LoadOptions(base_url=SAMPLE_BASE_URL)
+    ):
+        pass
+
+    def service(chat: ChatModel, degrade: bool = False) -> AnswerService:
+        writer = LLMAnswerWriter(chat, Prompts.load(), company="Brightwater")
+        return AnswerService(
+            retriever=PgHybridRetriever(engine, embedder, RetrievalOptions(min_similarity=0)),
+            store=store,
+            writer=DegradingAnswerWriter(writer, ExtractiveAnswerWriter()) if degrade else writer,
+            cache=NoAnswerCache(),
+            answer_log=PgAnswerLog(engine, Prices()),
+            options=AnsweringOptions(coverage=MinimumSimilarity(0.0)),
         )
 
-        await client.aclose()
-        await engine.dispose()
-        if embedded is not None:
-            embedded.stop()
+    plain, behind_service = service(model), service(guarded)
+    counter = iter(range(10**9))
+
+    async def ask(answers: AnswerService) -> None:
+        answer = await answers.answer(Question(f"How does {TOPICS[0]} work? ({next(counter)})"))
+        assert answer.grounded, answer.text
+
+    without, with_breaker = Durations(), Durations()
+    rounds = 5
+    for _ in range(rounds):  # alternating, so both see the same machine
+        for durations, answers in ((without, plain), (with_breaker, behind_service)):
+            asking = functools.partial(ask, answers)
+            batch = await timed(args.answers // rounds, asking, args.concurrency)
+            durations += batch
+            durations.wall += batch.wall
+    print(
+        f"answer, {args.concurrency} in flight: without the breaker {ms(without)} "
+        f"({without.rate()}); with it {ms(with_breaker)} ({with_breaker.rate()})"
+    )
+
+    failing = InstantModel(failing=True, seconds=args.failure_seconds)
+    down_breaker = breaker_over(client, uuid.uuid4().hex)
+    down = service(GuardedChatModel(failing, down_breaker), degrade=True)
+    waited = await timed(3, lambda: ask(down), 1)  # three failures open the breaker
+    quoted = await timed(args.answers // 5, lambda: ask(down), 1)
+    print(
+        f"model down (fails after {args.failure_seconds:g} s): breaker closed, the first 3 "
+        f"answers {ms(waited)}; breaker open, the next {len(quoted)} answers {ms(quoted)}"
+    )
 
 
 if __name__ == "__main__":
