@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.platforms.slack.blocks import ACTION_NOT_HELPFUL
 from tests.fake_slack import BOT_USER_ID, mention
 from tests.test_console import Console, console
 
@@ -73,7 +72,7 @@ async def test_an_admin_reads_every_page_and_answers_a_gap_from_a_browser(
     dog = slack.remember(mention(f"<@{BOT_USER_ID}> {DOG}"))
     await console.bot.answer_to(dog)
     reply = await console.bot.answer_to(mention(f"<@{BOT_USER_ID}> {LEAVE}"))
-    key = await console.bot.click(ACTION_NOT_HELPFUL, reply, channel="CGENERAL")
+    key = await console.bot.vote(-1, reply, channel="CGENERAL")
     await slack.wait_for(lambda: bool(slack.responses_to(key)))
     async with console.bot.core.kb.engine.begin() as connection:
         await connection.execute(
