@@ -4,7 +4,7 @@ changes of the documents it may see."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -91,11 +91,14 @@ async def test_an_owner_known_to_teams_is_reminded_in_a_new_personal_chat(
             TEAMS_SERVICE_URL=connector.service_url, TEAMS_ALLOWED_TENANTS=TENANT_ID,
         )  # fmt: skip
         async with running_bot(settings, connector) as bot:
-            overdue = MetadataChange(owner=ALICE.aad_object_id, review_by=date(2020, 1, 31))
+            # Due in 2100: the service's own hourly pass (today's date) never finds them overdue,
+            # so it cannot claim these reminders before the pass this test makes.
+            due = date(2100, 1, 31)
+            overdue = MetadataChange(owner=ALICE.aad_object_id, review_by=due)
             await bot.core.kb.store.set_metadata("Leave Policy", overdue)
-            unknown = MetadataChange(owner="nobody@contoso.example", review_by=date(2020, 1, 31))
+            unknown = MetadataChange(owner="nobody@contoso.example", review_by=due)
             await bot.core.kb.store.set_metadata("Salary Bands", unknown)
-            outcome = await bot.core.reviews.remind(date(2026, 12, 6))
+            outcome = await bot.core.reviews.remind(due + timedelta(days=1))
     assert outcome == ReviewRound((ALICE.aad_object_id,), ("nobody@contoso.example",))
     to_alice = connector.activities(ALICE.personal_conversation_id)
     assert len(to_alice) == 1 and "Leave Policy" in _text(to_alice[0])

@@ -229,6 +229,10 @@ class SlackListeners:
                 log.info("question %s was answered before its replica stopped", incoming.key)
                 return
             await remove_cut_answers(client, incoming.channel, earlier.cut)
+        if thread is not None and not incoming.private:
+            # Before the answer shows: a follow-up sent the moment it appears (without a
+            # mention) must already find the thread the bot's.
+            await self._markers.mark(_thread_key(incoming.channel, thread), THREAD_TTL_SECONDS)
         status = SlackStatus(
             client,
             channel=incoming.channel,
@@ -285,8 +289,6 @@ class SlackListeners:
                     )
             # Recorded at once: a replica dying from here on must not leave it to be answered.
             await self._ledger.finish(incoming.key)
-            if thread is not None and not incoming.private:
-                await self._markers.mark(_thread_key(incoming.channel, thread), THREAD_TTL_SECONDS)
         except SlackApiError as e:
             log_slack_error("posting an answer", e)
         finally:
