@@ -13,7 +13,41 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.fake_openai import FakeOpenAI
+from tests.fake_slack import FakeSlack, bot_environment
 from tests.loopback import free_port
+
+
+def replica_environment(
+    slack: FakeSlack,
+    *,
+    database_url: str,
+    redis_url: str,
+    home: Path,
+    llm: FakeOpenAI | None = None,
+    **extra: str,
+) -> dict[str, str]:
+    """The settings of replicas that share one Postgres, Redis and ``home``, talk to ``slack``
+    and take the fake Teams connector's activities (which carry no token), with ``llm`` as
+    their chat model when one is given; ``extra`` adds or overrides."""
+    model = (
+        {}
+        if llm is None
+        else {
+            "OPENAI_BASE_URL": llm.base_url,
+            "OPENAI_API_KEY": "sk-test",
+            "SUPPORTBOT_CHAT_MODEL": "test-model",
+        }
+    )
+    return bot_environment(
+        slack,
+        database_url=database_url,
+        redis_url=redis_url,
+        SUPPORTBOT_HOME=str(home),
+        TEAMS_ALLOW_UNAUTHENTICATED="1",
+        **model,
+        **extra,
+    )
 
 
 @dataclass

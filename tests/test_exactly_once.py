@@ -22,7 +22,6 @@ from tests.fake_slack import (
     BOT_ID,
     BOT_USER_ID,
     FakeSlack,
-    bot_environment,
     event_body,
     fake_slack,
     mention,
@@ -34,6 +33,7 @@ from tests.replica_processes import (
     Replica,
     post_activity,
     post_event,
+    replica_environment,
     replicas,
     start_replica,
     wait_healthy,
@@ -138,15 +138,12 @@ async def test_every_question_is_answered_exactly_once_while_a_replica_is_killed
     rng = random.Random(19)
     async with fake_slack() as slack, fake_connector() as teams, fake_openai() as llm:
         _slow_model(llm)
-        env = bot_environment(
+        env = replica_environment(
             slack,
             database_url=database_url,
             redis_url=redis_url,
-            SUPPORTBOT_HOME=str(tmp_path),
-            TEAMS_ALLOW_UNAUTHENTICATED="1",
-            OPENAI_BASE_URL=llm.base_url,
-            OPENAI_API_KEY="sk-test",
-            SUPPORTBOT_CHAT_MODEL="test-model",
+            home=tmp_path,
+            llm=llm,
             SUPPORTBOT_QUESTION_LEASE_SECONDS=str(LEASE_SECONDS),
         )
         async with replicas(env, 3, tmp_path) as group:

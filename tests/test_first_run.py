@@ -336,16 +336,12 @@ def test_ingest_on_a_terminal_shows_documents_sections_and_time_left(
 async def test_serve_prints_only_its_own_lines_at_start(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    from tests.fake_slack import bot_environment, fake_slack
-    from tests.test_replicas import replicas
+    from tests.fake_slack import fake_slack
+    from tests.replica_processes import replica_environment, replicas
 
     async with fake_slack() as slack:
-        env = bot_environment(
-            slack,
-            database_url=database_url,
-            redis_url=redis_url,
-            SUPPORTBOT_HOME=str(tmp_path),
-            TEAMS_ALLOW_UNAUTHENTICATED="1",
+        env = replica_environment(
+            slack, database_url=database_url, redis_url=redis_url, home=tmp_path
         )
         async with replicas(env, 1, tmp_path) as (replica,):
             await asyncio.sleep(0.5)

@@ -38,7 +38,13 @@ from tests.fake_slack import (
 from tests.fake_teams import FakeBotConnector, channel_mention, fake_connector
 from tests.loopback import eventually, serve
 from tests.outage import redis_outage
-from tests.replica_processes import Replica, post_activity, post_event, replicas
+from tests.replica_processes import (
+    Replica,
+    post_activity,
+    post_event,
+    replica_environment,
+    replicas,
+)
 
 ADMIN = "UADMIN"
 QUESTION = "How many days of annual leave?"
@@ -59,12 +65,8 @@ async def test_every_delivery_sent_twice_to_different_replicas_is_answered_once(
 ) -> None:
     await _seed_leave_policy(store)
     async with fake_slack() as slack, fake_connector() as teams:
-        env = bot_environment(
-            slack,
-            database_url=database_url,
-            redis_url=redis_url,
-            SUPPORTBOT_HOME=str(tmp_path),
-            TEAMS_ALLOW_UNAUTHENTICATED="1",  # the fake connector's activities carry no token
+        env = replica_environment(
+            slack, database_url=database_url, redis_url=redis_url, home=tmp_path
         )
         async with replicas(env, 3, tmp_path) as group:
             activities = []
@@ -101,12 +103,8 @@ async def test_with_redis_down_every_delivery_sent_twice_is_still_answered_once(
         fake_slack() as slack,
         fake_connector() as teams,
     ):
-        env = bot_environment(
-            slack,
-            database_url=database_url,
-            redis_url=cached_url,
-            SUPPORTBOT_HOME=str(tmp_path),
-            TEAMS_ALLOW_UNAUTHENTICATED="1",
+        env = replica_environment(
+            slack, database_url=database_url, redis_url=cached_url, home=tmp_path
         )
         async with replicas(env, 2, tmp_path) as (first, second):
             await cache.cut()  # no dedupe claims: both replicas take each delivery
@@ -308,15 +306,12 @@ async def test_questions_whose_replica_is_killed_mid_answer_are_answered_by_anot
     async with fake_slack() as slack, fake_connector() as teams, fake_openai() as llm:
         llm.default = leave_answers
         llm.delay = 8.0  # both questions are waiting for the model when their replica dies
-        env = bot_environment(
+        env = replica_environment(
             slack,
             database_url=database_url,
             redis_url=redis_url,
-            SUPPORTBOT_HOME=str(tmp_path),
-            TEAMS_ALLOW_UNAUTHENTICATED="1",
-            OPENAI_BASE_URL=llm.base_url,
-            OPENAI_API_KEY="sk-test",
-            SUPPORTBOT_CHAT_MODEL="test-model",
+            home=tmp_path,
+            llm=llm,
             SUPPORTBOT_QUESTION_LEASE_SECONDS="2",
         )
         async with replicas(env, 2, tmp_path) as [doomed, survivor]:
