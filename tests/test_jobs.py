@@ -142,7 +142,7 @@ async def test_the_job_of_a_replica_that_stopped_is_queued_again_once(
 ) -> None:
     async with ingestion_jobs(database_url, engine, workers=0, stalled_seconds=60) as jobs:
         job_id = await jobs.submit("https://hb.test/a", (), SLACK)
-        async with _dead_replica_running_a_job(database_url) as taken:
+        async with dead_replica_running_a_job(database_url, INGEST_TASK) as taken:
             assert taken == job_id
             assert await jobs.retry_stalled() == 0  # its heartbeat is still fresh
             # Its last heartbeat a minute and a second ago, without waiting for the clock.
@@ -159,13 +159,14 @@ async def test_the_job_of_a_replica_that_stopped_is_queued_again_once(
 
 
 @asynccontextmanager
-async def _dead_replica_running_a_job(database_url: str) -> AsyncIterator[int | None]:
-    """Another replica's worker that takes the next job and then sends no more heartbeats."""
+async def dead_replica_running_a_job(database_url: str, task: str) -> AsyncIterator[int | None]:
+    """Another replica's worker that takes the next job (one of ``task``, if any) and then
+    sends no more heartbeats."""
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(conninfo=libpq_url(database_url))
     )
     async with app.open_async():
         worker_id = await app.job_manager.register_worker()
         job = await app.job_manager.fetch_job(queues=[QUEUE], worker_id=worker_id)
-        assert job is None or job.task_name == INGEST_TASK
+        assert job is None or job.task_name == task
         yield job.id if job is not None else None

@@ -8,14 +8,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import procrastinate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.knowledge_base import KnowledgeBase
 from bot.core.types import ReplyTo
 from bot.platforms.admin import KnowledgeAdmin
-from bot.service.jobs import QUEUE, IngestionJobs, JobOptions, libpq_url
+from bot.service.jobs import IngestionJobs, JobOptions
 from bot.service.metrics import Metrics
 from bot.service.settings import Settings
 from bot.service.upload_jobs import KEPT_DAYS, LOCK_PREFIX, UPLOAD_TASK, UploadJobs
@@ -25,7 +24,7 @@ from knowledge.errors import DatabaseUnavailableError
 from knowledge.loading import RawSource, uploaded
 from tests.environment import core_environment
 from tests.loopback import eventually
-from tests.test_jobs import RecordingReporter
+from tests.test_jobs import RecordingReporter, dead_replica_running_a_job
 
 SLACK = ReplyTo("slack", {"channel": "DADMIN", "user": "UADMIN", "private": True})
 EXPENSES = Upload(
@@ -87,7 +86,7 @@ async def test_the_job_of_a_worker_that_died_is_run_again_elsewhere_into_one_doc
         upload_jobs(database_url, engine, workers=0, stalled_seconds=60) as (jobs, uploads),
     ):
         assert await uploads.submit(EXPENSES, SLACK) == "queued"
-        async with _dead_replica_running_a_job(database_url) as taken:
+        async with dead_replica_running_a_job(database_url, UPLOAD_TASK) as taken:
             assert taken is not None
             # The dead worker got as far as storing the document, not as far as dropping the
             # bytes: the run elsewhere must not add it twice.
@@ -213,16 +212,3 @@ async def test_old_finished_uploads_and_bytes_never_queued_are_cleared(
         "finished-lately",
         "queued-long-ago",
     ]
-
-
-@asynccontextmanager
-async def _dead_replica_running_a_job(database_url: str) -> AsyncIterator[int | None]:
-    """Another replica's worker that takes the next job and then sends no more heartbeats."""
-    app = procrastinate.App(
-        connector=procrastinate.PsycopgConnector(conninfo=libpq_url(database_url))
-    )
-    async with app.open_async():
-        worker_id = await app.job_manager.register_worker()
-        job = await app.job_manager.fetch_job(queues=[QUEUE], worker_id=worker_id)
-        assert job is None or job.task_name == UPLOAD_TASK
-        yield job.id if job is not None else None
