@@ -22,9 +22,10 @@ from knowledge.database import CONNECTION_ERRORS, unavailable
 from knowledge.document_rows import CITABLE
 from knowledge.embedders import Embedder, Vectors
 from knowledge.query_text import search_text
+from knowledge.ranking import RankingModel
 from knowledge.reranking import Reranker
 from knowledge.schema import CHUNKS_TABLE, TEXT_SEARCH_CONFIG, VECTOR_DISTANCE_OPERATOR
-from knowledge.types import PUBLIC_SCOPE, Query, ScoredChunk, ScoredSentence
+from knowledge.types import PUBLIC_SCOPE, ListRanks, Query, ScoredChunk, ScoredSentence
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class RetrievalOptions:
     # evidence hit@5 from 0.765 to 0.798 (README, Evaluation); 0 leaves the list out.
     sentence_candidates: int = 40
     sentence_list_weight: float = 1.0
+    # When set, the fused top ``rescore_depth`` are ordered by this fitted model instead
+    # (knowledge/ranking.py); it was fitted on candidates ``rescored`` had ordered.
+    ranking: RankingModel | None = None
 
 
 # Full-text matches use OR semantics: a question's words rarely all occur in one chunk. Ranking
@@ -129,15 +133,18 @@ sentence_hits AS (
     LIMIT :sentence_candidates
 ),
 fused AS (
-    SELECT l.id, sum(l.score) AS score
+    SELECT l.id, sum(l.score) AS score, min(l.rank) FILTER (WHERE l.list = 1) AS vector_rank,
+           min(l.rank) FILTER (WHERE l.list = 2) AS text_rank,
+           min(l.rank) FILTER (WHERE l.list = 3) AS sentence_rank
     FROM (
-        SELECT id, :vector_weight / (:rrf_k + rank) AS score FROM vector_hits
-        UNION ALL SELECT id, :text_weight / (:rrf_k + rank) FROM text_hits
-        UNION ALL SELECT id, :sentence_list_weight / (:rrf_k + rank) FROM sentence_hits
+        SELECT id, :vector_weight / (:rrf_k + rank) AS score, rank, 1 AS list FROM vector_hits
+        UNION ALL SELECT id, :text_weight / (:rrf_k + rank), rank, 2 FROM text_hits
+        UNION ALL SELECT id, :sentence_list_weight / (:rrf_k + rank), rank, 3 FROM sentence_hits
     ) AS l
     GROUP BY l.id
 )
 SELECT c.id, c.document_id, d.title, c.heading_path, c.url, c.text, f.score,
+       f.vector_rank, f.text_rank, f.sentence_rank,
        1 - (c.embedding {VECTOR_DISTANCE_OPERATOR} q.embedding) AS similarity, d.review_by,
        (SELECT max(v.created_at) FROM document_versions AS v WHERE v.document_id = d.id)
            AS updated
@@ -200,6 +207,11 @@ class PgHybridRetriever:
             (await self._reranker.rerank(q.text, hits))[: q.k]
             for q, hits in zip(queries, found, strict=True)
         ]
+
+    def unranked(self) -> PgHybridRetriever:
+        """This search without its fitted ranking or reranker: the candidates a ranking is
+        fitted on (``supportbot eval --fit-ranking``)."""
+        return PgHybridRetriever(self._engine, self._embedder, replace(self._options, ranking=None))
 
     async def text_terms(self, question: str) -> str:
         """The full-text query the hybrid search runs for ``question`` (for diagnostics)."""
@@ -279,10 +291,13 @@ class PgHybridRetriever:
                 similarity=float(row.similarity),
                 updated=row.updated.date() if row.updated else None,
                 review_by=row.review_by,
+                ranks=ListRanks(row.vector_rank, row.text_rank, row.sentence_rank),
             )
             for row in rows
         ]
         with_sentences = await self._with_sentences(connection, fused, embedding)
+        if options.ranking is not None:
+            return options.ranking.ordered(query.text, with_sentences)[: query.k]
         return rescored(with_sentences, options)[: query.k]
 
     async def _with_sentences(

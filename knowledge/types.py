@@ -95,6 +95,15 @@ class ScoredSentence:
 
 
 @dataclass(frozen=True)
+class ListRanks:
+    """Where the hybrid search's lists placed a chunk (1 = first; None = not in that list)."""
+
+    vector: int | None
+    text: int | None
+    sentence: int | None
+
+
+@dataclass(frozen=True)
 class ScoredChunk:
     """One retrieval result, best first in a list of them.
 
@@ -102,7 +111,7 @@ class ScoredChunk:
     the cosine similarity between question and chunk, an absolute measure the minimum-score cut
     and "is this good enough?" decisions can rely on. ``sentences`` are the chunk's indexed
     sentences in reading order, each with its own similarity (none for a chunk stored before
-    sentences were).
+    sentences were). ``ranks`` are its places in the search's lists, when it came from one.
     """
 
     chunk_id: str
@@ -117,6 +126,7 @@ class ScoredChunk:
     sentences: tuple[ScoredSentence, ...] = ()
     updated: date | None = None
     review_by: date | None = None
+    ranks: ListRanks | None = None
 
     @property
     def best_sentence_similarity(self) -> float:

@@ -23,6 +23,7 @@ from bot.evaluation.corpus import open_eval_corpus
 from bot.evaluation.dataset import read_dataset
 from bot.evaluation.decline_fit import fit_decline
 from bot.evaluation.html_report import html_report
+from bot.evaluation.ranking_fit import fit_ranking
 from bot.evaluation.report import summary_table
 from bot.evaluation.runner import EvalOptions, Evaluation, run_evaluation
 from bot.loop.tuning import messages as tuning_messages
@@ -83,6 +84,11 @@ def register(commands: Commands) -> None:
         action="store_true",
         help="also fit the 'is it covered?' decision on this set and print its weights",
     )
+    eval_cmd.add_argument(
+        "--fit-ranking",
+        action="store_true",
+        help="also fit the order of the search's candidates on this set and print its weights",
+    )
     eval_cmd.set_defaults(handler=_eval)
 
 
@@ -130,6 +136,9 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
         total = min(len(eval_set.cases), args.limit or len(eval_set.cases))
         with tqdm(total=total, desc="Evaluating", unit=" q", file=sys.stderr, disable=None) as bar:
             summary, results = await run_evaluation(evaluation, eval_set, options, bar.update)
+        if args.fit_ranking:
+            with progress.status(lambda: "Fitting the ranking"):
+                fitted = await fit_ranking(corpus, eval_set, options.with_context, options.k)
     if args.html:
         args.html.write_text(html_report(summary, results), encoding="utf-8")
     if args.json:
@@ -137,6 +146,8 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(summary_table(summary))
     print(messages.eval_written(options.results_path, args.html), file=sys.stderr)
+    if args.fit_ranking:
+        print(messages.ranking_fitted(fitted))
     if args.fit_decline:
         try:
             print(messages.decline_fitted(fit_decline(results)))
@@ -158,6 +169,7 @@ _DATASET_ONLY = {
     "resume": ("--resume", False),
     "json": ("--json", False),
     "fit_decline": ("--fit-decline", False),
+    "fit_ranking": ("--fit-ranking", False),
 }
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.core.coverage import SIGNALS
 from bot.evaluation.decline_fit import DeclineFit
+from bot.evaluation.ranking_fit import RankingFit
 from knowledge.ingest import IngestReport
 from knowledge.types import ScoredChunk
 
@@ -175,6 +176,17 @@ def decline_fitted(fit: DeclineFit) -> str:
         f"{fit.covered_answered:.3f} of the covered and declines {fit.uncovered_declined:.3f} "
         f"of the uncovered.\nTo decide with it (for this embedding model): "
         f"SUPPORTBOT_DECLINE_MODEL='{model.as_setting()}'"
+    )
+
+
+def ranking_fitted(fit: RankingFit) -> str:
+    model = fit.model
+    return (
+        f"Ranking fitted on {fit.candidates} candidates of {fit.questions} questions: "
+        f"on these questions, the answer's passage is in the top {fit.k} for {fit.before:.3f} "
+        f"in fusion order and {fit.after:.3f} in the fitted order.\n"
+        f"For this embedding model, in knowledge/ranking.py: RankingModel(weights={model.weights}, "
+        f"bias={model.bias})"
     )
 
 

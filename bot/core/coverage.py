@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.core.writers import content_terms
+from knowledge.terms import content_terms
 from knowledge.types import ScoredChunk
 
 # The signals in the order of ``CoverageSignals.as_vector`` and of a model's weights.

@@ -11,7 +11,7 @@ before it in the conversation.
 from __future__ import annotations
 
 from bot.core.types import Question
-from bot.core.vocabulary import STOPWORDS, WORD
+from knowledge.terms import STOPWORDS, WORD
 
 # First words that carry the previous question along (English, and the word for "and" in the
 # languages employees most often mix in: Portuguese/Italian "e", Spanish "y", French "et",

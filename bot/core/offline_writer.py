@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from bot.core import messages
 from bot.core.follow_up import continues_thread, last_question
 from bot.core.types import Question, Usage
-from bot.core.writers import OFFLINE_MODEL, Draft, DraftEvent, content_terms, stream_whole
+from bot.core.writers import OFFLINE_MODEL, Draft, DraftEvent, stream_whole
 from knowledge.sentences import split_sentences
+from knowledge.terms import content_terms
 from knowledge.types import ScoredChunk
 
 

@@ -24,7 +24,6 @@ from typing import Protocol
 from bot.core.llm import ChatMessage, ChatModel, Completion, LLMUnavailableError
 from bot.core.prompts import Prompts
 from bot.core.types import Question, Usage
-from bot.core.vocabulary import STOPWORDS, WORD
 from knowledge.types import ScoredChunk
 
 log = logging.getLogger(__name__)
@@ -206,15 +205,3 @@ def format_sources(sources: Sequence[ScoredChunk]) -> str:
             f"{html.escape(source.text, quote=False)}\n</source>"
         )
     return "\n\n".join(blocks)
-
-
-def content_terms(text: str) -> set[str]:
-    """The lower-cased, roughly stemmed words of ``text`` that carry meaning."""
-    return {_stem(w) for w in WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1}
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word

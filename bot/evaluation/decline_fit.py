@@ -2,7 +2,7 @@
 
 Each question asked alone gives the answer flow's coverage signals and whether the documents
 answer it. A logistic regression with balanced class weights (a set has far fewer uncovered
-questions than covered ones) and a little L2 regularisation is fitted by Newton's method;
+questions than covered ones) and a little L2 regularisation is fitted (``logistic.py``);
 its weights are what ``bot/core/coverage.py`` ships, and they must be reported on sets other
 than the one they were fitted on. The threshold is then set so that the share ``answer_rate``
 of the covered questions is still answered: declining a question the documents answer costs
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.core.coverage import CoverageModel, CoverageSignals
+from bot.evaluation.logistic import fit_logistic
 from bot.evaluation.results import CaseResult
 
 _L2 = 0.01
-_ITERATIONS = 50
 
 
 @dataclass(frozen=True)
@@ -48,15 +48,7 @@ def fit_decline(results: Sequence[CaseResult], answer_rate: float = ANSWER_RATE)
     x = np.array([r.coverage for r in usable], dtype=np.float64)
     y = np.array([float(r.answerable) for r in usable])
     weights = np.where(y == 1.0, len(y) / (2 * covered), len(y) / (2 * (len(y) - covered)))
-    design = np.hstack([np.ones((len(y), 1)), x])
-    beta = np.zeros(design.shape[1])
-    penalty = _L2 * np.eye(design.shape[1])
-    penalty[0, 0] = 0.0  # the bias is not shrunk
-    for _ in range(_ITERATIONS):
-        p = 1.0 / (1.0 + np.exp(-design @ beta))
-        gradient = design.T @ (weights * (p - y)) + penalty @ beta
-        hessian = design.T @ (design * (weights * p * (1 - p))[:, None]) + penalty
-        beta -= np.linalg.solve(hessian, gradient)
+    beta = fit_logistic(x, y, weights, _L2)
     w = tuple(round(float(v), 3) for v in beta[1:])
     fitted = CoverageModel(weights=(w[0], w[1], w[2], w[3]), bias=round(float(beta[0]), 3))
     probabilities = sorted(

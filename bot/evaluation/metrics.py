@@ -7,7 +7,6 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from bot.core.writers import content_terms
 from bot.evaluation.results import (
     AnswerSummary,
     CaseResult,
@@ -17,6 +16,7 @@ from bot.evaluation.results import (
     RunInfo,
     Summary,
 )
+from knowledge.terms import content_terms
 
 # An answer is lexically correct when it holds this share of the expected answer's words.
 LEXICAL_RECALL_BAR = 0.5

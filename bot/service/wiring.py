@@ -53,6 +53,7 @@ from knowledge.embedders import (
 )
 from knowledge.loading import LoadOptions, ParseLimits
 from knowledge.loading.guarded_fetch import FetchPolicy, GuardedFetcher
+from knowledge.ranking import FITTED_FOR_MINILM as FITTED_RANKING
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
 from knowledge.store import PgDocumentStore
 
@@ -122,6 +123,16 @@ def answer_version(settings: Settings, prompts: Prompts) -> str:
     """What besides the model decides an answer's wording and sources: the prompts and style,
     and the reranker (it picks the sources), for the cache key."""
     return f"{prompts.version}+{settings.reranker}" if settings.reranker else prompts.version
+
+
+def retrieval_options(settings: Settings, embedder: Embedder) -> RetrievalOptions:
+    """The search's options; its candidates are ordered by the ranking fitted for the bundled
+    model when that is the model (another model's similarities mean something else)."""
+    return RetrievalOptions(
+        min_similarity=settings.min_similarity,
+        rerank_candidates=settings.rerank_candidates,
+        ranking=FITTED_RANKING if embedder.model == LOCAL_MODEL_NAME else None,
+    )
 
 
 def coverage_decision(settings: Settings, embedder: Embedder) -> CoverageModel | MinimumSimilarity:
@@ -289,10 +300,7 @@ async def open_knowledge_base(
             retriever=PgHybridRetriever(
                 engine,
                 embedder,
-                RetrievalOptions(
-                    min_similarity=settings.min_similarity,
-                    rerank_candidates=settings.rerank_candidates,
-                ),
+                retrieval_options(settings, embedder),
                 build_reranker(settings, breaker),
             ),
             chunking=ChunkingOptions(settings.chunk_size, settings.chunk_overlap),
