@@ -3,9 +3,11 @@
 Both candidate lists are filtered by scope before fusion, ranked separately, and fused with
 reciprocal rank fusion. A chunk's cosine similarity to the question is returned alongside the
 fused score; the minimum-score cut applies to that similarity because, unlike a rank-based
-score, it means the same thing for every question. A second query scores the sentences of the
-fused top 20, and their best sentence joins the fusion as a third list (``rescored``). The
-question is searched as ``query_text.search_text`` reads it (emoji out, shorthand spelled out).
+score, it means the same thing for every question. The passages of the sentences closest to the
+question are a third list. A second query scores the sentences of the fused top 20, which are
+then ordered by the fitted ranking (``knowledge/ranking.py``) when there is one for the model,
+else with their best sentence as one more list of the fusion (``rescored``). The question is
+searched as ``query_text.search_text`` reads it (emoji out, shorthand spelled out).
 Only citable documents are searched: drafts, retired and superseded ones never are.
 """
 

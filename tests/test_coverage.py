@@ -87,8 +87,8 @@ def test_a_decision_fitted_for_another_model_is_set_as_fit_decline_prints_it() -
     own = CoverageModel(weights=(1.5, 6.25, 0.5, -0.75), bias=-4.0, threshold=0.3)
     assert CoverageModel.parse(own.as_setting()) == own
     assert FITTED_FOR_MINILM.as_setting() == (
-        "best_chunk=5.364 best_sentence=6.326 terms_found=-0.134 margin=2.18 "
-        "bias=-6.19 threshold=0.239"
+        "best_chunk=5.77 best_sentence=5.655 terms_found=0.355 margin=1.538 "
+        "bias=-6.188 threshold=0.256"
     )
     settings = Settings.from_env({"SUPPORTBOT_DECLINE_MODEL": own.as_setting()})
     assert coverage_decision(settings, HashingEmbedder()) == own
