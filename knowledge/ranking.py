@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from knowledge.query_text import search_text
 from knowledge.terms import content_terms
@@ -60,13 +60,14 @@ class RankingModel:
             raise ValueError(f"a ranking model needs {len(SIGNALS)} weights")
 
     def ordered(self, question: str, pool: Sequence[ScoredChunk]) -> list[ScoredChunk]:
-        """``pool`` best first; nothing added, nothing dropped; ties keep the pool's order."""
+        """``pool`` best first, each with the model's score (a log-odds) as its ``score``;
+        nothing added, nothing dropped; ties keep the pool's order."""
         scores = [
             self.bias + sum(w * x for w, x in zip(self.weights, row, strict=True))
             for row in candidate_signals(question, pool)
         ]
         order = sorted(range(len(pool)), key=lambda i: -scores[i])
-        return [pool[i] for i in order]
+        return [replace(pool[i], score=scores[i]) for i in order]
 
 
 def candidate_signals(question: str, pool: Sequence[ScoredChunk]) -> list[tuple[float, ...]]:

@@ -107,7 +107,8 @@ class ListRanks:
 class ScoredChunk:
     """One retrieval result, best first in a list of them.
 
-    ``score`` is the fused rank score used for ordering (higher is better); ``similarity`` is
+    ``score`` is what the order came from (higher is better): the fitted ranking's log-odds
+    when there is one (``knowledge/ranking.py``), else the fused rank score; ``similarity`` is
     the cosine similarity between question and chunk, an absolute measure the minimum-score cut
     and "is this good enough?" decisions can rely on. ``sentences`` are the chunk's indexed
     sentences in reading order, each with its own similarity (none for a chunk stored before

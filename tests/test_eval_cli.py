@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.coverage import CoverageModel
+from bot.core.quoting import QuotingModel
 from knowledge.ranking import RankingModel
 from tests.fake_openai import FakeOpenAI, fake_openai
 from tests.public_sets import PUBLIC_SETS
@@ -294,9 +295,13 @@ async def test_guard_sample_handbook(
     # with the same model, so the run re-embeds nothing (its ingest finds every file unchanged).
     eval_database = sample_model_engine.url.render_as_string(hide_password=False)
     env = _model_env(database_url, tmp_path, SUPPORTBOT_EVAL_DATABASE_URL=eval_database)
-    result = await _eval("sample", "--json", "--fit-ranking", "--fit-decline", env=env)
+    result = await _eval(
+        "sample", "--json", "--fit-ranking", "--fit-quoting", "--fit-decline", env=env
+    )
     assert result.returncode == 0, result.stderr
-    summary_text, ranking, fitted = re.split("Ranking fitted|Decline decision", result.stdout)
+    summary_text, ranking, quoting, fitted = re.split(
+        "Ranking fitted|Quoting fitted|Decline decision", result.stdout
+    )
     summary = json.loads(summary_text)
     # --fit-ranking fits on every candidate of the answerable questions asked alone and prints
     # the model to paste into knowledge/ranking.py.
@@ -305,6 +310,12 @@ async def test_guard_sample_handbook(
     assert printed is not None, ranking
     weights = tuple(float(w) for w in printed.group(1).split(","))
     assert RankingModel(weights, float(printed.group(2))).weights == weights
+    # --fit-quoting fits on every sentence of the sources of the questions with evidence.
+    assert quoting.startswith(" on ") and "sentences of 34 questions" in quoting
+    printed = re.search(r"QuotingModel\(weights=\((.*)\), bias=(\S+)\)", quoting)
+    assert printed is not None, quoting
+    weights = tuple(float(w) for w in printed.group(1).split(","))
+    assert QuotingModel(weights, float(printed.group(2))).weights == weights
     assert summary["retrieval"]["evidence_hit_at_k"] >= SAMPLE_EVIDENCE_HIT_FLOOR
     assert summary["answers"]["abstention_rate"] >= SAMPLE_ABSTENTION_FLOOR
     # --fit-decline fits on the questions asked alone and prints weights to paste.

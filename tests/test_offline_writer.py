@@ -1,9 +1,12 @@
-"""The offline writer quotes by meaning: the sentence closest to the question leads, and it
-cites only the sources it quotes."""
+"""The offline writer quotes by meaning: the sentence that answers leads (closest to the
+question, or likeliest by the fitted quoting model), and it cites only the sources it quotes."""
 
 from __future__ import annotations
 
 from bot.core.offline_writer import ExtractiveAnswerWriter, OfflineWriterOptions
+from bot.core.quoting import FITTED_FOR_MINILM
+from bot.service.chat_models import offline_writer
+from bot.service.settings import Settings
 from knowledge.types import ScoredChunk, ScoredSentence
 
 
@@ -80,3 +83,37 @@ async def test_a_sentence_two_sources_repeat_is_quoted_once() -> None:
     second = source(2, {"Tenure: you must have been here for 8+ months.": 0.75})
     draft = await ExtractiveAnswerWriter().write("am i eligible for a refresh", [first, second])
     assert lines(draft.text) == ["Tenure: you must have been here for 8+ months. [1]"]
+
+
+# With the bundled embedding model the writer quotes by the fitted model (bot/core/quoting.py).
+QUOTING = ExtractiveAnswerWriter(quoting=FITTED_FOR_MINILM)
+
+
+async def test_the_fitted_model_leads_with_the_answer_and_cites_only_what_it_quotes() -> None:
+    adoption = source(1, {
+        "Adoption leave is available to employees who adopt a child.": 0.55,
+        "You must be 21 or over to adopt.": 0.71,
+        "Ask your People Partner about the forms.": 0.20,
+    })  # fmt: skip
+    office = source(2, {"Office hours are 9 to 5 in Lisbon.": 0.25})
+    draft = await QUOTING.write("how old do i need to be to adopt", [adoption, office])
+    assert lines(draft.text)[0] == "You must be 21 or over to adopt. [1]"
+    assert "Ask your People Partner" not in draft.text and "[2]" not in draft.text
+
+
+async def test_the_fitted_model_quotes_the_answer_to_a_faqs_question_not_the_question() -> None:
+    faq = source(1, {
+        "**Q: Can I have multiple mentors?**": 0.80,
+        "We recommend 1 mentor for each 3-month mentorship period.": 0.45,
+        "Onboarding buddies are assigned by your manager.": 0.50,
+    })  # fmt: skip
+    draft = await QUOTING.write("can i have 2 mentors at once", [faq])
+    assert lines(draft.text)[0] == "We recommend 1 mentor for each 3-month mentorship period. [1]"
+    assert "Can I have multiple mentors" not in draft.text
+
+
+def test_the_fitted_quoting_is_used_only_with_the_model_it_was_fitted_for() -> None:
+    assert offline_writer(Settings.from_env({}))._quoting == FITTED_FOR_MINILM
+    own = Settings.from_env({"SUPPORTBOT_EMBEDDING_MODEL": "/models/multilingual"})
+    assert offline_writer(own)._quoting is None
+    assert offline_writer(Settings.from_env({"SUPPORTBOT_EMBEDDER": "hashing"}))._quoting is None

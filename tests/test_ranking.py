@@ -73,9 +73,13 @@ def test_the_shipped_model_lifts_the_passage_holding_the_questions_rare_words() 
         ranks=ListRanks(4, 1, 3),
     )
     question = "do i log sick days in bamboohr or just tell my manager?"
-    assert FITTED_FOR_MINILM.ordered(question, [on_topic, answers]) == [answers, on_topic]
+    ordered = FITTED_FOR_MINILM.ordered(question, [on_topic, answers])
+    assert [c.chunk_id for c in ordered] == ["answer", "topic"]
+    # Each carries the model's score, so what comes after (the writer) can weigh its place.
+    assert ordered[0].score > ordered[1].score and ordered[0].score != answers.score
     # Nothing added or dropped, whatever the order.
-    assert set(FITTED_FOR_MINILM.ordered("leave", [on_topic, answers])) == {on_topic, answers}
+    again = FITTED_FOR_MINILM.ordered("leave", [on_topic, answers])
+    assert {c.chunk_id for c in again} == {"topic", "answer"}
 
 
 def test_a_model_needs_a_weight_per_signal() -> None:
@@ -116,7 +120,9 @@ async def test_the_search_reports_each_lists_places_and_orders_by_the_model(
     assert all(h.ranks is not None for h in fused)
     # A model that weighs only the vector list orders the pool by the vector list's places.
     vector_only = RankingModel(weights=(1.0,) + (0.0,) * (len(SIGNALS) - 1), bias=0.0)
-    ranked = PgHybridRetriever(engine, embedder, RetrievalOptions(min_similarity=0.0, ranking=vector_only))
+    ranked = PgHybridRetriever(
+        engine, embedder, RetrievalOptions(min_similarity=0.0, ranking=vector_only)
+    )
     hits = await ranked.search(Query("lost laptop security team", k=6))
     places = [h.ranks.vector for h in hits if h.ranks and h.ranks.vector]
     assert places == sorted(places) and len(places) >= 2

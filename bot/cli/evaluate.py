@@ -23,6 +23,7 @@ from bot.evaluation.corpus import open_eval_corpus
 from bot.evaluation.dataset import read_dataset
 from bot.evaluation.decline_fit import fit_decline
 from bot.evaluation.html_report import html_report
+from bot.evaluation.quoting_fit import fit_quoting
 from bot.evaluation.ranking_fit import fit_ranking
 from bot.evaluation.report import summary_table
 from bot.evaluation.runner import EvalOptions, Evaluation, run_evaluation
@@ -89,6 +90,11 @@ def register(commands: Commands) -> None:
         action="store_true",
         help="also fit the order of the search's candidates on this set and print its weights",
     )
+    eval_cmd.add_argument(
+        "--fit-quoting",
+        action="store_true",
+        help="also fit which sentences the offline writer quotes on this set and print its weights",
+    )
     eval_cmd.set_defaults(handler=_eval)
 
 
@@ -139,6 +145,11 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
         if args.fit_ranking:
             with progress.status(lambda: "Fitting the ranking"):
                 fitted = await fit_ranking(corpus, eval_set, options.with_context, options.k)
+        if args.fit_quoting:
+            with progress.status(lambda: "Fitting the quoting"):
+                quoting = await fit_quoting(
+                    corpus, eval_set, options.with_context, evaluation.top_k
+                )
     if args.html:
         args.html.write_text(html_report(summary, results), encoding="utf-8")
     if args.json:
@@ -148,6 +159,8 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
     print(messages.eval_written(options.results_path, args.html), file=sys.stderr)
     if args.fit_ranking:
         print(messages.ranking_fitted(fitted))
+    if args.fit_quoting:
+        print(messages.quoting_fitted(quoting))
     if args.fit_decline:
         try:
             print(messages.decline_fitted(fit_decline(results)))
@@ -170,6 +183,7 @@ _DATASET_ONLY = {
     "json": ("--json", False),
     "fit_decline": ("--fit-decline", False),
     "fit_ranking": ("--fit-ranking", False),
+    "fit_quoting": ("--fit-quoting", False),
 }
 
 

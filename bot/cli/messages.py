@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.core.coverage import SIGNALS
 from bot.evaluation.decline_fit import DeclineFit
+from bot.evaluation.quoting_fit import QuotingFit
 from bot.evaluation.ranking_fit import RankingFit
 from knowledge.ingest import IngestReport
 from knowledge.types import ScoredChunk
@@ -180,14 +181,25 @@ def decline_fitted(fit: DeclineFit) -> str:
 
 
 def ranking_fitted(fit: RankingFit) -> str:
-    model = fit.model
     return (
         f"Ranking fitted on {fit.candidates} candidates of {fit.questions} questions: "
         f"on these questions, the answer's passage is in the top {fit.k} for {fit.before:.3f} "
         f"in fusion order and {fit.after:.3f} in the fitted order.\n"
-        f"For this embedding model, in knowledge/ranking.py: RankingModel(weights={model.weights}, "
-        f"bias={model.bias})"
+        + _paste("knowledge/ranking.py", "RankingModel", fit.model.weights, fit.model.bias)
     )
+
+
+def quoting_fitted(fit: QuotingFit) -> str:
+    return (
+        f"Quoting fitted on {fit.sentences} sentences of {fit.questions} questions: on these "
+        f"questions, the first sentence holds the evidence for {fit.before:.3f} by similarity "
+        f"and {fit.after:.3f} by the model.\n"
+        + _paste("bot/core/quoting.py", "QuotingModel", fit.model.weights, fit.model.bias)
+    )
+
+
+def _paste(module: str, model: str, weights: tuple[float, ...], bias: float) -> str:
+    return f"For this embedding model, in {module}: {model}(weights={weights}, bias={bias})"
 
 
 def usage_lines(days: int, totals: dict[str, float | int]) -> list[str]:

@@ -1,10 +1,12 @@
 """The offline writer (no LLM configured): the sentences of the sources that answer, quoted.
 
 Retrieval scores every sentence of the sources it returns against the question with the
-embedding model, so the writer chooses by meaning: it leads with the sentence closest to the
-question, adds the few that are nearly as close, and quotes only from sources whose best
-sentence clears the same bar, so every source it cites is one it quotes; a question in a source
-(a FAQ's "Q: …?") is never quoted, the sentence answering it is. It is deterministic,
+embedding model, so the writer chooses by meaning: with the bundled model, by a model fitted on
+each sentence's similarity, words and source (``bot/core/quoting.py``), else by similarity and
+shared words. It leads with the sentence that most likely answers, adds the few nearly as
+likely, and quotes only from sources whose best sentence clears the same bar, so every source
+it cites is one it quotes; a question in a source (a FAQ's "Q: …?") is never quoted, the
+sentence answering it is. It is deterministic,
 never paraphrases, and cannot translate or reason across sources. Sources stored before
 sentences were (no sentence scores) are quoted by the words they share with the question.
 """
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 from bot.core import messages
 from bot.core.follow_up import continues_thread, last_question
+from bot.core.quoting import QuotingModel, asks
 from bot.core.types import Question, Usage
 from bot.core.writers import OFFLINE_MODEL, Draft, DraftEvent, stream_whole
 from knowledge.sentences import split_sentences
@@ -37,6 +40,10 @@ class OfflineWriterOptions:
     lexical_weight: float = 0.2
     sentence_margin: float = 0.2
     source_margin: float = 0.05
+    # With a fitted quoting model (bot/core/quoting.py) the margins are in its log-odds, and
+    # every source is read: the model weighs the source's place itself.
+    model_sentence_margin: float = 3.0
+    model_source_margin: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -48,10 +55,14 @@ class _Candidate:
 
 
 class ExtractiveAnswerWriter:
-    """The offline writer: the sentences of the top sources closest to the question, cited."""
+    """The offline writer: the sentences of the top sources that answer the question, cited;
+    chosen by ``quoting`` when there is a model fitted for the embedder, else by similarity."""
 
-    def __init__(self, options: OfflineWriterOptions | None = None) -> None:
+    def __init__(
+        self, options: OfflineWriterOptions | None = None, quoting: QuotingModel | None = None
+    ) -> None:
         self._options = options or OfflineWriterOptions()
+        self._quoting = quoting
 
     @property
     def model(self) -> str:
@@ -69,7 +80,9 @@ class ExtractiveAnswerWriter:
 
     async def write(self, question: str, sources: Sequence[ScoredChunk]) -> Draft:
         used = sources[: self._options.sources_used]
-        if any(source.sentences for source in used):
+        if self._quoting is not None and any(source.sentences for source in sources):
+            chosen = self._by_model(question, self._quoting, sources)
+        elif any(source.sentences for source in used):
             chosen = self._by_meaning(question, used)
         else:
             chosen = self._by_words(question, used)
@@ -85,6 +98,22 @@ class ExtractiveAnswerWriter:
         async for event in stream_whole(await self.write(question, sources)):
             yield event
 
+    def _by_model(
+        self, question: str, model: QuotingModel, sources: Sequence[ScoredChunk]
+    ) -> list[_Candidate]:
+        """The sentences the model scores within the margin of the best, best first."""
+        candidates = [
+            _Candidate(score, s.source, s.position, s.text)
+            for score, s in model.scored(question, sources)
+            if not asks(s.text)  # the model weighs the sentence after a question instead
+        ]
+        return _within_margins(
+            candidates,
+            self._options.model_sentence_margin,
+            self._options.model_source_margin,
+            self._options.max_sentences,
+        )
+
     def _by_meaning(self, question: str, sources: Sequence[ScoredChunk]) -> list[_Candidate]:
         """The sentences within the margin of the closest one, closest first."""
         options = self._options
@@ -99,23 +128,12 @@ class ExtractiveAnswerWriter:
             for n, source in enumerate(sources, 1)
             for position, sentence in enumerate(source.sentences)
         ]
-        candidates = _answers_for_questions(candidates)
-        if not candidates:
-            return []
-        ranked = _distinct(sorted(candidates, key=lambda c: (-c.score, c.source, c.position)))
-        best_of_source: dict[int, float] = {}
-        for candidate in ranked:
-            best_of_source.setdefault(candidate.source, candidate.score)
-        top = ranked[0].score
-        quoted_sources = {
-            n for n, best in best_of_source.items() if best >= top - options.source_margin
-        }
-        chosen = [
-            c
-            for c in ranked
-            if c.score >= top - options.sentence_margin and c.source in quoted_sources
-        ]
-        return chosen[: options.max_sentences]
+        return _within_margins(
+            _answers_for_questions(candidates),
+            options.sentence_margin,
+            options.source_margin,
+            options.max_sentences,
+        )
 
     def _by_words(self, question: str, sources: Sequence[ScoredChunk]) -> list[_Candidate]:
         """The sentences sharing the most words with the question, most first."""
@@ -133,6 +151,23 @@ class ExtractiveAnswerWriter:
         return [c for c in best if c.score >= max(1.0, 0.6 * best[0].score)] or best[:1]
 
 
+def _within_margins(
+    candidates: list[_Candidate], sentence_margin: float, source_margin: float, most: int
+) -> list[_Candidate]:
+    """At most ``most`` distinct sentences scoring within ``sentence_margin`` of the best, from
+    sources whose best sentence is within ``source_margin`` of it, best first."""
+    if not candidates:
+        return []
+    ranked = _distinct(sorted(candidates, key=lambda c: (-c.score, c.source, c.position)))
+    best_of_source: dict[int, float] = {}
+    for candidate in ranked:
+        best_of_source.setdefault(candidate.source, candidate.score)
+    top = ranked[0].score
+    quoted_sources = {n for n, best in best_of_source.items() if best >= top - source_margin}
+    chosen = [c for c in ranked if c.score >= top - sentence_margin and c.source in quoted_sources]
+    return chosen[:most]
+
+
 def _answers_for_questions(candidates: list[_Candidate]) -> list[_Candidate]:
     """A question in a source ("**Q: Can I have two mentors?**") can be the sentence closest
     to the asker's yet answers nothing: the sentence after it does, so that one is scored as the
@@ -142,19 +177,15 @@ def _answers_for_questions(candidates: list[_Candidate]) -> list[_Candidate]:
     lifted: dict[tuple[int, int], float] = {}
     for c in candidates:
         following = by_place.get((c.source, c.position + 1))
-        if _asks(c.text) and following is not None:
+        if asks(c.text) and following is not None:
             place = (following.source, following.position)
             lifted[place] = max(lifted.get(place, following.score), c.score)
     kept = [
         dataclasses.replace(c, score=lifted.get((c.source, c.position), c.score))
         for c in candidates
-        if not _asks(c.text)
+        if not asks(c.text)
     ]
     return kept or candidates
-
-
-def _asks(sentence: str) -> bool:
-    return sentence.rstrip(" *_").endswith("?")
 
 
 def _distinct(ranked: list[_Candidate]) -> list[_Candidate]:

@@ -25,3 +25,14 @@ def fit_logistic(
         hessian = design.T @ (design * (weights * p * (1 - p))[:, None]) + penalty
         beta -= np.linalg.solve(hessian, gradient)
     return beta
+
+
+def fit_standardised(
+    x: NDArray[np.float64], y: NDArray[np.float64], l2: float
+) -> tuple[tuple[float, ...], float]:
+    """Weights for the raw columns of ``x`` and a bias, fitted on standardised columns (so one
+    ``l2`` suits signals of any scale) and folded back; rounded to 4 decimals."""
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    beta = fit_logistic((x - mean) / scale, y, np.ones(len(y)), l2)
+    weights = beta[1:] / scale
+    return tuple(round(float(w), 4) for w in weights), round(float(beta[0] - weights @ mean), 4)

@@ -5,8 +5,8 @@ Each answerable question asked alone is searched without a fitted ranking; every
 its pool is one row of signals (``knowledge/ranking.py``), labelled by whether it holds a gold
 evidence sentence (or, for a question without evidence, comes from a gold document). A logistic
 regression on standardised signals, with some L2 regularisation, is fitted and folded back into
-weights on the raw signals: those are what ``knowledge/ranking.py`` ships, and they must be
-reported on sets other than the one they were fitted on.
+weights on the raw signals (``logistic.py``): those are what ``knowledge/ranking.py`` ships,
+and they must be reported on sets other than the one they were fitted on.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from bot.evaluation.corpus import EvalCorpus
 from bot.evaluation.dataset import EvalSet
-from bot.evaluation.logistic import fit_logistic
+from bot.evaluation.logistic import fit_standardised
 from bot.evaluation.metrics import holds_evidence
 from knowledge.ranking import RankingModel, candidate_signals
 from knowledge.retrieval import RetrievalOptions
@@ -73,14 +73,8 @@ def fit_on_pools(pools: Sequence[Pool], k: int) -> RankingFit:
     y = np.array([float(label) for _, _, labels in pools for label in labels])
     if not rows or y.min() == y.max():
         raise ValueError("fitting the ranking needs questions whose candidates hold their answer")
-    x = np.array(rows, dtype=np.float64)
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
-    beta = fit_logistic((x - mean) / scale, y, np.ones(len(y)), _L2)
-    weights = beta[1:] / scale
-    model = RankingModel(
-        weights=tuple(round(float(w), 4) for w in weights),
-        bias=round(float(beta[0] - weights @ mean), 4),
-    )
+    weights, bias = fit_standardised(np.array(rows, dtype=np.float64), y, _L2)
+    model = RankingModel(weights, bias)
     before = _found(pools, k, lambda asked, pool: pool)
     after = _found(pools, k, model.ordered)
     return RankingFit(model, len(pools), len(rows), k, before, after)

@@ -12,11 +12,13 @@ from bot.core.llm import ChatModel, OpenAIChatModel
 from bot.core.llm_reranker import LLMReranker
 from bot.core.offline_writer import ExtractiveAnswerWriter
 from bot.core.prompts import Prompts
+from bot.core.quoting import FITTED_FOR_MINILM as FITTED_QUOTING
 from bot.core.writers import AnswerWriter, DegradingAnswerWriter, LLMAnswerWriter
 from bot.evaluation.judge import Judge, LexicalJudge, LLMJudge
 from bot.loop.change_summary import ChangeSummarizer
 from bot.service.safeguards import Safeguards
 from bot.service.settings import Settings, SettingsError
+from knowledge.embedders import LOCAL_MODEL_NAME
 from knowledge.reranking import CrossEncoderReranker, Reranker
 
 # The part of the answer deadline a follow-up's rewrite (before the search) may take.
@@ -47,7 +49,7 @@ def build_writer(
     """The chat model's writer when an LLM is configured, else the offline extractive one;
     ``degrade``: the offline writer stands in whenever the model cannot be used."""
     if settings.chat_model is None:
-        return ExtractiveAnswerWriter()
+        return offline_writer(settings)
     chat = rewriter = build_chat_model(settings, settings.chat_model)
     deadline = settings.llm_answer_deadline or None
     if breaker is not None:
@@ -56,7 +58,14 @@ def build_writer(
         chat = GuardedChatModel(chat, breaker, deadline)
         rewriter = GuardedChatModel(rewriter, breaker, deadline and deadline * REWRITE_SHARE)
     writer = LLMAnswerWriter(chat, prompts, company=settings.company_name, rewriter=rewriter)
-    return DegradingAnswerWriter(writer, ExtractiveAnswerWriter()) if degrade else writer
+    return DegradingAnswerWriter(writer, offline_writer(settings)) if degrade else writer
+
+
+def offline_writer(settings: Settings) -> ExtractiveAnswerWriter:
+    """The offline writer; with the bundled embedding model it quotes by the model fitted for
+    it (the sentences' similarities mean something else under another model)."""
+    bundled = settings.embedder == "local" and settings.embedding_model in (None, LOCAL_MODEL_NAME)
+    return ExtractiveAnswerWriter(quoting=FITTED_QUOTING if bundled else None)
 
 
 def build_reranker(settings: Settings, breaker: CircuitBreaker | None = None) -> Reranker | None:
