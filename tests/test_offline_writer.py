@@ -117,3 +117,12 @@ def test_the_fitted_quoting_is_used_only_with_the_model_it_was_fitted_for() -> N
     own = Settings.from_env({"SUPPORTBOT_EMBEDDING_MODEL": "/models/multilingual"})
     assert offline_writer(own)._quoting is None
     assert offline_writer(Settings.from_env({"SUPPORTBOT_EMBEDDER": "hashing"}))._quoting is None
+
+
+async def test_quotes_after_the_first_stop_before_the_answer_outgrows_the_house_style() -> None:
+    long = " ".join(["word"] * 50)
+    many = source(1, {f"Rule {i} says {long}.": 0.6 - i / 1000 for i in range(4)})
+    draft = await ExtractiveAnswerWriter().write("rules", [many])
+    assert len(lines(draft.text)) == 2  # 3 sentences of 53 words would pass the 130 quoted
+    huge = source(1, {f"The one rule says {long} {long} {long}.": 0.7})
+    assert len(lines((await ExtractiveAnswerWriter().write("rule", [huge])).text)) == 1

@@ -44,6 +44,9 @@ class OfflineWriterOptions:
     # every source is read: the model weighs the source's place itself.
     model_sentence_margin: float = 3.0
     model_source_margin: float = 1.0
+    # The house style keeps an answer under 150 words: sentences after the first are quoted
+    # only while the quotes stay within this many (the frame and sources add the rest).
+    max_words: int = 130
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,13 @@ class ExtractiveAnswerWriter:
             chosen = self._by_words(question, used)
         if not chosen:
             return Draft(messages.offline_answer([]), OFFLINE_MODEL, Usage(), declined=True)
-        lead, rest = chosen[0], sorted(chosen[1:], key=lambda c: (c.source, c.position))
+        lead, rest = (
+            chosen[0],
+            sorted(
+                _within_words(chosen, self._options.max_words)[1:],
+                key=lambda c: (c.source, c.position),
+            ),
+        )
         lines = [f"{c.text} [{c.source}]" for c in (lead, *rest)]
         return Draft(messages.offline_answer(lines), OFFLINE_MODEL, Usage())
 
@@ -149,6 +158,17 @@ class ExtractiveAnswerWriter:
         best = ranked[: self._options.max_sentences]
         # Keep sentences nearly as relevant as the best one, and always the best one.
         return [c for c in best if c.score >= max(1.0, 0.6 * best[0].score)] or best[:1]
+
+
+def _within_words(ranked: list[_Candidate], most: int) -> list[_Candidate]:
+    """``ranked``'s first sentence, then the next ones (in order) while the words fit."""
+    kept, words = ranked[:1], len(ranked[0].text.split())
+    for candidate in ranked[1:]:
+        words += len(candidate.text.split())
+        if words > most:
+            break
+        kept.append(candidate)
+    return kept
 
 
 def _within_margins(
