@@ -91,13 +91,8 @@ class ExtractiveAnswerWriter:
             chosen = self._by_words(question, used)
         if not chosen:
             return Draft(messages.offline_answer([]), OFFLINE_MODEL, Usage(), declined=True)
-        lead, rest = (
-            chosen[0],
-            sorted(
-                _within_words(chosen, self._options.max_words)[1:],
-                key=lambda c: (c.source, c.position),
-            ),
-        )
+        chosen = _within_words(chosen, self._options.max_words)
+        lead, rest = chosen[0], sorted(chosen[1:], key=lambda c: (c.source, c.position))
         lines = [f"{c.text} [{c.source}]" for c in (lead, *rest)]
         return Draft(messages.offline_answer(lines), OFFLINE_MODEL, Usage())
 

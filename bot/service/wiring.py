@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,7 @@ from bot.core.cache import AnswerCache, RedisAnswerCache, redis_client
 from bot.core.coverage import FITTED_FOR_MINILM, CoverageModel, MinimumSimilarity
 from bot.core.knowledge_base import KnowledgeBase
 from bot.core.prompts import Prompts
+from bot.core.quoting import FITTED_FOR_MINILM as FITTED_QUOTING
 from bot.loop.announcements import ChangeAnnouncer
 from bot.loop.answer_records import RedisAnswerRecords
 from bot.loop.curation import Curator
@@ -119,10 +121,18 @@ async def open_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
+# A release that fits these again must not serve the answers cached before it.
+_FITTED_VERSION = hashlib.sha256(
+    repr((FITTED_RANKING, FITTED_QUOTING, FITTED_FOR_MINILM)).encode()
+).hexdigest()[:8]
+
+
 def answer_version(settings: Settings, prompts: Prompts) -> str:
-    """What besides the model decides an answer's wording and sources: the prompts and style,
-    and the reranker (it picks the sources), for the cache key."""
-    return f"{prompts.version}+{settings.reranker}" if settings.reranker else prompts.version
+    """What besides the model decides an answer's wording and sources, for the cache key: the
+    prompts and style, the fitted ranking, quoting and decline decision, and the reranker (it
+    picks the sources)."""
+    version = f"{prompts.version}+{_FITTED_VERSION}"
+    return f"{version}+{settings.reranker}" if settings.reranker else version
 
 
 def retrieval_options(settings: Settings, embedder: Embedder) -> RetrievalOptions:
