@@ -256,6 +256,23 @@ async def test_bad_input_is_one_line_naming_what_was_wrong(
         "supportbot: error: gold document 'nope.md' is not in the corpus"
     ]
 
+    # Nothing to fit on: a set whose questions the documents do not answer.
+    uncovered = tmp_path / "uncovered.jsonl"
+    uncovered.write_text(json.dumps({"question": "wifi in Lisbon?", "answerable": False}) + "\n")
+    for flag, what in (("--fit-ranking", "the ranking"), ("--fit-quoting", "the quoting")):
+        result = await _eval(
+            str(uncovered), "--corpus", str(dataset.parent / "docs"), flag, env=env
+        )
+        assert result.returncode == 1
+        assert _errors(result.stderr) == [
+            f"supportbot: error: fitting {what} needs questions whose "
+            + (
+                "candidates hold their answer"
+                if flag == "--fit-ranking"
+                else "sources hold their evidence"
+            )
+        ]
+
     result = await _eval(str(tmp_path / "missing.jsonl"), env=env)
     assert _errors(result.stderr) == [
         f"supportbot: error: {tmp_path / 'missing.jsonl'}: no such dataset file or folder "

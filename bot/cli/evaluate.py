@@ -142,14 +142,21 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
         total = min(len(eval_set.cases), args.limit or len(eval_set.cases))
         with tqdm(total=total, desc="Evaluating", unit=" q", file=sys.stderr, disable=None) as bar:
             summary, results = await run_evaluation(evaluation, eval_set, options, bar.update)
-        if args.fit_ranking:
-            with progress.status(lambda: "Fitting the ranking"):
-                fitted = await fit_ranking(corpus, eval_set, options.with_context, options.k)
-        if args.fit_quoting:
-            with progress.status(lambda: "Fitting the quoting"):
-                quoting = await fit_quoting(
-                    corpus, eval_set, options.with_context, evaluation.top_k
-                )
+        fitted: list[str] = []
+        fit_error = None
+        try:
+            if args.fit_ranking:
+                with progress.status(lambda: "Fitting the ranking"):
+                    ranking = await fit_ranking(corpus, eval_set, options.with_context, options.k)
+                fitted.append(messages.ranking_fitted(ranking))
+            if args.fit_quoting:
+                with progress.status(lambda: "Fitting the quoting"):
+                    quoting = await fit_quoting(
+                        corpus, eval_set, options.with_context, evaluation.top_k
+                    )
+                fitted.append(messages.quoting_fitted(quoting))
+        except ValueError as e:
+            fit_error = str(e)
     if args.html:
         args.html.write_text(html_report(summary, results), encoding="utf-8")
     if args.json:
@@ -157,10 +164,11 @@ async def _eval(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(summary_table(summary))
     print(messages.eval_written(options.results_path, args.html), file=sys.stderr)
-    if args.fit_ranking:
-        print(messages.ranking_fitted(fitted))
-    if args.fit_quoting:
-        print(messages.quoting_fitted(quoting))
+    for line in fitted:
+        print(line)
+    if fit_error is not None:
+        print(messages.error(fit_error), file=sys.stderr)
+        return EXIT_FAILED
     if args.fit_decline:
         try:
             print(messages.decline_fitted(fit_decline(results)))
