@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from knowledge.query_text import search_text
 from knowledge.terms import content_terms
 from knowledge.types import ScoredChunk
+from knowledge.weights import parse_weights, weights_setting
 
 # The signals in the order of ``candidate_signals``' rows and of a model's weights.
 SIGNALS = (
@@ -58,6 +59,15 @@ class RankingModel:
     def __post_init__(self) -> None:
         if len(self.weights) != len(SIGNALS):
             raise ValueError(f"a ranking model needs {len(SIGNALS)} weights")
+
+    def as_setting(self) -> str:
+        """The model as ``parse`` reads it (the value of SUPPORTBOT_RANKING_MODEL)."""
+        return weights_setting(SIGNALS, self.weights, self.bias)
+
+    @classmethod
+    def parse(cls, text: str) -> RankingModel:
+        """A model from ``name=number`` pairs, one per signal, and ``bias``."""
+        return cls(*parse_weights(text, SIGNALS))
 
     def ordered(self, question: str, pool: Sequence[ScoredChunk]) -> list[ScoredChunk]:
         """``pool`` best first, each with the model's score (a log-odds) as its ``score``;

@@ -320,19 +320,14 @@ async def test_guard_sample_handbook(
         "Ranking fitted|Quoting fitted|Decline decision", result.stdout
     )
     summary = json.loads(summary_text)
-    # --fit-ranking fits on every candidate of the answerable questions asked alone and prints
-    # the model to paste into knowledge/ranking.py.
+    # --fit-ranking fits on every candidate of the answerable questions asked alone, and
+    # --fit-quoting on every sentence of their sources; each prints the setting that uses it.
     assert ranking.startswith(" on ") and "candidates of 34 questions" in ranking
-    printed = re.search(r"RankingModel\(weights=\((.*)\), bias=(\S+)\)", ranking)
-    assert printed is not None, ranking
-    weights = tuple(float(w) for w in printed.group(1).split(","))
-    assert RankingModel(weights, float(printed.group(2))).weights == weights
-    # --fit-quoting fits on every sentence of the sources of the questions with evidence.
+    setting = ranking.split("SUPPORTBOT_RANKING_MODEL='", 1)[1].split("'")[0]
+    assert RankingModel.parse(setting).as_setting() == setting
     assert quoting.startswith(" on ") and "sentences of 34 questions" in quoting
-    printed = re.search(r"QuotingModel\(weights=\((.*)\), bias=(\S+)\)", quoting)
-    assert printed is not None, quoting
-    weights = tuple(float(w) for w in printed.group(1).split(","))
-    assert QuotingModel(weights, float(printed.group(2))).weights == weights
+    setting = quoting.split("SUPPORTBOT_QUOTING_MODEL='", 1)[1].split("'")[0]
+    assert QuotingModel.parse(setting).as_setting() == setting
     assert summary["retrieval"]["evidence_hit_at_k"] >= SAMPLE_EVIDENCE_HIT_FLOOR
     assert summary["answers"]["abstention_rate"] >= SAMPLE_ABSTENTION_FLOOR
     # --fit-decline fits on the questions asked alone and prints weights to paste.

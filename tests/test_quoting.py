@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.core.quoting import SIGNALS, QuotingModel, sentence_signals
+from bot.service.chat_models import offline_writer
+from bot.service.settings import Settings, SettingsError
 from knowledge.types import ScoredChunk, ScoredSentence
 
 
@@ -36,3 +38,14 @@ def test_each_sentence_is_measured_against_the_others_and_its_source() -> None:
 def test_a_model_needs_a_weight_per_signal() -> None:
     with pytest.raises(ValueError, match="12 weights"):
         QuotingModel(weights=(1.0,), bias=0.0)
+
+
+def test_a_quoting_model_for_another_embedder_is_set_as_fit_quoting_prints_it() -> None:
+    own = QuotingModel(weights=tuple(float(n) for n in range(12)), bias=0.5)
+    assert QuotingModel.parse(own.as_setting()) == own
+    settings = Settings.from_env(
+        {"SUPPORTBOT_EMBEDDER": "hashing", "SUPPORTBOT_QUOTING_MODEL": own.as_setting()}
+    )
+    assert offline_writer(settings)._quoting == own
+    with pytest.raises(SettingsError, match="SUPPORTBOT_QUOTING_MODEL: missing similarity"):
+        Settings.from_env({"SUPPORTBOT_QUOTING_MODEL": "bias=0"})

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core.prompts import Prompts
 from bot.evaluation.ranking_fit import fit_on_pools
-from bot.service.settings import Settings
-from bot.service.wiring import retrieval_options
+from bot.service.settings import Settings, SettingsError
+from bot.service.wiring import answer_version, retrieval_options
 from knowledge.embedders import HashingEmbedder, LocalEmbedder
 from knowledge.ranking import FITTED_FOR_MINILM, SIGNALS, RankingModel, candidate_signals
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
@@ -136,3 +137,29 @@ def test_the_fitted_ranking_is_used_only_with_the_model_it_was_fitted_for() -> N
     settings = Settings.from_env({})
     assert retrieval_options(settings, LocalEmbedder()).ranking == FITTED_FOR_MINILM
     assert retrieval_options(settings, HashingEmbedder()).ranking is None
+
+
+def test_a_ranking_fitted_for_another_model_is_set_as_fit_ranking_prints_it() -> None:
+    own = RankingModel(weights=tuple(float(n) for n in range(14)), bias=-1.5)
+    assert RankingModel.parse(own.as_setting()) == own
+    assert FITTED_FOR_MINILM.as_setting().startswith("vector_list=0.5793 text_list=11.8953 ")
+    settings = Settings.from_env({"SUPPORTBOT_RANKING_MODEL": own.as_setting()})
+    assert retrieval_options(settings, HashingEmbedder()).ranking == own
+    assert retrieval_options(settings, LocalEmbedder()).ranking == own, "the operator's wins"
+    # It changes the answers, so it is part of the cache key.
+    prompts = Prompts.load()
+    assert answer_version(settings, prompts) != answer_version(Settings.from_env({}), prompts)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("bias=1", "SUPPORTBOT_RANKING_MODEL: missing vector_list, text_list"),
+        ("speed=3", "SUPPORTBOT_RANKING_MODEL: unknown name 'speed' (expected vector_list"),
+        ("vector_list=fast", "SUPPORTBOT_RANKING_MODEL: vector_list must be a number, got 'fast'"),
+    ],
+)
+def test_a_bad_ranking_model_is_named(value: str, error: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"SUPPORTBOT_RANKING_MODEL": value})
+    assert str(raised.value).startswith(error)

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.core.coverage import SIGNALS
+from bot.core.quoting import QuotingModel
 from bot.evaluation.decline_fit import DeclineFit
 from bot.evaluation.quoting_fit import QuotingFit
 from bot.evaluation.ranking_fit import RankingFit
 from knowledge.ingest import IngestReport
+from knowledge.ranking import RankingModel
 from knowledge.types import ScoredChunk
 
 ERROR_PREFIX = "supportbot: error: "
@@ -185,7 +187,7 @@ def ranking_fitted(fit: RankingFit) -> str:
         f"Ranking fitted on {fit.candidates} candidates of {fit.questions} questions: "
         f"on these questions, the answer's passage is in the top {fit.k} for {fit.before:.3f} "
         f"in fusion order and {fit.after:.3f} in the fitted order.\n"
-        + _paste("knowledge/ranking.py", "RankingModel", fit.model.weights, fit.model.bias)
+        + _paste("SUPPORTBOT_RANKING_MODEL", fit.model)
     )
 
 
@@ -193,13 +195,12 @@ def quoting_fitted(fit: QuotingFit) -> str:
     return (
         f"Quoting fitted on {fit.sentences} sentences of {fit.questions} questions: on these "
         f"questions, the first sentence holds the evidence for {fit.before:.3f} by similarity "
-        f"and {fit.after:.3f} by the model.\n"
-        + _paste("bot/core/quoting.py", "QuotingModel", fit.model.weights, fit.model.bias)
+        f"and {fit.after:.3f} by the model.\n" + _paste("SUPPORTBOT_QUOTING_MODEL", fit.model)
     )
 
 
-def _paste(module: str, model: str, weights: tuple[float, ...], bias: float) -> str:
-    return f"For this embedding model, in {module}: {model}(weights={weights}, bias={bias})"
+def _paste(setting: str, model: RankingModel | QuotingModel) -> str:
+    return f"To use it (for this embedding model): {setting}='{model.as_setting()}'"
 
 
 def usage_lines(days: int, totals: dict[str, float | int]) -> list[str]:

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from knowledge.terms import content_terms
 from knowledge.types import ScoredChunk
+from knowledge.weights import parse_values
 
 # The signals in the order of ``CoverageSignals.as_vector`` and of a model's weights.
 SIGNALS = ("best_chunk", "best_sentence", "terms_found", "margin")
@@ -83,19 +84,7 @@ class CoverageModel:
         """A model from ``name=number`` pairs: the four signals' weights, ``bias`` and
         ``threshold`` (as ``supportbot eval --fit-decline`` prints them); ValueError if one is
         missing, unknown or not a number."""
-        names = (*SIGNALS, "bias", "threshold")
-        values: dict[str, float] = {}
-        for pair in text.replace(",", " ").split():
-            name, _, number = pair.partition("=")
-            if name not in names:
-                raise ValueError(f"unknown name {name!r} (expected {', '.join(names)})")
-            try:
-                values[name] = float(number)
-            except ValueError:
-                raise ValueError(f"{name} must be a number, got {number!r}") from None
-        missing = [n for n in names if n not in values]
-        if missing:
-            raise ValueError(f"missing {', '.join(missing)}")
+        values = parse_values(text, (*SIGNALS, "bias", "threshold"))
         if not 0 < values["threshold"] < 1:
             raise ValueError("threshold must be between 0 and 1 (a probability)")
         weights = (values[SIGNALS[0]], values[SIGNALS[1]], values[SIGNALS[2]], values[SIGNALS[3]])

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from knowledge.query_text import search_text
 from knowledge.terms import content_terms
 from knowledge.types import ScoredChunk
+from knowledge.weights import parse_weights, weights_setting
 
 # The signals in the order of ``sentence_signals``' rows and of a model's weights.
 SIGNALS = (
@@ -65,6 +66,15 @@ class QuotingModel:
     def __post_init__(self) -> None:
         if len(self.weights) != len(SIGNALS):
             raise ValueError(f"a quoting model needs {len(SIGNALS)} weights")
+
+    def as_setting(self) -> str:
+        """The model as ``parse`` reads it (the value of SUPPORTBOT_QUOTING_MODEL)."""
+        return weights_setting(SIGNALS, self.weights, self.bias)
+
+    @classmethod
+    def parse(cls, text: str) -> QuotingModel:
+        """A model from ``name=number`` pairs, one per signal, and ``bias``."""
+        return cls(*parse_weights(text, SIGNALS))
 
     def scored(
         self, question: str, sources: Sequence[ScoredChunk]

@@ -62,10 +62,13 @@ def build_writer(
 
 
 def offline_writer(settings: Settings) -> ExtractiveAnswerWriter:
-    """The offline writer; with the bundled embedding model it quotes by the model fitted for
-    it (the sentences' similarities mean something else under another model)."""
+    """The offline writer; it quotes by the operator's fitted quoting model if one is set, else
+    with the bundled embedding model by the one fitted for it (the sentences' similarities mean
+    something else under another model), else by similarity."""
     bundled = settings.embedder == "local" and settings.embedding_model in (None, LOCAL_MODEL_NAME)
-    return ExtractiveAnswerWriter(quoting=FITTED_QUOTING if bundled else None)
+    return ExtractiveAnswerWriter(
+        quoting=settings.quoting_model or (FITTED_QUOTING if bundled else None)
+    )
 
 
 def build_reranker(settings: Settings, breaker: CircuitBreaker | None = None) -> Reranker | None:

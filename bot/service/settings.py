@@ -15,6 +15,7 @@ import platformdirs
 
 from bot.core.coverage import CoverageModel
 from bot.core.language import ENGLISH_ONLY, SearchLanguages
+from bot.core.quoting import QuotingModel
 from bot.platforms.access import AccessFileError, AccessRules
 from bot.platforms.assistant_messages import DEFAULT_SUGGESTED_PROMPTS
 from bot.service.console_settings import public_url
@@ -26,6 +27,7 @@ from bot.service.secret import SettingsError as SettingsError
 from bot.service.secret import secret
 from bot.service.source_settings import source_settings
 from knowledge.loading.addresses import AllowList
+from knowledge.ranking import RankingModel
 
 T = TypeVar("T")
 
@@ -77,6 +79,8 @@ class Settings:
     # Both None: the decision fitted for the bundled model, or 0.35 with any other embedder.
     answer_min_similarity: float | None = None
     decline_model: CoverageModel | None = None
+    ranking_model: RankingModel | None = None
+    quoting_model: QuotingModel | None = None
     cache_ttl_seconds: int = 86_400
     max_question_chars: int = 2000
     prompt_price_per_1k: float = 0.0
@@ -253,6 +257,12 @@ class Settings:
             contact=get("SUPPORTBOT_CONTACT") or "your manager or the People Team",
             answer_min_similarity=answer_min_similarity,
             decline_model=decline_model,
+            ranking_model=_fitted(
+                "SUPPORTBOT_RANKING_MODEL", get("SUPPORTBOT_RANKING_MODEL"), RankingModel.parse
+            ),
+            quoting_model=_fitted(
+                "SUPPORTBOT_QUOTING_MODEL", get("SUPPORTBOT_QUOTING_MODEL"), QuotingModel.parse
+            ),
             cache_ttl_seconds=number("SUPPORTBOT_CACHE_TTL", int, 86_400, 1),
             max_question_chars=number("SUPPORTBOT_MAX_QUESTION_CHARS", int, 2000, 10),
             prompt_price_per_1k=number("SUPPORTBOT_PROMPT_PRICE_PER_1K", float, 0.0, 0.0),
@@ -284,3 +294,13 @@ def _decline_model(value: str | None) -> CoverageModel | None:
         return CoverageModel.parse(value)
     except ValueError as e:
         raise SettingsError(f"SUPPORTBOT_DECLINE_MODEL: {e}") from None
+
+
+def _fitted(name: str, value: str | None, parse: Callable[[str], T]) -> T | None:
+    """The fitted model setting ``name`` holds (as ``supportbot eval --fit-…`` prints it)."""
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except ValueError as e:
+        raise SettingsError(f"{name}: {e}") from None

@@ -121,27 +121,28 @@ async def open_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-# A release that fits these again must not serve the answers cached before it.
-_FITTED_VERSION = hashlib.sha256(
-    repr((FITTED_RANKING, FITTED_QUOTING, FITTED_FOR_MINILM)).encode()
-).hexdigest()[:8]
-
-
 def answer_version(settings: Settings, prompts: Prompts) -> str:
     """What besides the model decides an answer's wording and sources, for the cache key: the
-    prompts and style, the fitted ranking, quoting and decline decision, and the reranker (it
-    picks the sources)."""
-    version = f"{prompts.version}+{_FITTED_VERSION}"
+    prompts and style, the fitted ranking, quoting and decline decision (shipped or set), and
+    the reranker (it picks the sources)."""
+    # A release that fits them again, or an operator who sets their own, must not be served
+    # the answers cached before.
+    fitted = (FITTED_RANKING, FITTED_QUOTING, FITTED_FOR_MINILM)
+    chosen = (settings.ranking_model, settings.quoting_model, settings.decline_model)
+    digest = hashlib.sha256(repr((fitted, chosen)).encode()).hexdigest()[:8]
+    version = f"{prompts.version}+{digest}"
     return f"{version}+{settings.reranker}" if settings.reranker else version
 
 
 def retrieval_options(settings: Settings, embedder: Embedder) -> RetrievalOptions:
-    """The search's options; its candidates are ordered by the ranking fitted for the bundled
-    model when that is the model (another model's similarities mean something else)."""
+    """The search's options; its candidates are ordered by the operator's fitted ranking if
+    one is set, else by the one fitted for the bundled model when that is the model (another
+    model's similarities mean something else), else by the fusion."""
+    bundled = FITTED_RANKING if embedder.model == LOCAL_MODEL_NAME else None
     return RetrievalOptions(
         min_similarity=settings.min_similarity,
         rerank_candidates=settings.rerank_candidates,
-        ranking=FITTED_RANKING if embedder.model == LOCAL_MODEL_NAME else None,
+        ranking=settings.ranking_model or bundled,
     )
 
 
