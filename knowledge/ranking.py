@@ -22,11 +22,12 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from knowledge.query_text import search_text
 from knowledge.terms import content_terms
 from knowledge.types import ScoredChunk
-from knowledge.weights import parse_weights, weights_setting
+from knowledge.weights import LinearModel
 
 # The signals in the order of ``candidate_signals``' rows and of a model's weights.
 SIGNALS = (
@@ -50,32 +51,17 @@ _PLACE = 10
 
 
 @dataclass(frozen=True)
-class RankingModel:
-    """A logistic model over ``SIGNALS``: candidates are ordered by its score, best first."""
+class RankingModel(LinearModel):
+    """A logistic model over ``SIGNALS`` (SUPPORTBOT_RANKING_MODEL): candidates are ordered by
+    its score, best first."""
 
-    weights: tuple[float, ...]
-    bias: float
-
-    def __post_init__(self) -> None:
-        if len(self.weights) != len(SIGNALS):
-            raise ValueError(f"a ranking model needs {len(SIGNALS)} weights")
-
-    def as_setting(self) -> str:
-        """The model as ``parse`` reads it (the value of SUPPORTBOT_RANKING_MODEL)."""
-        return weights_setting(SIGNALS, self.weights, self.bias)
-
-    @classmethod
-    def parse(cls, text: str) -> RankingModel:
-        """A model from ``name=number`` pairs, one per signal, and ``bias``."""
-        return cls(*parse_weights(text, SIGNALS))
+    signals: ClassVar[tuple[str, ...]] = SIGNALS
+    kind: ClassVar[str] = "ranking"
 
     def ordered(self, question: str, pool: Sequence[ScoredChunk]) -> list[ScoredChunk]:
         """``pool`` best first, each with the model's score (a log-odds) as its ``score``;
         nothing added, nothing dropped; ties keep the pool's order."""
-        scores = [
-            self.bias + sum(w * x for w, x in zip(self.weights, row, strict=True))
-            for row in candidate_signals(question, pool)
-        ]
+        scores = [self.score(row) for row in candidate_signals(question, pool)]
         order = sorted(range(len(pool)), key=lambda i: -scores[i])
         return [replace(pool[i], score=scores[i]) for i in order]
 

@@ -1,9 +1,41 @@
-"""A fitted linear model written as a setting: ``name=number`` pairs, one per signal, then
-``bias`` (as ``supportbot eval --fit-ranking``/``--fit-quoting``/``--fit-decline`` print them)."""
+"""A fitted linear model, and how it is written as a setting: ``name=number`` pairs, one per
+signal, then ``bias`` (as ``supportbot eval --fit-ranking``/``--fit-quoting``/``--fit-decline``
+print them)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Self
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A logistic model: one weight per signal of the subclass's ``signals``, and a bias. A row
+    of signals scores ``bias + weights · row``, a log-odds."""
+
+    signals: ClassVar[tuple[str, ...]] = ()
+    kind: ClassVar[str] = "linear"
+
+    weights: tuple[float, ...]
+    bias: float
+
+    def __post_init__(self) -> None:
+        if len(self.weights) != len(self.signals):
+            raise ValueError(f"a {self.kind} model needs {len(self.signals)} weights")
+
+    def score(self, row: Sequence[float]) -> float:
+        """The log-odds of one row of signals (in ``signals`` order)."""
+        return self.bias + sum(w * x for w, x in zip(self.weights, row, strict=True))
+
+    def as_setting(self) -> str:
+        """The model as ``parse`` reads it (a setting's value)."""
+        return weights_setting(self.signals, self.weights, self.bias)
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """A model from ``name=number`` pairs, one per signal, and ``bias``."""
+        return cls(*parse_weights(text, cls.signals))
 
 
 def weights_setting(names: Sequence[str], weights: Sequence[float], bias: float) -> str:

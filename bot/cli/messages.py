@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.core.coverage import SIGNALS
-from bot.core.quoting import QuotingModel
 from bot.evaluation.decline_fit import DeclineFit
 from bot.evaluation.quoting_fit import QuotingFit
 from bot.evaluation.ranking_fit import RankingFit
 from knowledge.ingest import IngestReport
-from knowledge.ranking import RankingModel
 from knowledge.types import ScoredChunk
+from knowledge.weights import LinearModel
 
 ERROR_PREFIX = "supportbot: error: "
 
@@ -199,7 +198,7 @@ def quoting_fitted(fit: QuotingFit) -> str:
     )
 
 
-def _paste(setting: str, model: RankingModel | QuotingModel) -> str:
+def _paste(setting: str, model: LinearModel) -> str:
     return f"To use it (for this embedding model): {setting}='{model.as_setting()}'"
 
 

@@ -23,11 +23,12 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from knowledge.query_text import search_text
 from knowledge.terms import content_terms
 from knowledge.types import ScoredChunk
-from knowledge.weights import parse_weights, weights_setting
+from knowledge.weights import LinearModel
 
 # The signals in the order of ``sentence_signals``' rows and of a model's weights.
 SIGNALS = (
@@ -57,32 +58,19 @@ class SourceSentence:
 
 
 @dataclass(frozen=True)
-class QuotingModel:
-    """A logistic model over ``SIGNALS``: how likely a sentence is to answer the question."""
+class QuotingModel(LinearModel):
+    """A logistic model over ``SIGNALS`` (SUPPORTBOT_QUOTING_MODEL): how likely a sentence is
+    to answer the question."""
 
-    weights: tuple[float, ...]
-    bias: float
-
-    def __post_init__(self) -> None:
-        if len(self.weights) != len(SIGNALS):
-            raise ValueError(f"a quoting model needs {len(SIGNALS)} weights")
-
-    def as_setting(self) -> str:
-        """The model as ``parse`` reads it (the value of SUPPORTBOT_QUOTING_MODEL)."""
-        return weights_setting(SIGNALS, self.weights, self.bias)
-
-    @classmethod
-    def parse(cls, text: str) -> QuotingModel:
-        """A model from ``name=number`` pairs, one per signal, and ``bias``."""
-        return cls(*parse_weights(text, SIGNALS))
+    signals: ClassVar[tuple[str, ...]] = SIGNALS
+    kind: ClassVar[str] = "quoting"
 
     def scored(
         self, question: str, sources: Sequence[ScoredChunk]
     ) -> list[tuple[float, SourceSentence]]:
         """Every sentence of ``sources`` with its score (a log-odds), in reading order."""
         return [
-            (self.bias + sum(w * x for w, x in zip(self.weights, row, strict=True)), sentence)
-            for sentence, row in sentence_signals(question, sources)
+            (self.score(row), sentence) for sentence, row in sentence_signals(question, sources)
         ]
 
 

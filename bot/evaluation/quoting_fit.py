@@ -73,5 +73,5 @@ async def fit_quoting(
         len(questions),
         len(y),
         before=first_holds(lambda row: row[similarity]),
-        after=first_holds(lambda row: model.bias + float(np.dot(model.weights, row))),
+        after=first_holds(model.score),
     )
