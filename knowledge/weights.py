@@ -44,14 +44,15 @@ def weights_setting(names: Sequence[str], weights: Sequence[float], bias: float)
     return f"{pairs} bias={bias:g}"
 
 
-def parse_values(text: str, names: Sequence[str]) -> dict[str, float]:
-    """The number of each of ``names`` in ``text``'s ``name=number`` pairs; ValueError naming
-    a name that is missing, unknown or not a number."""
+def parse_values(text: str, names: Sequence[str], optional: Sequence[str] = ()) -> dict[str, float]:
+    """The number of each of ``names`` (and of those of ``optional`` given) in ``text``'s
+    ``name=number`` pairs; ValueError naming a name that is missing, unknown or not a number."""
     values: dict[str, float] = {}
     for pair in text.replace(",", " ").split():
         name, _, number = pair.partition("=")
-        if name not in names:
-            raise ValueError(f"unknown name {name!r} (expected {', '.join(names)})")
+        if name not in names and name not in optional:
+            known = ", ".join((*names, *optional))
+            raise ValueError(f"unknown name {name!r} (expected {known})")
         try:
             values[name] = float(number)
         except ValueError:

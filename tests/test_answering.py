@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.core.answer_log import PgAnswerLog, Prices
 from bot.core.answering import AnsweringOptions, AnswerObserver, AnswerService
 from bot.core.cache import RedisAnswerCache, redis_client
-from bot.core.coverage import MinimumSimilarity
+from bot.core.coverage import Coverage, CoverageDecision, CoverageSignals, MinimumSimilarity
 from bot.core.language import ANY_LANGUAGE, ENGLISH_ONLY, SearchLanguages
 from bot.core.llm import OpenAIChatModel
 from bot.core.offline_writer import ExtractiveAnswerWriter
@@ -54,6 +54,7 @@ def build_service(
     prompt_version: str = "test",
     languages: SearchLanguages = ENGLISH_ONLY,
     observer: AnswerObserver | None = None,
+    coverage: CoverageDecision = MinimumSimilarity(0.25),  # noqa: B008 (frozen)
 ) -> tuple[AnswerService, PgDocumentStore]:
     embedder = HashingEmbedder(384)
     store = PgDocumentStore(engine, embedder)
@@ -65,7 +66,7 @@ def build_service(
         answer_log=PgAnswerLog(engine, Prices(prompt_per_1k=0.5, completion_per_1k=1.5)),
         # A fresh prompt version per test keeps tests from sharing cache entries in one Redis.
         options=AnsweringOptions(
-            coverage=MinimumSimilarity(0.25),
+            coverage=coverage,
             contact="#people-help",
             prompt_version=prompt_version,
             languages=languages,
@@ -317,6 +318,39 @@ async def test_offline_writer_is_deterministic_and_cited(
         await cache_client.delete(key)
     second = await service.answer(question)
     assert (second.text, second.citations) == (first.text, first.citations)
+
+
+class Unsure:
+    """A decision that finds every question's sources may not answer it."""
+
+    def assess(self, signals: CoverageSignals) -> Coverage:
+        return "unsure"
+
+
+async def test_quotes_that_may_not_answer_say_so_first(
+    engine: AsyncEngine, llm: FakeOpenAI, cache_client: redis.asyncio.Redis
+) -> None:
+    version = uuid.uuid4().hex
+    offline, store = build_service(
+        engine, ExtractiveAnswerWriter(), cache_client, version, coverage=Unsure()
+    )
+    document = policy(url="https://hb.test/leave", title="Leave Policy", sections=LEAVE)
+    await store.upsert(document, chunk_document(document))
+    question = Question("How many unused days of annual leave can I carry over?")
+
+    answer = await offline.answer(question)
+    assert answer.outcome == "answered" and answer.grounded and answer.unsure
+    first_line, quotes = answer.text.split("\n\n", 1)
+    assert first_line.startswith("I couldn't find a direct answer") and "#people-help" in first_line
+    assert first_line.endswith("The closest I found:") and "5 unused days" in quotes
+    again = await offline.answer(question)
+    assert again.cached and again.unsure and again.text == answer.text
+
+    # A model reads the sources and says itself when they do not answer: no warning added.
+    llm.default = lambda _body: "You can carry over up to 5 days [1]."
+    written, _ = build_service(engine, llm_writer(llm), cache_client, version, coverage=Unsure())
+    by_model = await written.answer(question)
+    assert by_model.text == "You can carry over up to 5 days [1]." and not by_model.unsure
 
 
 @pytest.mark.parametrize("question", ["", "   ", "x" * 2001])

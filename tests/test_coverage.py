@@ -51,9 +51,17 @@ def test_the_model_and_the_threshold_decide() -> None:
     strong = CoverageSignals(best_chunk=0.5, best_sentence=0.6, terms_found=1.0, margin=0.1)
     weak = dataclasses.replace(strong, terms_found=0.25)
     assert model.probability(strong) == pytest.approx(0.8808, abs=1e-4)
-    assert model.covers(strong) and not model.covers(weak)
-    assert MinimumSimilarity(0.5).covers(strong)
-    assert not MinimumSimilarity(0.55).covers(strong)
+    assert model.assess(strong) == "covered" and model.assess(weak) == "not_covered"
+    assert MinimumSimilarity(0.5).assess(strong) == "covered"
+    assert MinimumSimilarity(0.55).assess(strong) == "not_covered"
+
+
+def test_between_the_threshold_and_sure_an_answer_is_unsure() -> None:
+    model = CoverageModel(weights=(0.0, 10.0, 4.0, 0.0), bias=-8.0, threshold=0.3, sure=0.9)
+    signals = CoverageSignals(best_chunk=0.5, best_sentence=0.6, terms_found=1.0, margin=0.1)
+    assert model.assess(signals) == "unsure"  # 0.88: above 0.3, below 0.9
+    assert model.assess(dataclasses.replace(signals, best_sentence=0.7)) == "covered"  # 0.98
+    assert model.assess(dataclasses.replace(signals, terms_found=0.0)) == "not_covered"  # 0.12
 
 
 def test_fitting_separates_covered_from_uncovered_questions() -> None:
@@ -68,11 +76,30 @@ def test_fitting_separates_covered_from_uncovered_questions() -> None:
     assert (fit.covered, fit.uncovered) == (12, 4)  # the follow-up is left out
     # The threshold keeps nine in ten covered questions answered: 11 of these 12.
     assert fit.covered_answered == pytest.approx(11 / 12) and fit.uncovered_declined == 1.0
+    # All four uncovered questions are declined already, so none needs marking unsure.
+    assert fit.model.sure is None and fit.uncovered_flagged == 1.0
     lowest = min(fit.model.probability(CoverageSignals(*r.coverage)) for r in covered)
     assert fit.model.threshold > lowest
     assert fit.model.weights[1] > 0 and fit.model.weights[2] > 0
     with pytest.raises(ValueError, match="do not"):
         fit_decline(covered)
+
+
+def test_fitting_marks_unsure_what_the_threshold_leaves_of_seven_in_ten_uncovered() -> None:
+    covered = [result(case_id=f"c{i}", coverage=(0.5, 0.5 + i / 50, 0.8, 0.2)) for i in range(10)]
+    # Uncovered questions nearly as close to the documents as the covered ones.
+    uncovered = [
+        result(case_id=f"u{i}", answerable=False, coverage=(0.5, 0.4 + i / 50, 0.8, 0.2))
+        for i in range(10)
+    ]
+    fit = fit_decline([*covered, *uncovered])
+
+    assert fit.model.sure is not None and fit.model.sure > fit.model.threshold
+    assert fit.uncovered_declined < 0.7 <= fit.uncovered_flagged
+    levels = [fit.model.assess(CoverageSignals(*r.coverage)) for r in uncovered]
+    assert levels.count("covered") == 3, "seven in ten uncovered are declined or marked unsure"
+    assert fit.covered_answered == pytest.approx(0.9) and fit.covered_unsure == pytest.approx(0.1)
+    assert CoverageModel.parse(fit.model.as_setting()) == fit.model
 
 
 def test_the_fitted_decision_is_used_only_with_the_model_it_was_fitted_for() -> None:
@@ -88,7 +115,7 @@ def test_a_decision_fitted_for_another_model_is_set_as_fit_decline_prints_it() -
     assert CoverageModel.parse(own.as_setting()) == own
     assert FITTED_FOR_MINILM.as_setting() == (
         "best_chunk=5.77 best_sentence=5.655 terms_found=0.355 margin=1.538 "
-        "bias=-6.188 threshold=0.256"
+        "bias=-6.188 threshold=0.256 sure=0.467"
     )
     settings = Settings.from_env({"SUPPORTBOT_DECLINE_MODEL": own.as_setting()})
     assert coverage_decision(settings, HashingEmbedder()) == own
@@ -104,6 +131,8 @@ def test_a_decision_fitted_for_another_model_is_set_as_fit_decline_prints_it() -
          "threshold must"),
         ("best_chunk=1 best_sentence=2 terms_found=3 margin=1 bias=0 threshold=0.5 gap=1",
          "unknown name 'gap'"),
+        ("best_chunk=1 best_sentence=2 terms_found=3 margin=1 bias=0 threshold=0.5 sure=0.4",
+         "sure must"),
     ],
 )  # fmt: skip
 def test_a_bad_decline_model_is_named(value: str, error: str) -> None:

@@ -254,8 +254,8 @@ def mixed_results() -> list[CaseResult]:
             doc_recall=0.0,
             outcome="unavailable",
         ),
-        # Neither evidence nor gold documents: not in the retrieval figures.
-        result(case_id="r5", correct=True, judged_by="lexical"),
+        # Neither evidence nor gold documents: not in the retrieval figures. Answered unsure.
+        result(case_id="r5", correct=True, judged_by="lexical", unsure=True),
         # Unanswerable cases stay out of retrieval and correctness, whatever they hold.
         result(
             case_id="r6",
@@ -270,7 +270,8 @@ def mixed_results() -> list[CaseResult]:
             judged_by="llm:gpt",
             citations=(cited(True),),
         ),
-        result(case_id="r7", answerable=False, correct=False, judged_by="llm:gpt"),
+        # Answered, but saying the quotes may not answer it.
+        result(case_id="r7", answerable=False, correct=False, judged_by="llm:gpt", unsure=True),
     ]
 
 
@@ -329,6 +330,8 @@ def test_summary_answers() -> None:
         unanswerable=2,
         cites_gold_document=0.25,  # r1 of r1 to r4 (r2 cites another document)
         evidence_quoted=0.5,  # r1 of r1 and r2
+        unsure_rate=0.2,  # r5 of five answerable
+        flagged_rate=1.0,  # r6 declined, r7 marked unsure
     )
     assert answers.correctness == pytest.approx(2 / 3)
     # r1's two and r6's one; r2's unchecked citation is left out.

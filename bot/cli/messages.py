@@ -170,13 +170,15 @@ def eval_written(results: Path, html: Path | None) -> str:
 
 def decline_fitted(fit: DeclineFit) -> str:
     model = fit.model
+    sure = "" if model.sure is None else f", unsure below {model.sure:.3f}"
     weights = ", ".join(f"{n} {w:+.3f}" for n, w in zip(SIGNALS, model.weights, strict=True))
     return (
         f"Decline decision fitted on {fit.covered} covered and {fit.uncovered} uncovered "
-        f"questions: weights {weights}; bias {model.bias:+.3f}; threshold {model.threshold:.3f}. "
-        f"On these questions it answers "
-        f"{fit.covered_answered:.3f} of the covered and declines {fit.uncovered_declined:.3f} "
-        f"of the uncovered.\nTo decide with it (for this embedding model): "
+        f"questions: weights {weights}; bias {model.bias:+.3f}; threshold {model.threshold:.3f}"
+        f"{sure}. On these questions it answers {fit.covered_answered:.3f} of the covered "
+        f"({fit.covered_unsure:.3f} marked unsure) and declines {fit.uncovered_declined:.3f} of "
+        f"the uncovered ({fit.uncovered_flagged:.3f} declined or marked unsure)."
+        f"\nTo decide with it (for this embedding model): "
         f"SUPPORTBOT_DECLINE_MODEL='{model.as_setting()}'"
     )
 

@@ -32,7 +32,7 @@ from bot.core.links import restrict_links
 from bot.core.llm import LLMUnavailableError
 from bot.core.rate_limit import RateLimiter
 from bot.core.types import Answer, Outcome, Question, Usage
-from bot.core.writers import AnswerWriter
+from bot.core.writers import OFFLINE_MODEL, AnswerWriter
 from bot.service.metrics import Metrics
 from knowledge.errors import KnowledgeError
 from knowledge.retrieval import PgHybridRetriever
@@ -193,7 +193,8 @@ class AnswerService:
         if events is not None:
             events.status(messages.SEARCHING)
         sources = await self._retriever.search(Query(standalone, self._options.top_k, scopes))
-        if not sources or not self._options.coverage.covers(coverage_signals(standalone, sources)):
+        coverage = self._options.coverage.assess(coverage_signals(standalone, sources))
+        if not sources or coverage == "not_covered":
             return self._not_covered(answer_id, standalone, rewrite_usage, sources), version
 
         if events is None:
@@ -203,13 +204,17 @@ class AnswerService:
             draft = await stream_draft(self._writer, standalone, sources, events)
         usage = _add(rewrite_usage, draft.usage)
         text_with_markers, citations = resolve_citations(draft.text, sources)
-        if draft.degraded:
-            if not citations:  # nothing to quote says nothing about coverage: apologise
-                raise LLMUnavailableError("the model is unavailable and nothing could be quoted")
-            text_with_markers = messages.limited(text_with_markers)
+        if draft.degraded and not citations:  # nothing to quote says nothing about coverage
+            raise LLMUnavailableError("the model is unavailable and nothing could be quoted")
         if draft.declined or not citations:
             not_covered = self._not_covered(answer_id, standalone, usage, sources, draft.model)
             return not_covered, version
+        # A model reads the sources and says itself when they do not answer; quotes cannot.
+        unsure = coverage == "unsure" and draft.model == OFFLINE_MODEL
+        if unsure:
+            text_with_markers = messages.unsure(text_with_markers, self._options.contact)
+        if draft.degraded:
+            text_with_markers = messages.limited(text_with_markers)
 
         answer = Answer(
             id=answer_id,
@@ -222,6 +227,7 @@ class AnswerService:
             standalone_question=standalone,
             sources=tuple(sources),
             degraded=draft.degraded,
+            unsure=unsure,
         )
         await self._cache.put(key, answer)
         return answer, version

@@ -22,6 +22,16 @@ def limited(answer: str) -> str:
     return f"(I'm limited right now, so this answer quotes our policies directly.)\n\n{answer}"
 
 
+def unsure(answer: str, contact: str) -> str:
+    """The offline writer's quotes when they may not answer the question: its frame's first
+    line says so instead (kept short: the answer must stay within the house style's length)."""
+    intro = (
+        f"I couldn't find a direct answer in our policies; if this doesn't help, please ask "
+        f"{contact}. The closest I found:"
+    )
+    return intro + answer.removeprefix(OFFLINE_ANSWER_INTRO)
+
+
 def not_covered(contact: str) -> str:
     return (
         "I couldn't find this in our policies, so I'd rather not guess. "

@@ -94,6 +94,7 @@ class Answer:
     ``outcome`` says why an answer is not grounded (not covered, model unavailable, bad input).
     ``sources`` are what retrieval found for it, cited or not (the writer's numbered sources).
     ``degraded``: the model could not be used, so the answer quotes the sources instead.
+    ``unsure``: quoted sources that may not answer the question, and the answer says so.
     """
 
     id: str
@@ -108,3 +109,4 @@ class Answer:
     standalone_question: str = ""
     sources: tuple[ScoredChunk, ...] = ()
     degraded: bool = False
+    unsure: bool = False

@@ -7,6 +7,11 @@ its weights are what ``bot/core/coverage.py`` ships, and they must be reported o
 than the one they were fitted on. The threshold is then set so that the share ``answer_rate``
 of the covered questions is still answered: declining a question the documents answer costs
 the asker more than quoting a loosely related policy they can see is off the point.
+
+Above that threshold, answers are marked unsure up to the probability ``sure``, set so that at
+least the share ``flag_rate`` of the uncovered questions is declined or marked unsure (the
+issue's 0.70): an unsure answer still quotes its sources, so a covered question marked unsure
+keeps its answer.
 """
 
 from __future__ import annotations
@@ -34,12 +39,17 @@ class DeclineFit:
     uncovered: int
     covered_answered: float
     uncovered_declined: float
+    covered_unsure: float = 0.0
+    uncovered_flagged: float = 0.0  # declined or answered unsure
 
 
 ANSWER_RATE = 0.9
+FLAG_RATE = 0.7
 
 
-def fit_decline(results: Sequence[CaseResult], answer_rate: float = ANSWER_RATE) -> DeclineFit:
+def fit_decline(
+    results: Sequence[CaseResult], answer_rate: float = ANSWER_RATE, flag_rate: float = FLAG_RATE
+) -> DeclineFit:
     """Fit the decision on the questions asked alone that have coverage signals."""
     usable = [r for r in results if r.coverage and not r.follow_up]
     covered = sum(r.answerable for r in usable)
@@ -54,15 +64,30 @@ def fit_decline(results: Sequence[CaseResult], answer_rate: float = ANSWER_RATE)
     probabilities = sorted(
         fitted.probability(CoverageSignals(*r.coverage)) for r in usable if r.answerable
     )
-    lowest_answered = probabilities[int((1 - answer_rate) * len(probabilities))]
-    model = dataclasses.replace(fitted, threshold=math.floor(lowest_answered * 1000) / 1000)
-    covers = [model.covers(CoverageSignals(*r.coverage)) for r in usable]
-    answered = [c for c, r in zip(covers, usable, strict=True) if r.answerable]
-    declined = [not c for c, r in zip(covers, usable, strict=True) if not r.answerable]
+    # (1 - 0.9) * 10 is 0.999…: without the nudge, ten covered questions would all be answered.
+    lowest_answered = probabilities[math.floor((1 - answer_rate) * len(probabilities) + 1e-9)]
+    threshold = math.floor(lowest_answered * 1000) / 1000
+    uncovered = sorted(
+        fitted.probability(CoverageSignals(*r.coverage)) for r in usable if not r.answerable
+    )
+    # Just above the probability of the uncovered question that makes up the share.
+    highest_flagged = uncovered[math.ceil(flag_rate * len(uncovered)) - 1]
+    flagged_below = math.floor(highest_flagged * 1000) / 1000 + 0.001
+    sure = flagged_below if threshold < flagged_below < 1 else None
+    model = dataclasses.replace(fitted, threshold=threshold, sure=sure)
+    levels = [(model.assess(CoverageSignals(*r.coverage)), r.answerable) for r in usable]
+    covered_levels = [level for level, answerable in levels if answerable]
+    uncovered_levels = [level for level, answerable in levels if not answerable]
     return DeclineFit(
         model,
         covered,
         len(usable) - covered,
-        sum(answered) / covered,
-        sum(declined) / len(declined),
+        covered_answered=_share(covered_levels, ("covered", "unsure")),
+        uncovered_declined=_share(uncovered_levels, ("not_covered",)),
+        covered_unsure=_share(covered_levels, ("unsure",)),
+        uncovered_flagged=_share(uncovered_levels, ("unsure", "not_covered")),
     )
+
+
+def _share(levels: Sequence[str], counted: tuple[str, ...]) -> float:
+    return sum(level in counted for level in levels) / len(levels)

@@ -32,6 +32,7 @@ INCORRECT = "incorrect"
 NOT_JUDGED = "not judged"
 BY = "by {by}"
 ANSWERED = "answered"
+ANSWERED_UNSURE = "answered, marked unsure"
 NOT_COVERED = "not covered"
 EVIDENCE_AT = "evidence at rank {rank}"
 EVIDENCE_MISSED = "evidence missed"
@@ -140,7 +141,9 @@ def _badges(result: CaseResult) -> str:
         badges.append((INCORRECT + by, "bad"))
     else:
         badges.append((NOT_JUDGED, "neutral"))
-    if result.answered:
+    if result.answered and result.unsure:
+        badges.append((ANSWERED_UNSURE, "warn"))
+    elif result.answered:
         badges.append((ANSWERED, "good" if result.answerable else "bad"))
     elif result.outcome == "not_covered":
         badges.append((NOT_COVERED, "bad" if result.answerable else "good"))

@@ -131,6 +131,8 @@ def _answers(results: Sequence[CaseResult]) -> AnswerSummary:
             [float(r.answered and any(c.gold_document for c in r.citations)) for r in with_gold]
         ),
         evidence_quoted=_mean([float(q) for q in quoted]),
+        unsure_rate=_mean([float(r.answered and r.unsure) for r in answerable]),
+        flagged_rate=_mean([float(r.outcome == "not_covered" or r.unsure) for r in unanswerable]),
     )
 
 

@@ -35,6 +35,8 @@ CITES_GOLD_DOCUMENT = "answered citing a gold document"
 EVIDENCE_QUOTED = "answer quotes gold evidence"
 GROUNDED_RATE = "grounded rate (answerable)"
 ABSTENTION_RATE = "abstention rate (unanswerable)"
+FLAGGED_RATE = "declined or marked unsure (unanswerable)"
+UNSURE_RATE = "answered but marked unsure (answerable)"
 OF_ANSWERABLE = "of {n} answerable"
 OF_UNANSWERABLE = "of {n} unanswerable"
 TONE_CONFORMANCE = "tone conformance"
@@ -95,6 +97,8 @@ def figure_sections(summary: Summary) -> list[tuple[str, list[Row]]]:
         if answers.judged_by
         else JUDGED.format(n=answers.judged)
     )
+    of_answerable = OF_ANSWERABLE.format(n=answers.answerable)
+    of_unanswerable = OF_UNANSWERABLE.format(n=answers.unanswerable)
     return [
         (
             SECTION_RETRIEVAL,
@@ -124,16 +128,10 @@ def figure_sections(summary: Summary) -> list[tuple[str, list[Row]]]:
                 (CITATION_PRECISION, _rate(answers.citation_precision), ""),
                 (CITES_GOLD_DOCUMENT, _rate(answers.cites_gold_document), ""),
                 (EVIDENCE_QUOTED, _rate(answers.evidence_quoted), ""),
-                (
-                    GROUNDED_RATE,
-                    _rate(answers.grounded_rate),
-                    OF_ANSWERABLE.format(n=answers.answerable),
-                ),
-                (
-                    ABSTENTION_RATE,
-                    _rate(answers.abstention_rate),
-                    OF_UNANSWERABLE.format(n=answers.unanswerable),
-                ),
+                (GROUNDED_RATE, _rate(answers.grounded_rate), of_answerable),
+                (ABSTENTION_RATE, _rate(answers.abstention_rate), of_unanswerable),
+                (FLAGGED_RATE, _rate(answers.flagged_rate), of_unanswerable),
+                (UNSURE_RATE, _rate(answers.unsure_rate), of_answerable),
                 (TONE_CONFORMANCE, _rate(answers.tone_conformance), ""),
             ],
         ),

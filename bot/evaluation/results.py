@@ -69,6 +69,8 @@ class CaseResult:
     evidence_quoted: bool | None = None
     # The answer flow's coverage signals for the sources it searched (bot/core/coverage.py).
     coverage: tuple[float, ...] = ()
+    # Answered, but saying first that the quotes may not answer the question.
+    unsure: bool = False
 
     @property
     def answered(self) -> bool:
@@ -117,6 +119,9 @@ class AnswerSummary:
     unanswerable: int
     cites_gold_document: float | None = None
     evidence_quoted: float | None = None
+    # Answerable questions answered but marked unsure; unanswerable ones declined or so marked.
+    unsure_rate: float | None = None
+    flagged_rate: float | None = None
 
 
 @dataclass(frozen=True)

@@ -177,6 +177,7 @@ async def evaluate_case(
         checks_evidence=bool(case.gold_evidence),
         answer=answer.text,
         outcome=answer.outcome,
+        unsure=answer.unsure,
         citations=_cited(answer, hits[: evaluation.top_k], gold, case),
         correct=correct,
         judged_by=evaluation.judge.name if correct is not None else "",
