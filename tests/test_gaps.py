@@ -214,6 +214,23 @@ async def test_only_net_positive_votes_and_admin_answers_are_approved(
     assert await curator.vote("mine", -1, voter="h-me") is True
 
 
+async def test_declined_questions_and_those_answered_unsure_wait_for_an_admin(
+    kb: KnowledgeBase, redis_url: str
+) -> None:
+    curator = _curator(kb, redis_url)
+    await curator.observe(Question("How much leave?", asker="h-1"), _answer("sure"))
+    unsure = dataclasses.replace(_answer("unsure"), unsure=True)
+    await curator.observe(Question("Wifi password in Lisbon?", asker="h-2"), unsure)
+    await curator.observe(Question("Company car?", asker="h-3"), _answer("no", "not_covered"))
+    gaps, total = await curator.open_gaps(10)
+    assert total == 2
+    by_reason = {g.reason: g for g in gaps}
+    assert set(by_reason) == {"unsure", "declined"}
+    assert by_reason["unsure"].question == "Wifi password in Lisbon?"
+    assert by_reason["unsure"].bot_answer == "You get 25 days [1]."  # what the asker was shown
+    assert by_reason["declined"].bot_answer is None
+
+
 async def test_an_example_keeps_the_scopes_of_the_documents_it_was_written_from(
     kb: KnowledgeBase, redis_url: str
 ) -> None:

@@ -27,12 +27,13 @@ OVERVIEW_NOTE = (
 )
 GAPS = "Unanswered questions"
 GAPS_NOTE = (
-    "Questions the bot declined or that got 👎. Answering one stores the answer as a document "
-    "and tells the askers, as answering it in chat does."
+    "Questions the bot declined, answered unsure of its sources, or that got 👎. Answering one "
+    "stores the answer as a document and tells the askers, as answering it in chat does."
 )
 # The gaps page's filters: each gap's reason, as admins read it.
 GAP_REASONS = {
     "declined": "Declined",
+    "unsure": "Answered unsure",
     "downvoted": "Got 👎",
     "improve": "Asked to improve",
 }

@@ -67,7 +67,8 @@ class Curator:
     # What employees do
 
     async def observe(self, question: Question, answer: Answer) -> None:
-        """Remember each answer for a while; queue a declined question as a gap."""
+        """Remember each answer for a while; queue a declined question as a gap, and one
+        answered with quotes that may not answer it."""
         if answer.outcome not in ("answered", "not_covered"):
             return
         record = AnswerRecord(
@@ -81,6 +82,8 @@ class Curator:
         await self._records.put(record)
         if answer.outcome == "not_covered":
             await self._queue("declined", record)
+        elif answer.unsure:
+            await self._queue("unsure", record)
 
     async def vote(self, answer_id: str, vote: int, *, voter: str) -> bool:
         """Keep a voted answer as a possible training example; queue a 👎 as a gap.

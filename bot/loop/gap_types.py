@@ -10,7 +10,7 @@ from typing import Literal
 from bot.core.types import ReplyTo
 from knowledge.types import ScoredChunk
 
-Reason = Literal["declined", "downvoted", "improve"]
+Reason = Literal["declined", "unsure", "downvoted", "improve"]
 
 
 @dataclass(frozen=True)

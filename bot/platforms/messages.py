@@ -93,6 +93,7 @@ FIELD_SCOPES_HINT = "Scopes separated by spaces, e.g. `public` or `hr`."
 
 GAP_REASONS = {
     "declined": "I could not answer",
+    "unsure": "I answered unsure of the sources",
     "downvoted": "answer got 👎",
     "improve": "answer improved by an admin",
 }
