@@ -72,7 +72,7 @@ def fit_decline(
     )
     # Just above the probability of the uncovered question that makes up the share.
     highest_flagged = uncovered[math.ceil(flag_rate * len(uncovered)) - 1]
-    flagged_below = math.floor(highest_flagged * 1000) / 1000 + 0.001
+    flagged_below = round(math.floor(highest_flagged * 1000) / 1000 + 0.001, 3)
     sure = flagged_below if threshold < flagged_below < 1 else None
     model = dataclasses.replace(fitted, threshold=threshold, sure=sure)
     levels = [(model.assess(CoverageSignals(*r.coverage)), r.answerable) for r in usable]
