@@ -21,6 +21,7 @@ from bot.core.offline_writer import ExtractiveAnswerWriter
 from bot.core.prompts import Prompts
 from bot.core.types import Answer, Question, Turn
 from bot.core.writers import AnswerWriter, LLMAnswerWriter
+from bot.service.metrics import Metrics
 from knowledge.chunking import chunk_document
 from knowledge.embedders import HashingEmbedder
 from knowledge.retrieval import PgHybridRetriever, RetrievalOptions
@@ -55,6 +56,7 @@ def build_service(
     languages: SearchLanguages = ENGLISH_ONLY,
     observer: AnswerObserver | None = None,
     coverage: CoverageDecision = MinimumSimilarity(0.25),  # noqa: B008 (frozen)
+    metrics: Metrics | None = None,
 ) -> tuple[AnswerService, PgDocumentStore]:
     embedder = HashingEmbedder(384)
     store = PgDocumentStore(engine, embedder)
@@ -72,6 +74,7 @@ def build_service(
             languages=languages,
         ),
         observer=observer,
+        metrics=metrics,
     )
     return service, store
 
@@ -330,13 +333,13 @@ class Unsure:
 async def test_quotes_that_may_not_answer_say_so_first(
     engine: AsyncEngine, llm: FakeOpenAI, cache_client: redis.asyncio.Redis
 ) -> None:
-    version = uuid.uuid4().hex
+    version, metrics = uuid.uuid4().hex, Metrics()
     offline, store = build_service(
-        engine, ExtractiveAnswerWriter(), cache_client, version, coverage=Unsure()
+        engine, ExtractiveAnswerWriter(), cache_client, version, coverage=Unsure(), metrics=metrics
     )
     document = policy(url="https://hb.test/leave", title="Leave Policy", sections=LEAVE)
     await store.upsert(document, chunk_document(document))
-    question = Question("How many unused days of annual leave can I carry over?")
+    question = Question("How many unused days of annual leave can I carry over?", platform="slack")
 
     answer = await offline.answer(question)
     assert answer.outcome == "answered" and answer.grounded and answer.unsure
@@ -345,6 +348,7 @@ async def test_quotes_that_may_not_answer_say_so_first(
     assert first_line.endswith("The closest I found:") and "5 unused days" in quotes
     again = await offline.answer(question)
     assert again.cached and again.unsure and again.text == answer.text
+    assert metrics.unsure_answers.labels("slack")._value.get() == 2
 
     # A model reads the sources and says itself when they do not answer: no warning added.
     llm.default = lambda _body: "You can carry over up to 5 days [1]."

@@ -30,6 +30,13 @@ class Metrics:
             ["platform", "outcome"],
             registry=self.registry,
         )
+        self.unsure_answers = Counter(
+            "supportbot_unsure_answers",
+            "Answers that quote sources which may not answer the question, and say so (also "
+            "counted as answered), by chat platform.",
+            ["platform"],
+            registry=self.registry,
+        )
         self.answer_seconds = Histogram(
             "supportbot_answer_seconds",
             "Time from question to answer, by chat platform.",
@@ -99,6 +106,8 @@ class Metrics:
         for outcome in ("answered", "not_covered", "unavailable", "invalid", "limited"):
             for platform in ("slack", "teams"):
                 self.questions.labels(platform, outcome)
+        for platform in ("slack", "teams"):
+            self.unsure_answers.labels(platform)
         for result in ("hit", "miss"):
             self.cache_lookups.labels(result)
         for kind in ("prompt", "completion"):
@@ -108,6 +117,8 @@ class Metrics:
 
     def observe_answer(self, platform: str, answer: Answer) -> None:
         self.questions.labels(platform, answer.outcome).inc()
+        if answer.unsure:
+            self.unsure_answers.labels(platform).inc()
         self.answer_seconds.labels(platform).observe(answer.latency_ms / 1000)
         self.llm_tokens.labels("prompt").inc(answer.usage.prompt_tokens)
         self.llm_tokens.labels("completion").inc(answer.usage.completion_tokens)
