@@ -29,6 +29,7 @@ from bot.service.safeguards import build_safeguards
 from bot.service.settings import Settings, SettingsError
 from knowledge.chunking import chunk_document
 from knowledge.database import create_engine
+from knowledge.embedders import HashingEmbedder
 from tests.documents import policy
 from tests.fake_openai import HANG, FakeOpenAI
 from tests.outage import postgres_outage
@@ -157,7 +158,9 @@ async def test_a_follow_up_rewrite_hanging_past_its_share_of_the_deadline_is_don
         }
     )
     guard = breaker(cache_client, Clock(), uuid.uuid4().hex)
-    writer = build_writer(settings, Prompts.load(), guard, degrade=True)
+    writer = build_writer(
+        settings, Prompts.load(), guard, degrade=True, embedding_model=HashingEmbedder(384).model
+    )
     service, store = build_service(engine, writer, cache_client, uuid.uuid4().hex)
     document = policy(url="https://hb.test/leave", title="Leave Policy", sections=LEAVE)
     await store.upsert(document, chunk_document(document))

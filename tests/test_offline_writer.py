@@ -7,6 +7,7 @@ from bot.core.offline_writer import ExtractiveAnswerWriter, OfflineWriterOptions
 from bot.core.quoting import FITTED_FOR_MINILM
 from bot.service.chat_models import offline_writer
 from bot.service.settings import Settings
+from knowledge.embedders import HashingEmbedder, LocalEmbedder
 from knowledge.types import ScoredChunk, ScoredSentence
 
 
@@ -113,10 +114,10 @@ async def test_the_fitted_model_quotes_the_answer_to_a_faqs_question_not_the_que
 
 
 def test_the_fitted_quoting_is_used_only_with_the_model_it_was_fitted_for() -> None:
-    assert offline_writer(Settings.from_env({}))._quoting == FITTED_FOR_MINILM
-    own = Settings.from_env({"SUPPORTBOT_EMBEDDING_MODEL": "/models/multilingual"})
-    assert offline_writer(own)._quoting is None
-    assert offline_writer(Settings.from_env({"SUPPORTBOT_EMBEDDER": "hashing"}))._quoting is None
+    settings = Settings.from_env({})
+    assert offline_writer(settings, LocalEmbedder().model)._quoting == FITTED_FOR_MINILM
+    assert offline_writer(settings, LocalEmbedder("/models/multilingual").model)._quoting is None
+    assert offline_writer(settings, HashingEmbedder().model)._quoting is None
 
 
 async def test_quotes_after_the_first_stop_before_the_answer_outgrows_the_house_style() -> None:

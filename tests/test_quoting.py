@@ -7,6 +7,7 @@ import pytest
 from bot.core.quoting import SIGNALS, QuotingModel, sentence_signals
 from bot.service.chat_models import offline_writer
 from bot.service.settings import Settings, SettingsError
+from knowledge.embedders import HashingEmbedder, LocalEmbedder
 from knowledge.types import ScoredChunk, ScoredSentence
 
 
@@ -46,6 +47,7 @@ def test_a_quoting_model_for_another_embedder_is_set_as_fit_quoting_prints_it() 
     settings = Settings.from_env(
         {"SUPPORTBOT_EMBEDDER": "hashing", "SUPPORTBOT_QUOTING_MODEL": own.as_setting()}
     )
-    assert offline_writer(settings)._quoting == own
+    assert offline_writer(settings, HashingEmbedder().model)._quoting == own
+    assert offline_writer(settings, LocalEmbedder().model)._quoting == own, "the operator's wins"
     with pytest.raises(SettingsError, match="SUPPORTBOT_QUOTING_MODEL: missing similarity"):
         Settings.from_env({"SUPPORTBOT_QUOTING_MODEL": "bias=0"})

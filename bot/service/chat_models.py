@@ -45,11 +45,13 @@ def build_writer(
     breaker: CircuitBreaker | None = None,
     *,
     degrade: bool = False,
+    embedding_model: str,
 ) -> AnswerWriter:
     """The chat model's writer when an LLM is configured, else the offline extractive one;
-    ``degrade``: the offline writer stands in whenever the model cannot be used."""
+    ``degrade``: the offline writer stands in whenever the model cannot be used.
+    ``embedding_model`` is the model that scored the sources' sentences."""
     if settings.chat_model is None:
-        return offline_writer(settings)
+        return offline_writer(settings, embedding_model)
     chat = rewriter = build_chat_model(settings, settings.chat_model)
     deadline = settings.llm_answer_deadline or None
     if breaker is not None:
@@ -58,17 +60,16 @@ def build_writer(
         chat = GuardedChatModel(chat, breaker, deadline)
         rewriter = GuardedChatModel(rewriter, breaker, deadline and deadline * REWRITE_SHARE)
     writer = LLMAnswerWriter(chat, prompts, company=settings.company_name, rewriter=rewriter)
-    return DegradingAnswerWriter(writer, offline_writer(settings)) if degrade else writer
+    fallback = offline_writer(settings, embedding_model)
+    return DegradingAnswerWriter(writer, fallback) if degrade else writer
 
 
-def offline_writer(settings: Settings) -> ExtractiveAnswerWriter:
+def offline_writer(settings: Settings, embedding_model: str) -> ExtractiveAnswerWriter:
     """The offline writer; it quotes by the operator's fitted quoting model if one is set, else
-    with the bundled embedding model by the one fitted for it (the sentences' similarities mean
-    something else under another model), else by similarity."""
-    bundled = settings.embedder == "local" and settings.embedding_model in (None, LOCAL_MODEL_NAME)
-    return ExtractiveAnswerWriter(
-        quoting=settings.quoting_model or (FITTED_QUOTING if bundled else None)
-    )
+    by the one fitted for the bundled embedding model when ``embedding_model`` is that model
+    (the sentences' similarities mean something else under another), else by similarity."""
+    bundled = FITTED_QUOTING if embedding_model == LOCAL_MODEL_NAME else None
+    return ExtractiveAnswerWriter(quoting=settings.quoting_model or bundled)
 
 
 def build_reranker(settings: Settings, breaker: CircuitBreaker | None = None) -> Reranker | None:

@@ -176,7 +176,13 @@ def build_answer_service(
     return AnswerService(
         retriever=kb.retriever,
         store=kb.store,
-        writer=build_writer(settings, prompts, breaker, degrade=safeguards is not None),
+        writer=build_writer(
+            settings,
+            prompts,
+            breaker,
+            degrade=safeguards is not None,
+            embedding_model=kb.embedder.model,
+        ),
         cache=cache,
         answer_log=PgAnswerLog(
             kb.engine, Prices(settings.prompt_price_per_1k, settings.completion_price_per_1k)
