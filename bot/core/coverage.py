@@ -24,11 +24,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import ClassVar, Literal, Protocol, Self
 
 from knowledge.terms import content_terms
 from knowledge.types import ScoredChunk
-from knowledge.weights import parse_values
+from knowledge.weights import LinearModel, parse_values
 
 Coverage = Literal["covered", "unsure", "not_covered"]
 
@@ -67,18 +67,18 @@ class MinimumSimilarity:
 
 
 @dataclass(frozen=True)
-class CoverageModel:
+class CoverageModel(LinearModel):
     """A logistic model over the signals: not covered below the probability ``threshold``;
     unsure from there up to ``sure`` (when set), covered from ``sure`` on."""
 
-    weights: tuple[float, float, float, float]
-    bias: float
+    signals: ClassVar[tuple[str, ...]] = SIGNALS
+    kind: ClassVar[str] = "decline"
+
     threshold: float = 0.5
     sure: float | None = None
 
     def probability(self, signals: CoverageSignals) -> float:
-        z = self.bias + sum(w * x for w, x in zip(self.weights, signals.as_vector(), strict=True))
-        return 1.0 / (1.0 + math.exp(-z))
+        return 1.0 / (1.0 + math.exp(-self.score(signals.as_vector())))
 
     def assess(self, signals: CoverageSignals) -> Coverage:
         probability = self.probability(signals)
@@ -88,12 +88,11 @@ class CoverageModel:
 
     def as_setting(self) -> str:
         """The model as ``parse`` reads it (the value of SUPPORTBOT_DECLINE_MODEL)."""
-        weights = " ".join(f"{n}={w:g}" for n, w in zip(SIGNALS, self.weights, strict=True))
         sure = "" if self.sure is None else f" sure={self.sure:g}"
-        return f"{weights} bias={self.bias:g} threshold={self.threshold:g}{sure}"
+        return f"{super().as_setting()} threshold={self.threshold:g}{sure}"
 
     @classmethod
-    def parse(cls, text: str) -> CoverageModel:
+    def parse(cls, text: str) -> Self:
         """A model from ``name=number`` pairs: the four signals' weights, ``bias``,
         ``threshold`` and optionally ``sure`` (as ``supportbot eval --fit-decline`` prints
         them); ValueError if one is missing, unknown or not a number."""
@@ -103,7 +102,7 @@ class CoverageModel:
         sure = values.get("sure")
         if sure is not None and not values["threshold"] <= sure < 1:
             raise ValueError("sure must be a probability from threshold up to 1")
-        weights = (values[SIGNALS[0]], values[SIGNALS[1]], values[SIGNALS[2]], values[SIGNALS[3]])
+        weights = tuple(values[n] for n in SIGNALS)
         return cls(weights, values["bias"], values["threshold"], sure)
 
 

@@ -60,7 +60,7 @@ def fit_decline(
     weights = np.where(y == 1.0, len(y) / (2 * covered), len(y) / (2 * (len(y) - covered)))
     beta = fit_logistic(x, y, weights, _L2)
     w = tuple(round(float(v), 3) for v in beta[1:])
-    fitted = CoverageModel(weights=(w[0], w[1], w[2], w[3]), bias=round(float(beta[0]), 3))
+    fitted = CoverageModel(weights=w, bias=round(float(beta[0]), 3))
     probabilities = sorted(
         fitted.probability(CoverageSignals(*r.coverage)) for r in usable if r.answerable
     )

@@ -208,7 +208,9 @@ class Settings:
         )
         if answer_min_similarity is not None and answer_min_similarity > 1:
             raise SettingsError("SUPPORTBOT_ANSWER_MIN_SIMILARITY must be between -1 and 1")
-        decline_model = _decline_model(get("SUPPORTBOT_DECLINE_MODEL"))
+        decline_model = _fitted(
+            "SUPPORTBOT_DECLINE_MODEL", get("SUPPORTBOT_DECLINE_MODEL"), CoverageModel.parse
+        )
         if decline_model is not None and answer_min_similarity is not None:
             raise SettingsError(
                 "SUPPORTBOT_DECLINE_MODEL and SUPPORTBOT_ANSWER_MIN_SIMILARITY are both set: "
@@ -285,15 +287,6 @@ class Settings:
             question_lease_seconds=number("SUPPORTBOT_QUESTION_LEASE_SECONDS", float, 10.0, 1.0),
             public_url=public_url(get("SUPPORTBOT_PUBLIC_URL")),
         )
-
-
-def _decline_model(value: str | None) -> CoverageModel | None:
-    if value is None:
-        return None
-    try:
-        return CoverageModel.parse(value)
-    except ValueError as e:
-        raise SettingsError(f"SUPPORTBOT_DECLINE_MODEL: {e}") from None
 
 
 def _fitted(name: str, value: str | None, parse: Callable[[str], T]) -> T | None:
