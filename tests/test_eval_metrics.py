@@ -303,6 +303,9 @@ def test_summary_retrieval() -> None:
     # A gold document at rank 3 or better for r1 to r4.
     assert retrieval.gold_document_hit_at_k == 1.0
     assert summarise(RUN, mixed_results(), k=2).retrieval.gold_document_hit_at_k == 0.75
+    # The first source: evidence for none of r1, r2, r4; a gold document for r1 and r2.
+    assert retrieval.evidence_hit_at_1 == 0.0
+    assert retrieval.gold_document_hit_at_1 == 0.5
 
 
 def test_evidence_hit_uses_rank_at_most_k() -> None:
@@ -365,6 +368,8 @@ def test_summary_without_unanswerable_or_evidence() -> None:
         questions_with_evidence=0,
         questions_with_gold_documents=2,
         gold_document_hit_at_k=0.5,
+        evidence_hit_at_1=None,
+        gold_document_hit_at_1=0.5,
     )
     assert summary.answers.abstention_rate is None
     assert summary.answers.unanswerable == 0

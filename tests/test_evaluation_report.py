@@ -179,6 +179,8 @@ def summary(**retrieval: Any) -> Summary:
                 mrr=0.71234,
                 questions_with_evidence=18,
                 questions_with_gold_documents=20,
+                evidence_hit_at_1=0.61,
+                gold_document_hit_at_1=0.72,
             ),
             **retrieval,
         ),
@@ -227,6 +229,8 @@ def test_summary_table_figures() -> None:
     assert "0.833" in line("evidence hit@5") and "18 questions with evidence" in line("evidence")
     assert "0.900" in line("document recall@5")
     assert "0.712" in line("MRR")
+    assert "0.610" in line("first source holds evidence")
+    assert "0.720" in line("first source from a gold document")
     assert "0.750" in line("correctness") and "(20 judged, by lexical+tokens)" in table
     assert line("citation precision").rstrip().endswith("n/a")
     assert "0.850" in line("grounded rate") and "of 20 answerable" in table

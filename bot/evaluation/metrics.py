@@ -105,6 +105,8 @@ def _retrieval(results: Sequence[CaseResult], k: int) -> RetrievalSummary:
         gold_document_hit_at_k=_mean(
             [float(r.gold_rank is not None and r.gold_rank <= k) for r in with_gold]
         ),
+        evidence_hit_at_1=_mean([float(r.evidence_rank == 1) for r in with_evidence]),
+        gold_document_hit_at_1=_mean([float(r.gold_rank == 1) for r in with_gold]),
     )
 
 

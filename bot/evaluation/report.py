@@ -24,6 +24,8 @@ SECTION_COST = "Cost"
 EVIDENCE_HIT = "evidence hit@{k}"
 DOC_RECALL = "document recall@{k}"
 GOLD_DOCUMENT_HIT = "gold document hit@{k}"
+EVIDENCE_FIRST = "first source holds evidence"
+GOLD_DOCUMENT_FIRST = "first source from a gold document"
 MRR = "MRR"
 WITH_EVIDENCE = "{n} questions with evidence"
 WITH_GOLD_DOCUMENTS = "{n} questions with gold documents"
@@ -118,6 +120,8 @@ def figure_sections(summary: Summary) -> list[tuple[str, list[Row]]]:
                     _rate(retrieval.gold_document_hit_at_k),
                     WITH_GOLD_DOCUMENTS.format(n=retrieval.questions_with_gold_documents),
                 ),
+                (EVIDENCE_FIRST, _rate(retrieval.evidence_hit_at_1), ""),
+                (GOLD_DOCUMENT_FIRST, _rate(retrieval.gold_document_hit_at_1), ""),
                 (MRR, _rate(retrieval.mrr), ""),
             ],
         ),

@@ -104,6 +104,10 @@ class RetrievalSummary:
     questions_with_evidence: int
     questions_with_gold_documents: int
     gold_document_hit_at_k: float | None = None
+    # The first source alone: what an answer citing only it would reach (citation precision
+    # and cites-a-gold-page can be no better than the search's first place allows).
+    evidence_hit_at_1: float | None = None
+    gold_document_hit_at_1: float | None = None
 
 
 @dataclass(frozen=True)
