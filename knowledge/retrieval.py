@@ -94,13 +94,17 @@ WHERE s.schemaname = current_schema() AND s.tablename = '{CHUNKS_TABLE}' AND s.a
 # still walk the HNSW index and filter as it goes.
 _UNCITABLE = f"ARRAY(SELECT d.id FROM documents AS d WHERE NOT ({CITABLE}))"  # noqa: S608
 
-# Only module constants are interpolated; every value arrives as a bound parameter.
+# Only module constants are interpolated; every value arrives as a bound parameter. Ties (a
+# sentence repeated on several pages, identical chunks) are broken by id, so a question gets the
+# same search every time: without that, 13 of 143 handbook questions came back in another order
+# on a second run. The vector list's inner ORDER BY keeps its one key: a second one would stop
+# the HNSW index from serving it.
 _HYBRID_QUERY = f"""
 WITH query AS (
     SELECT CAST(:embedding AS vector) AS embedding, CAST(:terms AS tsquery) AS terms
 ),
 vector_hits AS (
-    SELECT c.id, row_number() OVER (ORDER BY c.distance) AS rank
+    SELECT c.id, row_number() OVER (ORDER BY c.distance, c.id) AS rank
     FROM (
         SELECT id, embedding {VECTOR_DISTANCE_OPERATOR} (SELECT embedding FROM query) AS distance
         FROM chunks
@@ -120,18 +124,18 @@ text_hits AS (
     LIMIT :candidates
 ),
 sentence_hits AS (
-    SELECT b.chunk_id AS id, row_number() OVER (ORDER BY min(b.distance)) AS rank
+    SELECT b.chunk_id AS id, row_number() OVER (ORDER BY min(b.distance), b.chunk_id) AS rank
     FROM (
         SELECT s.chunk_id,
                s.embedding {VECTOR_DISTANCE_OPERATOR} (SELECT embedding FROM query) AS distance
         FROM sentences AS s JOIN chunks AS c ON c.id = s.chunk_id
         WHERE :sentence_candidates > 0 AND c.scopes && CAST(:scopes AS text[])
           AND NOT c.document_id = ANY({_UNCITABLE})
-        ORDER BY distance
+        ORDER BY distance, s.chunk_id, s.position
         LIMIT 3 * :sentence_candidates
     ) AS b
     GROUP BY b.chunk_id
-    ORDER BY min(b.distance)
+    ORDER BY min(b.distance), b.chunk_id
     LIMIT :sentence_candidates
 ),
 fused AS (
@@ -155,7 +159,7 @@ JOIN chunks AS c ON c.id = f.id
 JOIN documents AS d ON d.id = c.document_id
 CROSS JOIN query AS q
 WHERE 1 - (c.embedding {VECTOR_DISTANCE_OPERATOR} q.embedding) >= :min_similarity
-ORDER BY f.score DESC, similarity DESC
+ORDER BY f.score DESC, similarity DESC, c.id
 LIMIT :depth
 """  # noqa: S608
 

@@ -193,3 +193,31 @@ def test_a_passage_whose_one_sentence_answers_is_ranked_above_one_on_the_topic()
     # With no weight on sentences, too.
     no_weight = RetrievalOptions(rrf_k=10, sentence_weight=0.0)
     assert [c.chunk_id for c in rescored([on_topic, answers], no_weight)] == ["topic", "answer"]
+
+
+async def test_tied_passages_come_back_in_one_order(
+    engine: AsyncEngine, store: PgDocumentStore, embedder: HashingEmbedder
+) -> None:
+    # Six pages with the same title and text tie on every list of the search, as a sentence
+    # repeated across a handbook does, and the sentence list keeps only one. Stored in the reverse
+    # of their chunks' id order, the one kept and the order must still follow the ids, every time.
+    copies = [
+        policy(
+            url=f"https://hb.test/office-{n}",
+            title="Office Guide",
+            sections={"Wifi": "The office wifi network is called Guest and needs no password."},
+        )
+        for n in range(6)
+    ]
+    by_id = sorted(((chunk_document(c), c) for c in copies), key=lambda pair: pair[0][0].id)
+    for document_chunks, copy in reversed(by_id):
+        await store.upsert(copy, document_chunks)
+    options = RetrievalOptions(min_similarity=0.0, candidates=10, sentence_candidates=1)
+    retriever = PgHybridRetriever(engine, embedder, options)
+    question = Query("what is the office wifi network called", k=2)
+
+    hits = await retriever.search(question)
+
+    assert [h.url for h in hits] == [chunks[0].url for chunks, _ in by_id[:2]]
+    for _ in range(3):
+        assert await retriever.search(question) == hits
